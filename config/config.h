@@ -1,0 +1,175 @@
+// Config: every setting of Pillarbox, with its documented default.
+//
+// Loaded once at start (LoadConfig) from an optional TOML file, then
+// environment variables PILLARBOX_<SECTION>_<KEY> override any key (lists are
+// comma-separated). A bad file or value yields a Status naming the key and the
+// reason. config/pillarbox.toml is the commented sample; a unit test checks
+// that it names every key of the table in config.cpp.
+//
+// Thread-safety: a loaded Config is immutable and may be read from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pillarbox::config {
+
+enum class Plaintext { kNever, kTls, kTlsOrLoopback, kAlways };
+
+enum class Pop3DeleteMode { kExpunge, kHide, kMove, kDeny };
+
+struct Pop3DeletePolicy {
+  Pop3DeleteMode mode = Pop3DeleteMode::kExpunge;
+  std::string move_target;  // for kMove, UTF-8 mailbox name
+};
+// "expunge" | "hide" | "move:MAILBOX" | "deny".
+Result<Pop3DeletePolicy> ParsePop3DeleteMode(std::string_view text);
+std::string FormatPop3DeleteMode(const Pop3DeletePolicy& p);
+
+using Seconds = std::chrono::seconds;
+
+struct ServerConfig {
+  std::string data_dir = "./data";
+  std::string hostname;         // empty: the machine's host name
+  std::string user;             // drop privileges to this user after binding (when root)
+  std::string group;            // and this group (empty: the user's primary group)
+  Seconds shutdown_grace{5};    // how long sessions get to say goodbye on SIGTERM
+};
+
+struct ImapConfig {
+  std::vector<std::string> listen = {"127.0.0.1:1143"};
+  std::vector<std::string> tls_listen = {"127.0.0.1:1993"};
+  Seconds idle_timeout{30 * 60};  // RFC 3501 5.4: at least 30 minutes
+};
+
+struct Pop3Config {
+  std::vector<std::string> listen = {"127.0.0.1:1110"};
+  std::vector<std::string> tls_listen = {"127.0.0.1:1995"};
+  Pop3DeletePolicy delete_mode;
+  bool mark_seen_on_retr = true;
+  bool lock_session = true;     // one POP3 session per user at a time
+  Seconds idle_timeout{10 * 60};  // RFC 1939: at least 10 minutes
+  Seconds login_delay{0};       // minimum time between logins (0: none); advertised in CAPA
+};
+
+struct LmtpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:2424"};  // "host:port" or "unix:/path"
+};
+
+struct SmtpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:2525"};
+  std::vector<std::string> tls_listen = {};
+  bool catch_all = false;        // accept every recipient (client development)
+  std::string catch_all_user;    // where catch-all mail goes (empty: auto-created users)
+  bool auth_required = false;    // require AUTH before MAIL
+};
+
+struct TlsConfig {
+  std::string cert;              // PEM chain; empty: generated into data_dir
+  std::string key;               // PEM private key
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+  Seconds handshake_timeout{30};
+};
+
+struct AuthConfig {
+  Plaintext plaintext = Plaintext::kTlsOrLoopback;
+  std::chrono::milliseconds failure_delay{2000};  // first delay; doubles per failure
+  std::chrono::milliseconds max_failure_delay{15000};
+  int lockout_failures = 10;     // failures per user+IP before a temporary lockout
+  Seconds lockout_time{300};
+};
+
+struct DeliveryConfig {
+  std::vector<std::string> domains;   // local domains; empty: any domain is local for LMTP
+  std::string subaddress_separator = "+";
+  bool over_quota_temporary = false;  // 452 4.2.2 instead of 552 5.2.2
+};
+
+struct LimitsConfig {
+  int max_connections = 1000;
+  int max_connections_per_ip = 100;
+  std::size_t max_line_length = 64 * 1024;        // IMAP command line (after login)
+  std::size_t max_line_length_preauth = 8 * 1024; // before login
+  std::size_t max_message_size = 50u * 1024 * 1024;
+  std::size_t smtp_max_line_length = 1000;        // RFC 5321 4.5.3.1.6
+  int smtp_max_recipients = 100;
+  int max_bad_commands = 10;        // then the connection is closed (3 before login)
+  int max_keywords = 256;           // per mailbox
+  std::size_t output_high_water = 256 * 1024;
+  std::size_t output_low_water = 64 * 1024;
+};
+
+struct QuotaConfig {
+  std::uint64_t storage_bytes = 0;  // default per-user quota; 0: unlimited
+  std::uint64_t messages = 0;
+};
+
+struct RetentionConfig {
+  // "MAILBOX=DAYS" or "\\SpecialUse=DAYS", e.g. "\\Trash=30".
+  std::vector<std::string> expire_after;
+  Seconds sweep_interval{3600};
+};
+
+struct JournalConfig {
+  int max_age_days = 90;
+  std::uint64_t max_events_per_user = 100000;
+};
+
+struct LogConfig {
+  std::string level = "info";   // trace debug info warn error
+  bool transcripts = false;     // log every protocol line (passwords redacted)
+};
+
+struct DevConfig {
+  bool auto_create_users = false;      // SMTP catch-all creates unknown recipients
+  std::string auto_create_password;    // their password (empty: none, login impossible)
+};
+
+struct Config {
+  ServerConfig server;
+  ImapConfig imap;
+  Pop3Config pop3;
+  LmtpConfig lmtp;
+  SmtpConfig smtp;
+  TlsConfig tls;
+  AuthConfig auth;
+  DeliveryConfig delivery;
+  LimitsConfig limits;
+  QuotaConfig quota;
+  RetentionConfig retention;
+  JournalConfig journal;
+  LogConfig log;
+  DevConfig dev;
+};
+
+// Environment lookup, injectable for tests. Returns nullopt when unset.
+using EnvLookup = std::optional<std::string> (*)(const char* name);
+std::optional<std::string> RealEnv(const char* name);
+
+// Loads `path` (empty: embedded defaults only), then applies environment
+// overrides. Errors name the key: "pop3.delete_mode: expected expunge, hide,
+// move:MAILBOX or deny".
+Result<Config> LoadConfig(const std::string& path, EnvLookup env = RealEnv);
+
+// Parses TOML text (for tests); `origin` names it in error messages.
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin,
+                           EnvLookup env = RealEnv);
+
+// The effective configuration as TOML, secrets masked.
+std::string DumpConfig(const Config& config);
+
+// Every key as "section.key" (for the sample-file test and docs).
+std::vector<std::string> AllKeys();
+
+// Parses "30s", "10m", "2h", "7d" or a bare number of seconds.
+Result<Seconds> ParseDuration(std::string_view text);
+// Parses "50M", "1G", "512K" or a bare number of bytes.
+Result<std::uint64_t> ParseSize(std::string_view text);
+
+}  // namespace pillarbox::config

@@ -1,0 +1,140 @@
+// The interface between a connection (server/) and a protocol session
+// (protocols/pop3, imap, smtp). Sessions are pure state machines: bytes in,
+// actions out through SessionOutput. No libuv or OpenSSL types appear here,
+// so every session can be driven byte by byte in a unit test.
+//
+// Threads: everything here runs on the owner (loop) thread.
+// Lifetimes: the connection owns the session and its SessionOutput; both the
+// Store and the Config in SessionContext must outlive every session.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/config.h"
+#include "storage/store.h"
+
+namespace pillarbox::protocols {
+
+// What a session asks of its connection.
+class SessionOutput {
+ public:
+  virtual ~SessionOutput() = default;
+  // Queues bytes for the client; the connection owns them until written.
+  virtual void Write(std::string bytes) = 0;
+  // Bytes queued and not yet written to the socket. Sessions that produce
+  // large responses stop above the high-water mark and continue in
+  // Session::OnDrained().
+  virtual std::size_t QueuedBytes() const = 0;
+  // Flushes what was written, then starts the TLS handshake; any plaintext
+  // the client sent after the command is discarded. On success
+  // Session::OnTlsEstablished() runs; on failure the connection closes.
+  virtual void StartTls() = 0;
+  // Graceful close: flush queued output, then shut down. Idempotent.
+  virtual void Close() = 0;
+  // Stop / resume delivering input (too many pipelined commands waiting).
+  virtual void PauseInput() = 0;
+  virtual void ResumeInput() = 0;
+};
+
+// Failed-login bookkeeping shared by all sessions of a process, keyed by
+// client address and user name. Owner thread only.
+class AuthThrottle {
+ public:
+  explicit AuthThrottle(const config::AuthConfig& config) : config_(config) {}
+  // How long to hold the answer to a failed login (grows per failure).
+  std::chrono::milliseconds OnFailure(const std::string& ip, const std::string& user);
+  void OnSuccess(const std::string& ip, const std::string& user);
+  // True while this ip+user is locked out after too many failures.
+  bool LockedOut(const std::string& ip, const std::string& user) const;
+
+ private:
+  struct Entry {
+    int failures = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  const config::AuthConfig& config_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// Runs a closure after a delay on the owner thread (the server: a uv timer;
+// tests: a fake clock). Used for failed-login delays and IDLE keepalives.
+using TimerFn = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
+
+// Sessions alive now, by id. Completions from the store capture a session id
+// and look it up here; a stale id is dropped (CONVENTIONS: libuv ownership 3).
+class Session;
+class SessionRegistry {
+ public:
+  std::uint64_t Add(Session* session) {
+    std::uint64_t id = ++next_id_;
+    sessions_[id] = session;
+    return id;
+  }
+  void Remove(std::uint64_t id) { sessions_.erase(id); }
+  Session* Find(std::uint64_t id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second;
+  }
+  std::size_t size() const { return sessions_.size(); }
+
+ private:
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, Session*> sessions_;
+};
+
+// Everything a session may use, owned elsewhere.
+struct SessionContext {
+  storage::Store* store = nullptr;
+  const config::Config* config = nullptr;
+  SessionRegistry* registry = nullptr;
+  AuthThrottle* throttle = nullptr;
+  TimerFn timer;
+  std::string hostname = "localhost";
+};
+
+// Facts about one connection.
+struct ConnectionInfo {
+  std::string peer_ip;        // "127.0.0.1", "::1"
+  std::uint16_t peer_port = 0;
+  bool loopback = false;
+  bool tls_active = false;    // implicit TLS, or after STARTTLS
+  bool tls_available = false; // a certificate is loaded (STARTTLS possible)
+  bool unix_socket = false;   // LMTP over a unix socket
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+
+  // The connection is ready: send the greeting.
+  virtual void Start() = 0;
+  // Bytes from the client, in any split. The session buffers what it needs.
+  virtual void OnInput(std::string_view data) = 0;
+  // Output fell below the low-water mark after Write()s.
+  virtual void OnDrained() {}
+  // STARTTLS finished; ConnectionInfo::tls_active is now true. Reset parsers.
+  virtual void OnTlsEstablished() {}
+  // The idle sweep found the session idle longer than IdleTimeout(): say
+  // goodbye (e.g. "* BYE Autologout") and Close().
+  virtual void OnIdleTimeout() = 0;
+  // The server is stopping: say goodbye and Close().
+  virtual void OnShutdown() = 0;
+  // The connection is gone (either side). Release locks; abandon pending work.
+  // No output is possible after this.
+  virtual void OnClosed() = 0;
+  virtual std::chrono::seconds IdleTimeout() const = 0;
+  // For logs and the live-session table.
+  virtual std::uint64_t id() const = 0;
+};
+
+// A protocol's factory, chosen by the listener.
+using SessionFactory = std::function<std::unique_ptr<Session>(
+    SessionContext& ctx, ConnectionInfo& info, SessionOutput& out)>;
+
+}  // namespace pillarbox::protocols

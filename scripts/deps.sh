@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what Pillarbox needs to build (and, with
+# --test, to run every test). Idempotent: installs only what is missing.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config ninja-build
+  libuv1-dev libssl-dev liblmdb-dev libcrypt-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
+test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
+  nodejs npm ca-certificates procps iproute2 clang libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  echo "Installing: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,294 @@
+// Store: the one mailbox store that POP3, IMAP, LMTP/SMTP and the CLI share.
+//
+// Reads: Store::Read() opens a short read-only LMDB transaction (a ReadView)
+// on the calling thread; use it for one command and let it go. Values it
+// returns as string_view (blobs, structures) are valid only while the view
+// lives. Never keep a view across an idle period or a wait for the client.
+//
+// Writes: every mutation is submitted to the writer thread, which applies all
+// mutations queued at that moment in one write transaction (each in its own
+// nested transaction, so a failed mutation fails alone), commits with fsync,
+// and only then posts each completion to the owner thread through
+// StoreOptions::post. A completion therefore means "durably committed".
+// After posting the completions, the store publishes the touched mailboxes on
+// the change bus (also on the owner thread).
+//
+// Threads: the owner thread (the libuv loop in the server; the main thread in
+// the CLI and in tests) calls every method; completions run on it. The store
+// owns the writer thread and a small pool for password verification.
+//
+// Multi-process: another process (the CLI) may open the same directory. Its
+// commits are picked up by PollExternalChanges(), which the server calls from
+// a periodic timer.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/types.h"
+
+namespace pillarbox::storage {
+
+// What the store keeps about a message besides its bytes, computed once when
+// the message is first stored. Called on the writer thread.
+struct AnalyzedMessage {
+  std::string structure;  // opaque to the store; protocols/mime serializes it
+  std::string subject;    // decoded, for the journal
+};
+using MessageAnalyzer = std::function<AnalyzedMessage(std::string_view bytes)>;
+
+// Runs a closure on the owner thread. Must be callable from any thread.
+using PostFn = std::function<void(std::function<void()>)>;
+
+// Matches mailboxes for retention: name ("Trash") or special use ("\\Trash").
+struct RetentionRule {
+  std::string mailbox;
+  std::int64_t days = 0;
+};
+
+struct StoreOptions {
+  std::string dir;                          // created if missing
+  std::size_t initial_map_size = 64u << 20; // grows on MDB_MAP_FULL
+  PostFn post;                              // REQUIRED
+  MessageAnalyzer analyzer;                 // empty: structure not computed
+  std::uint64_t default_quota_bytes = 0;    // 0: unlimited
+  std::uint64_t default_quota_messages = 0;
+  int journal_max_age_days = 90;
+  std::uint64_t journal_max_events_per_user = 100000;
+  int auth_threads = 2;
+  bool create_default_mailboxes = true;     // Sent Drafts Trash Junk Archive
+};
+
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
+using StatusCallback = std::function<void(Status)>;
+
+// A short read-only transaction. Not copyable; movable. Owner thread only.
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+
+  virtual Result<UserRecord> FindUser(std::string_view name) = 0;  // case-insensitive
+  virtual Result<UserRecord> GetUser(UserId id) = 0;
+  virtual std::vector<UserRecord> ListUsers() = 0;
+
+  // INBOX is matched case-insensitively; other names exactly.
+  virtual Result<MailboxRecord> FindMailbox(UserId user, std::string_view name) = 0;
+  virtual Result<MailboxRecord> GetMailbox(MailboxId id) = 0;
+  virtual std::vector<MailboxRecord> ListMailboxes(UserId user) = 0;  // sorted by name
+  virtual std::vector<std::string> ListSubscriptions(UserId user) = 0;
+
+  virtual std::vector<MessageRecord> ListMessages(MailboxId mailbox) = 0;  // ascending UID
+  virtual Result<MessageRecord> GetMessage(MailboxId mailbox, Uid uid) = 0;
+  // Raw RFC 5322 bytes (CRLF line endings). Valid while this view lives.
+  virtual Result<std::string_view> Blob(const BlobId& blob) = 0;
+  // The analyzer's structure bytes. Valid while this view lives.
+  virtual Result<std::string_view> Structure(const BlobId& blob) = 0;
+  // Changes with modseq > after, ascending. Expunges are kept for good, so a
+  // session can always catch up from any modseq it has seen.
+  virtual std::vector<Change> ChangesSince(MailboxId mailbox, ModSeq after) = 0;
+
+  // Newest last. since: UnixTime lower bound (inclusive).
+  virtual std::vector<JournalEvent> Journal(UserId user, UnixTime since,
+                                            std::size_t max_events) = 0;
+
+  struct LiveSession {
+    std::uint64_t id = 0;
+    std::uint64_t pid = 0;
+    std::string protocol;
+    std::string peer;
+    UserId user = 0;
+    std::string mailbox;
+    bool holds_pop3_lock = false;
+    UnixTime since = 0;
+  };
+  virtual std::vector<LiveSession> LiveSessions(UserId user) = 0;
+};
+
+struct AppendRequest {
+  UserId user = 0;
+  std::string mailbox = "INBOX";   // UTF-8 name
+  bool create_mailbox = false;     // create when missing (else NotFound)
+  std::shared_ptr<const std::string> bytes;  // normalized to CRLF by the store
+  Flags flags;
+  std::optional<UnixTime> internal_date;  // default: now
+  std::int32_t internal_date_tz = 0;
+  Origin origin;
+  std::string envelope_from;       // for the journal
+  bool enforce_quota = true;
+};
+
+struct AppendResult {
+  MailboxId mailbox = 0;
+  std::uint32_t uidvalidity = 0;
+  Uid uid = 0;
+  std::uint64_t guid = 0;
+  std::uint64_t size = 0;
+};
+
+enum class FlagOp { kAdd, kRemove, kReplace };
+
+struct StoreFlagsRequest {
+  MailboxId mailbox = 0;
+  std::vector<Uid> uids;           // ascending; missing (expunged) UIDs are skipped
+  FlagOp op = FlagOp::kAdd;
+  Flags flags;
+  std::optional<ModSeq> unchanged_since;  // CONDSTORE
+  Origin origin;
+};
+
+struct StoreFlagsResult {
+  std::vector<MessageRecord> changed;  // records after the change
+  std::vector<Uid> modified;           // failed UNCHANGEDSINCE
+  ModSeq highest_modseq = 0;
+};
+
+struct CopyRequest {
+  MailboxId from = 0;
+  std::vector<Uid> uids;  // ascending; missing ones are skipped
+  MailboxId to = 0;
+  bool move = false;      // expunge from the source in the same transaction
+  Origin origin;
+};
+
+struct CopyResult {
+  std::uint32_t dest_uidvalidity = 0;
+  std::vector<Uid> source_uids;  // those actually copied, ascending
+  std::vector<Uid> dest_uids;    // same order
+};
+
+struct ExpungeRequest {
+  MailboxId mailbox = 0;
+  std::optional<std::vector<Uid>> uids;  // restrict to these (UID EXPUNGE)
+  bool require_deleted = true;           // only messages flagged \Deleted
+  Origin origin;
+  JournalKind journal_kind = JournalKind::kExpunged;
+};
+
+struct Pop3CommitRequest {
+  UserId user = 0;
+  MailboxId mailbox = 0;         // the INBOX snapshotted at login
+  std::vector<Uid> uids;         // DELE'd messages
+  int delete_mode = 0;           // config::Pop3DeleteMode as int
+  std::string move_target;       // for move mode (created if missing)
+  Origin origin;
+};
+
+struct Pop3CommitResult {
+  std::vector<Uid> applied;      // messages that still existed and were handled
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(StoreOptions options);
+  virtual ~Store() = default;  // drains the writer, joins threads, closes env
+
+  virtual std::unique_ptr<ReadView> Read() = 0;
+
+  // --- users -------------------------------------------------------------
+  // Creates the user with INBOX and (unless disabled) the special-use
+  // mailboxes. hash: a crypt(3) string or {SCHEME}-prefixed hash.
+  virtual void CreateUser(std::string name, std::string hash, Callback<UserRecord> done) = 0;
+  virtual void SetPassword(std::string name, std::string hash, StatusCallback done) = 0;
+  virtual void DeleteUser(std::string name, StatusCallback done) = 0;
+  // Empty value removes the override.
+  virtual void SetUserSetting(std::string name, std::string key, std::string value,
+                              StatusCallback done) = 0;
+  virtual void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
+                        StatusCallback done) = 0;
+  // Verifies off the owner thread. Fails with kNoPermission on a bad password
+  // or unknown user (indistinguishable to the caller).
+  virtual void Authenticate(std::string name, std::string password,
+                            Callback<UserRecord> done) = 0;
+
+  // --- mailboxes -----------------------------------------------------------
+  virtual void CreateMailbox(UserId user, std::string name, SpecialUse use,
+                             Callback<MailboxRecord> done) = 0;
+  // Expunges its messages; children keep existing.
+  virtual void DeleteMailbox(UserId user, std::string name, Origin origin,
+                             StatusCallback done) = 0;
+  // Renames the mailbox and its children. Renaming INBOX moves its messages
+  // into the new mailbox and leaves INBOX empty (RFC 3501 6.3.5).
+  virtual void RenameMailbox(UserId user, std::string from, std::string to, Origin origin,
+                             StatusCallback done) = 0;
+  virtual void SetSubscribed(UserId user, std::string name, bool subscribed,
+                             StatusCallback done) = 0;
+
+  // --- messages ------------------------------------------------------------
+  virtual void Append(AppendRequest request, Callback<AppendResult> done) = 0;
+  virtual void StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) = 0;
+  virtual void Copy(CopyRequest request, Callback<CopyResult> done) = 0;
+  virtual void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) = 0;
+
+  // --- POP3 ----------------------------------------------------------------
+  // RETR: records the retrieval, sets \Seen when asked, journals it.
+  virtual void MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
+                                 StatusCallback done) = 0;
+  // QUIT in the UPDATE state: applies the delete mode to the DELE'd messages.
+  virtual void Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) = 0;
+
+  // --- journal, retention, live sessions --------------------------------
+  // Events that change no message (DELE pending, delete aborted).
+  virtual void RecordJournal(UserId user, JournalEvent event, StatusCallback done) = 0;
+  // Expunges messages older than their mailbox's rule; prunes the journal.
+  virtual void SweepRetention(std::vector<RetentionRule> rules, UnixTime now,
+                              StatusCallback done) = 0;
+  // Live sessions, so that the CLI (another process) can show them. Not
+  // durable in themselves: they ride along with the next commit.
+  virtual void RegisterLiveSession(ReadView::LiveSession session) = 0;
+  virtual void UnregisterLiveSession(std::uint64_t id) = 0;
+
+  // --- owner-thread state --------------------------------------------------
+  // \Recent: returns the first UID that is recent for the caller; every UID
+  // in [result, uidnext) is recent for it and for no later caller.
+  virtual Uid ClaimRecent(MailboxId mailbox, Uid uidnext) = 0;
+
+  // The POP3 maildrop lock (one holder per user). False when held.
+  virtual bool TryLockPop3(UserId user, std::uint64_t session) = 0;
+  virtual void UnlockPop3(UserId user, std::uint64_t session) = 0;
+
+  // Change bus: `listener` runs on the owner thread after a commit touched
+  // `mailbox` (by this process or, via PollExternalChanges, another one).
+  using Listener = std::function<void(MailboxId)>;
+  virtual std::uint64_t Subscribe(MailboxId mailbox, Listener listener) = 0;
+  virtual void Unsubscribe(std::uint64_t subscription) = 0;
+  // Detects commits made by other processes (cheap when there are none) and
+  // publishes the mailboxes they touched.
+  virtual void PollExternalChanges() = 0;
+
+  // Blocks until every submitted mutation has committed and its completion
+  // has been posted (not run). For shutdown, the CLI and tests.
+  virtual void Flush() = 0;
+};
+
+// Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.
+std::string NormalizeLineEndings(std::string_view bytes);
+
+// Runs posted closures when asked; for the CLI and tests. Thread-safe.
+class ManualExecutor {
+ public:
+  PostFn Poster();
+  // Runs everything posted so far. Returns how many ran.
+  std::size_t RunPending();
+  // Waits up to `timeout_ms` for at least one closure, then runs all pending.
+  std::size_t WaitAndRun(int timeout_ms);
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_ = MakeState();
+  static std::shared_ptr<State> MakeState();
+};
+
+// Hash helpers (crypt(3) via libxcrypt; {SCHEME} prefixes as Dovecot).
+// HashPassword uses yescrypt.
+Result<std::string> HashPassword(std::string_view password);
+bool VerifyPassword(std::string_view password, std::string_view stored_hash);
+// True when `hash` is a form VerifyPassword understands.
+bool IsSupportedHash(std::string_view hash);
+
+}  // namespace pillarbox::storage

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: first the unit tests
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then the normal build's
+# unit and integration tests. Ends with ctest's summary.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/deps.sh --test
+jobs=$(nproc)
+
+# Node client used by the integration tests (from the npm registry).
+if [[ ! -d tests/integration/node/node_modules/imapflow ]]; then
+  (cd tests/integration/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# 1. Sanitizer build: unit tests only.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPILLARBOX_SANITIZE=ON \
+  -DPILLARBOX_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -L unit -j "$jobs" --output-on-failure
+
+# 2. Normal build: everything.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build -j "$jobs" --output-on-failure "$@"
