@@ -8,10 +8,16 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
-  nodejs npm ca-certificates procps iproute2 clang libclang-rt-14-dev)
+  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap)
 
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_pkgs[@]}")
+  # Node.js may come from elsewhere already (with its own npm): only ask
+  # Debian for it when the commands are missing.
+  command -v node >/dev/null || want+=(nodejs)
+  command -v npm >/dev/null || want+=(npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do
