@@ -1,0 +1,96 @@
+// Formatting and parsing of small IMAP data items (RFC 3501 section 9):
+// flag lists, INTERNALDATE date-times, SEARCH dates, and the string forms
+// (atom, quoted, literal, NIL) used in responses.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "protocols/imap/value.h"
+#include "storage/types.h"
+
+namespace pillarbox::imap {
+
+// Keywords longer than this are refused (Dovecot limits keywords too; a
+// keyword is stored with every message that carries it).
+inline constexpr std::size_t kMaxKeywordLength = 128;
+// Distinct keywords in one flag list.
+inline constexpr std::size_t kMaxKeywordsPerList = 64;
+
+// --- flags -----------------------------------------------------------------
+
+// "(\Answered \Flagged \Deleted \Seen \Draft kw1 kw2 \Recent)": system flags
+// in Dovecot's order, then keywords as stored, then \Recent when `recent`.
+// No flags: "()".
+std::string FormatFlags(const storage::Flags& flags, bool recent);
+
+// The flag names without parentheses, space separated (for FormatFlags and
+// PERMANENTFLAGS lists).
+std::string FormatFlagNames(const storage::Flags& flags, bool recent);
+
+// Parses a STORE/APPEND flag list: a parenthesized list of flag atoms or a
+// single flag atom (STORE allows "+FLAGS \Seen"). System flags are matched
+// case-insensitively; \Recent and unknown backslash flags fail; keywords
+// must be atoms without atom-specials (RFC 3501 "flag-keyword") and at most
+// kMaxKeywordLength bytes. The keywords come back sorted and unique
+// (case-insensitively; the first spelling wins), as storage::Flags requires.
+// Failure: kInvalidArgument with a message fit for the tagged BAD
+// ("Invalid system flag \Recent", "Invalid keyword").
+Result<storage::Flags> ParseFlagList(const Value& value);
+
+// Keyword normalization as storage::Flags requires (sort, dedupe
+// case-insensitively).
+void NormalizeKeywords(std::vector<std::string>& keywords);
+
+// True when `flag` (without backslash) is a valid keyword atom.
+bool IsValidKeyword(std::string_view keyword);
+
+// --- dates -----------------------------------------------------------------
+
+// The RFC 3501 date-time, quotes included: "\"17-Jul-1996 02:44:25 -0700\"".
+// `tz_minutes` is the zone offset east of UTC; the day is two digits with a
+// leading space (" 7-Jul-1996") as RFC 3501's date-day-fixed requires.
+std::string FormatInternalDate(storage::UnixTime time, std::int32_t tz_minutes);
+
+struct DateTime {
+  storage::UnixTime time = 0;  // UTC seconds
+  std::int32_t tz_minutes = 0;
+  bool operator==(const DateTime&) const = default;
+};
+
+// Parses APPEND's date-time (quotes already removed by the parser):
+// "dd-Mon-yyyy hh:mm:ss +zzzz", the day one or two digits, possibly with a
+// leading space; month names case-insensitive. Validates ranges (day within
+// the month, hour < 24, zone minutes < 60). kInvalidArgument otherwise.
+Result<DateTime> ParseDateTime(std::string_view text);
+
+// Parses a SEARCH date ("1-Feb-1994", also quoted forms after the parser has
+// unquoted them). Returns the civil date as days since 1970-01-01.
+Result<std::int64_t> ParseSearchDate(std::string_view text);
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian), and back.
+std::int64_t DaysFromCivil(int year, unsigned month, unsigned day);
+void CivilFromDays(std::int64_t days, int& year, unsigned& month, unsigned& day);
+
+// --- strings ---------------------------------------------------------------
+
+// A quoted string ("a \"b\" \\c") when `s` is 7-bit without CR, LF or NUL
+// and shorter than 4 KiB; otherwise a synchronizing literal "{n}\r\n" + s.
+std::string QuoteString(std::string_view s);
+// Appends QuoteString(s) to `out`.
+void AppendQuoted(std::string& out, std::string_view s);
+// NIL for nullopt, else QuoteString.
+void AppendNString(std::string& out, const std::optional<std::string>& s);
+// An astring: the bare atom when `s` is a non-empty atom (no atom-specials,
+// not "NIL"), else QuoteString(s).
+std::string FormatAString(std::string_view s);
+
+// True when every byte of `s` is an ATOM-CHAR (RFC 3501) and s is not empty.
+bool IsAtom(std::string_view s);
+
+}  // namespace pillarbox::imap

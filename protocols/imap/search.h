@@ -1,0 +1,139 @@
+// The SEARCH engine (RFC 3501 6.4.4): parsing search keys into a program
+// and evaluating it against one message.
+//
+// Pure: the session walks the messages of its view and calls Matches() for
+// each; the engine touches the message bytes only for keys that need them
+// (header, address, BODY, TEXT, SENT*), and flag/size/date/set searches
+// never read a blob.
+//
+// Semantics (where RFC 3501 leaves room, as Dovecot):
+// - Strings match as substrings, case-insensitively: ASCII and the simple
+//   Unicode case folding of Latin, Greek and Cyrillic letters, on UTF-8.
+// - Header keys (FROM TO CC BCC SUBJECT HEADER) match the unfolded field
+//   value after RFC 2047 decoding and charset conversion to UTF-8; every
+//   occurrence of the field counts. HEADER name "" matches any message that
+//   has the field.
+// - BODY matches the decoded text of the body parts (quoted-printable and
+//   base64 undone, charset converted to UTF-8) of text/* parts and of parts
+//   without a Content-Type, and the headers of embedded message/rfc822
+//   parts. TEXT = the top-level header (decoded) or BODY.
+// - BEFORE/ON/SINCE compare the calendar date of INTERNALDATE in its own
+//   zone (the date the client sees in the INTERNALDATE string), so the
+//   answer does not depend on the server's time zone.
+// - SENTBEFORE/SENTON/SENTSINCE compare the calendar date of the Date:
+//   header in its own zone; a message without a parsable Date: header uses
+//   its INTERNALDATE instead (Dovecot does the same).
+// - Sequence sets match per message; numbers past the end simply match
+//   nothing ("*" is the last message).
+// - NEW = RECENT UNSEEN; OLD = NOT RECENT.
+//
+// Thread-safety: pure functions; a ReadView is used on its owner thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "protocols/imap/sequence_set.h"
+#include "protocols/imap/value.h"
+#include "storage/store.h"
+#include "storage/types.h"
+
+namespace pillarbox::imap {
+
+// Nesting of parentheses/NOT/OR in one program (stack depth of evaluation).
+inline constexpr int kMaxSearchDepth = 100;
+// Keys in one program.
+inline constexpr std::size_t kMaxSearchKeys = 10000;
+
+struct SearchKey {
+  enum class Kind : std::uint8_t {
+    kAll,
+    kAnd,          // children, all must match (the top level, "( ... )")
+    kOr,           // two children
+    kNot,          // one child
+    kSequenceSet,  // set (message sequence numbers)
+    kUidSet,       // UID set
+    kFlag,         // flag (storage::SystemFlag bits) set
+    kNoFlag,       // flag bit clear
+    kKeyword,      // text: keyword present (case-insensitive)
+    kUnkeyword,    // text: keyword absent
+    kRecent,
+    kNew,         // recent and not \Seen
+    kOld,         // not recent
+    kLarger,      // number: size > number
+    kSmaller,     // number: size < number
+    kBefore,      // days: internal date < days
+    kOn,          // days: internal date == days
+    kSince,       // days: internal date >= days
+    kSentBefore,  // days, Date: header
+    kSentOn,
+    kSentSince,
+    kHeader,  // text: field name (FROM, TO, ... or HEADER's); value
+    kBody,    // value
+    kText,    // value
+    kModSeq,  // number: modseq >= number (RFC 7162)
+  };
+  Kind kind = Kind::kAll;
+  std::uint32_t flag = 0;
+  std::uint64_t number = 0;
+  std::int64_t days = 0;
+  std::string text;   // keyword or header field name
+  std::string value;  // search string: UTF-8, case-folded for matching
+  SequenceSet set;
+  std::vector<SearchKey> children;
+};
+
+// How much one evaluation may cost, for the session to decide how many
+// messages to evaluate before yielding to the loop.
+enum class SearchCost : std::uint8_t {
+  kCheap,    // flags, sizes, dates, sets: no blob access
+  kHeaders,  // reads the header of each message
+  kBody,     // decodes bodies
+};
+
+struct SearchProgram {
+  SearchKey root;       // kAnd of the top-level keys
+  std::string charset;  // "UTF-8" when given or implied
+  bool needs_blob = false;
+  SearchCost cost = SearchCost::kCheap;
+  // Messages to evaluate per slice before the session should yield.
+  std::size_t BatchSize() const;
+};
+
+// Parses search keys from args[start..]: an optional "CHARSET <astring>"
+// first, then one or more keys. Errors:
+// - kInvalidArgument: syntax ("Unknown argument FOO", "Missing argument"),
+//   for a tagged BAD;
+// - kNotFound with message "BADCHARSET": an unsupported charset, for
+//   "NO [BADCHARSET (UTF-8 US-ASCII)] ...". Supported: UTF-8, US-ASCII, and
+//   any charset the MIME layer can convert to UTF-8 (search strings are
+//   converted to UTF-8).
+Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t start);
+
+// The charsets to list in a BADCHARSET response code: "UTF-8 US-ASCII".
+std::string SupportedSearchCharsets();
+
+// What the engine may know about the message under test.
+struct SearchContext {
+  std::uint32_t seq = 0;                           // 1-based, in the session's view
+  const storage::MessageRecord* record = nullptr;  // REQUIRED
+  bool recent = false;
+  std::uint32_t max_seq = 0;          // messages in the view (for "*")
+  storage::Uid max_uid = 0;           // largest UID in the view (for "*")
+  storage::ReadView* view = nullptr;  // REQUIRED when program.needs_blob
+};
+
+// Evaluates the program for one message. A message whose blob cannot be
+// read matches no text key (and so does not match a program that needs one,
+// unless under NOT).
+bool Matches(const SearchProgram& program, const SearchContext& context);
+
+// Case folding used for search strings (exposed for tests): UTF-8 in, folded
+// UTF-8 out; invalid UTF-8 bytes are kept as they are.
+std::string SearchFold(std::string_view utf8);
+
+}  // namespace pillarbox::imap
