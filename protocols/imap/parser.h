@@ -1,0 +1,119 @@
+// The incremental IMAP command parser (RFC 3501 section 9 grammar, with
+// LITERAL+ non-synchronizing literals of RFC 7888 and binary ~{n} literals of
+// RFC 3516).
+//
+// Bytes go in with Feed() in any split; Next() returns one event at a time:
+// need more input, "send a continuation" (a synchronizing literal was
+// announced and accepted), a complete Command, or an error. The parser never
+// writes: the session turns kContinue into "+ OK" and errors into responses.
+//
+// Limits are checked before anything is buffered: a command line longer than
+// ParserLimits::max_line_length is discarded up to its end; a literal larger
+// than its cap is refused (synchronizing: without a continuation, the client
+// sends nothing; non-synchronizing: its bytes are read and dropped, since the
+// client sends them anyway). Either way the parser resynchronizes at the next
+// command and the connection stays usable.
+//
+// Raw lines (AUTHENTICATE responses, IDLE's "DONE") are read with NextLine().
+//
+// Thread-safety: one parser per session, owner thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocols/imap/value.h"
+
+namespace pillarbox::imap {
+
+struct ParserLimits {
+  // Bytes of command text (not counting literals) in one command.
+  std::size_t max_line_length = 8 * 1024;
+  // One literal of APPEND (the message).
+  std::size_t max_append_literal = 50u * 1024 * 1024;
+  // All literals of any other command together (passwords, names, search
+  // strings): small, since they are buffered whole.
+  std::size_t max_other_literals = 64 * 1024;
+  // Nesting of parenthesized lists.
+  int max_list_depth = 32;
+};
+
+struct ParseEvent {
+  enum class Kind {
+    kNeedMore,  // feed more bytes
+    kContinue,  // a synchronizing literal was accepted: send "+ OK"
+    kCommand,   // `command` is complete
+    kError,     // `tag` (empty: untagged) and `response` ("BAD ...", "NO [TOOBIG] ...")
+  };
+  Kind kind = Kind::kNeedMore;
+  Command command;
+  std::string tag;
+  std::string response;
+};
+
+class Parser {
+ public:
+  explicit Parser(ParserLimits limits = {}) : limits_(limits) {}
+
+  void set_limits(const ParserLimits& limits) { limits_ = limits; }
+  const ParserLimits& limits() const { return limits_; }
+
+  // Appends client bytes to the input buffer.
+  void Feed(std::string_view data);
+  // The next event; call until it returns kNeedMore.
+  ParseEvent Next();
+
+  // Reads one raw line (CRLF or LF removed) instead of a command. Returns
+  // nullopt when no complete line is buffered yet. A line longer than the
+  // limit is cut off: `*too_long` is set and the rest is dropped.
+  // REQUIRES: no command is partially parsed (between commands).
+  std::optional<std::string> NextLine(bool* too_long);
+
+  // Drops everything buffered and any partial command (after STARTTLS).
+  void Reset();
+
+  // Bytes buffered and not yet consumed.
+  std::size_t buffered() const { return buf_.size() - pos_; }
+  // True while a command is partially received.
+  bool InCommand() const { return !segments_.empty() || state_ != State::kLine; }
+
+ private:
+  enum class State { kLine, kLiteral, kDiscardLine, kDiscardLiteral };
+
+  void Compact();
+  void ResetCommand();
+  // Called with a complete line of the current command (without CRLF).
+  std::optional<ParseEvent> OnLine(std::string_view line);
+  ParseEvent Tokenize();
+  ParseEvent Error(std::string response);
+  ParseEvent FinishDiscard();
+  std::size_t LiteralCap() const;
+  void LearnTagAndName(std::string_view first_line);
+
+  ParserLimits limits_;
+  std::string buf_;
+  std::size_t pos_ = 0;
+  State state_ = State::kLine;
+
+  // The command being received: text segments with a literal between each
+  // two consecutive segments.
+  std::vector<std::string> segments_;
+  std::vector<Value> literals_;
+  std::size_t text_bytes_ = 0;
+  std::size_t literal_bytes_ = 0;
+  std::uint64_t literal_left_ = 0;  // kLiteral / kDiscardLiteral
+  bool literal_binary_ = false;
+  std::string tag_;             // learned from the first line (may be empty)
+  std::string name_;            // upper-cased command name ("UID FETCH": "FETCH")
+  std::string pending_error_;   // response for a command being discarded
+  bool line_too_long_ = false;  // kDiscardLine because of the length limit
+};
+
+// Renders a Value back into IMAP syntax (for logs and tests).
+std::string ToString(const Value& v);
+
+}  // namespace pillarbox::imap
