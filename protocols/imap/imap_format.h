@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "protocols/imap/value.h"
@@ -24,8 +25,8 @@ inline constexpr std::size_t kMaxKeywordsPerList = 64;
 
 // --- flags -----------------------------------------------------------------
 
-// "(\Answered \Flagged \Deleted \Seen \Draft kw1 kw2 \Recent)": system flags
-// in Dovecot's order, then keywords as stored, then \Recent when `recent`.
+// "(\Answered \Flagged \Deleted \Seen \Draft \Recent kw1 kw2)": system flags
+// in Dovecot's order, \Recent when `recent`, then keywords as stored.
 // No flags: "()".
 std::string FormatFlags(const storage::Flags& flags, bool recent);
 
@@ -53,8 +54,8 @@ bool IsValidKeyword(std::string_view keyword);
 // --- dates -----------------------------------------------------------------
 
 // The RFC 3501 date-time, quotes included: "\"17-Jul-1996 02:44:25 -0700\"".
-// `tz_minutes` is the zone offset east of UTC; the day is two digits with a
-// leading space (" 7-Jul-1996") as RFC 3501's date-day-fixed requires.
+// `tz_minutes` is the zone offset east of UTC; the day is always two digits
+// ("07-Jul-1996", one of date-day-fixed's forms, as Dovecot writes it).
 std::string FormatInternalDate(storage::UnixTime time, std::int32_t tz_minutes);
 
 struct DateTime {
