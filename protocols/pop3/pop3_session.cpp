@@ -1,0 +1,1011 @@
+#include "protocols/pop3/pop3_session.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <utility>
+
+#include "common/log.h"
+#include "storage/uidl.h"
+
+namespace pillarbox::pop3 {
+namespace {
+
+using storage::JournalKind;
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::optional<bool> ParseBool(std::string_view v) {
+  if (IEquals(v, "true") || IEquals(v, "yes") || IEquals(v, "on") || v == "1") return true;
+  if (IEquals(v, "false") || IEquals(v, "no") || IEquals(v, "off") || v == "0") return false;
+  return std::nullopt;
+}
+
+storage::UnixTime Now() { return static_cast<storage::UnixTime>(std::time(nullptr)); }
+
+// Last successful POP3 login per user, for LOGIN-DELAY (RFC 2449 6.8).
+// Owner thread only, like the sessions that use it. Keyed by the store as
+// well, so that independent stores in one process (tests) do not meet.
+using LoginKey = std::pair<const storage::Store*, storage::UserId>;
+std::map<LoginKey, std::chrono::steady_clock::time_point>& LastLogins() {
+  static std::map<LoginKey, std::chrono::steady_clock::time_point> logins;
+  return logins;
+}
+
+constexpr std::string_view kAuthFailed = "-ERR [AUTH] Authentication failed.";
+
+}  // namespace
+
+// The command table: keyword, the states it is valid in, its handler.
+const Pop3Session::CommandSpec Pop3Session::kCommands[] = {
+    {"CAPA", true, true, &Pop3Session::CmdCapa},  {"QUIT", true, true, &Pop3Session::CmdQuit},
+    {"USER", true, false, &Pop3Session::CmdUser}, {"PASS", true, false, &Pop3Session::CmdPass},
+    {"AUTH", true, false, &Pop3Session::CmdAuth}, {"STLS", true, false, &Pop3Session::CmdStls},
+    {"STAT", false, true, &Pop3Session::CmdStat}, {"LIST", false, true, &Pop3Session::CmdList},
+    {"RETR", false, true, &Pop3Session::CmdRetr}, {"TOP", false, true, &Pop3Session::CmdTop},
+    {"DELE", false, true, &Pop3Session::CmdDele}, {"NOOP", false, true, &Pop3Session::CmdNoop},
+    {"RSET", false, true, &Pop3Session::CmdRset}, {"UIDL", false, true, &Pop3Session::CmdUidl},
+};
+
+std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
+                                                protocols::ConnectionInfo& info,
+                                                protocols::SessionOutput& out) {
+  return std::make_unique<Pop3Session>(ctx, info, out);
+}
+
+Pop3Session::Pop3Session(protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
+                         protocols::SessionOutput& out)
+    : ctx_(ctx), info_(info), out_(out), config_(*ctx.config) {
+  id_ = ctx_.registry->Add(this);
+  delete_policy_ = config_.pop3.delete_mode;
+  mark_seen_ = config_.pop3.mark_seen_on_retr;
+}
+
+Pop3Session::~Pop3Session() {
+  OnClosed();
+  ctx_.registry->Remove(id_);
+}
+
+// --- lifecycle ---------------------------------------------------------------
+
+void Pop3Session::Start() {
+  // No APOP: the greeting carries no timestamp (RFC 1939 7).
+  Reply("+OK Pillarbox ready.");
+}
+
+void Pop3Session::OnInput(std::string_view data) {
+  if (state_ == State::kDone) return;
+  input_.append(data);
+  Pump();
+}
+
+void Pop3Session::OnDrained() {
+  if (state_ == State::kDone) return;
+  if (wait_ == Wait::kDrain) {
+    Resume();
+  } else if (wait_ == Wait::kStream) {
+    if (ContinueStream()) Resume();
+  }
+}
+
+void Pop3Session::OnTlsEstablished() {
+  if (state_ == State::kDone) return;
+  // RFC 2595 4: forget everything learned before TLS; the connection has
+  // discarded any plaintext sent after STLS, and so do we.
+  input_.clear();
+  discarding_ = false;
+  user_.clear();
+  sasl_.reset();
+  if (wait_ == Wait::kTls) Resume();
+}
+
+void Pop3Session::OnIdleTimeout() {
+  if (state_ == State::kDone || state_ == State::kUpdate) return;
+  // RFC 1939 3: an autologout timer ends the session without UPDATE.
+  Reply("-ERR Disconnected for inactivity.");
+  Terminate();
+}
+
+void Pop3Session::OnShutdown() {
+  if (state_ == State::kDone) return;
+  // A QUIT that is being committed answers when the commit completes.
+  if (state_ == State::kUpdate) return;
+  Reply("-ERR [SYS/TEMP] Server shutting down.");
+  Terminate();
+}
+
+void Pop3Session::OnClosed() {
+  // A QUIT whose commit is under way will be applied: its deletes are not
+  // aborted even though nobody is left to hear the answer.
+  if (state_ == State::kUpdate && wait_ == Wait::kStore) committed_ = true;
+  state_ = State::kDone;
+  stream_.reset();
+  sasl_.reset();
+  ReleaseLogin();
+}
+
+std::chrono::seconds Pop3Session::IdleTimeout() const { return config_.pop3.idle_timeout; }
+
+bool Pop3Session::HasPendingWork() const {
+  if (state_ == State::kDone) return false;
+  return (wait_ != Wait::kNone && wait_ != Wait::kDrain) || pending_mutations_ > 0;
+}
+
+// --- input -------------------------------------------------------------------
+
+Pop3Session::LineResult Pop3Session::NextLine(std::string& line) {
+  if (discarding_) {
+    std::size_t nl = input_.find('\n');
+    if (nl == std::string::npos) {
+      input_.clear();
+      return LineResult::kNone;
+    }
+    input_.erase(0, nl + 1);
+    discarding_ = false;
+  }
+  const std::size_t limit = sasl_ ? kMaxSaslLine : kMaxCommandLine;
+  std::size_t nl = input_.find('\n');
+  if (nl == std::string::npos) {
+    // limit octets plus a CR can still become a valid line.
+    if (input_.size() > limit + 1) {
+      input_.clear();
+      discarding_ = true;
+      return LineResult::kTooLong;
+    }
+    return LineResult::kNone;
+  }
+  std::size_t len = nl;
+  if (len > 0 && input_[len - 1] == '\r') --len;
+  if (len > limit) {
+    input_.erase(0, nl + 1);
+    return LineResult::kTooLong;
+  }
+  line.assign(input_, 0, len);
+  input_.erase(0, nl + 1);
+  return LineResult::kLine;
+}
+
+void Pop3Session::Pump() {
+  if (pumping_) return;
+  pumping_ = true;
+  std::string line;
+  while (state_ != State::kDone && wait_ == Wait::kNone) {
+    // Pipelined commands wait while the client is not reading our answers.
+    if (out_.QueuedBytes() >= config_.limits.output_high_water) {
+      wait_ = Wait::kDrain;
+      break;
+    }
+    LineResult r = NextLine(line);
+    if (r == LineResult::kNone) break;
+    if (r == LineResult::kTooLong) {
+      if (sasl_) {
+        sasl_.reset();
+        Reply("-ERR Authentication response too long.");
+        continue;
+      }
+      BadCommand("-ERR Line too long.");
+      continue;
+    }
+    Dispatch(line);
+  }
+  pumping_ = false;
+  UpdateInputFlow();
+}
+
+void Pop3Session::UpdateInputFlow() {
+  if (state_ == State::kDone) return;
+  bool want_pause = input_.size() > kMaxBufferedInput;
+  if (want_pause && !input_paused_) {
+    input_paused_ = true;
+    out_.PauseInput();
+  } else if (!want_pause && input_paused_) {
+    input_paused_ = false;
+    out_.ResumeInput();
+  }
+}
+
+void Pop3Session::Resume() {
+  wait_ = Wait::kNone;
+  Pump();
+}
+
+void Pop3Session::Dispatch(std::string_view line) {
+  if (sasl_) {
+    if (config_.log.transcripts) LOG_INFO("pop3 {} C: <sasl response>", id_);
+    HandleSaslStep(sasl_->Continue(line));
+    return;
+  }
+  CommandLine cmd = SplitCommand(line);
+  if (config_.log.transcripts) {
+    LOG_INFO("pop3 {} C: {}", id_,
+             cmd.name == "PASS" ? std::string("PASS <redacted>")
+             : cmd.name == "AUTH" && cmd.args.size() > 1
+                 ? "AUTH " + std::string(cmd.args[0]) + " <redacted>"
+                 : std::string(line));
+  }
+  for (const CommandSpec& spec : kCommands) {
+    if (spec.name != cmd.name) continue;
+    bool allowed = state_ == State::kAuthorization ? spec.in_authorization : spec.in_transaction;
+    if (!allowed) {
+      BadCommand(state_ == State::kAuthorization ? "-ERR Not logged in."
+                                                 : "-ERR Already logged in.");
+      return;
+    }
+    (this->*spec.handler)(cmd);
+    return;
+  }
+  if (cmd.name.empty()) {
+    BadCommand("-ERR Unknown command.");
+    return;
+  }
+  std::string reply = "-ERR Unknown command: ";
+  // Echo only a printable, bounded keyword.
+  for (char c : cmd.name.substr(0, 16))
+    reply += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  BadCommand(reply);
+}
+
+// --- commands: any state ----------------------------------------------------
+
+std::string Pop3Session::ExpireCapability() const {
+  std::int64_t days = inbox_expire_days_;
+  if (days <= 0) {
+    for (const std::string& rule : config_.retention.expire_after) {
+      std::size_t eq = rule.find('=');
+      if (eq == std::string::npos || !IEquals(rule.substr(0, eq), "INBOX")) continue;
+      auto n = ParseNumber(std::string_view(rule).substr(eq + 1));
+      if (n && *n > 0) days = *n;
+    }
+  }
+  return days > 0 ? "EXPIRE " + std::to_string(days) : std::string("EXPIRE NEVER");
+}
+
+void Pop3Session::CmdCapa(const CommandLine&) {
+  std::string r =
+      "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
+      "AUTH-RESP-CODE\r\nPIPELINING\r\n";
+  if (state_ == State::kAuthorization) {
+    if (PlaintextAllowed()) r += "USER\r\nSASL PLAIN LOGIN\r\n";
+    if (info_.tls_available && !info_.tls_active) r += "STLS\r\n";
+  }
+  r += ExpireCapability() + "\r\n";
+  if (config_.pop3.login_delay.count() > 0) {
+    r += "LOGIN-DELAY " + std::to_string(config_.pop3.login_delay.count()) + "\r\n";
+  }
+  r += "IMPLEMENTATION Pillarbox\r\n.\r\n";
+  out_.Write(std::move(r));
+}
+
+void Pop3Session::CmdQuit(const CommandLine&) {
+  if (state_ == State::kAuthorization) {
+    Reply("+OK Logging out.");
+    Terminate();
+    return;
+  }
+  // RFC 1939 6: QUIT in TRANSACTION enters UPDATE. RETR marks and DELE
+  // journal entries go first, so that +OK means all of it is durable.
+  state_ = State::kUpdate;
+  wait_ = Wait::kQuit;
+  MaybeCommit();
+}
+
+// --- commands: AUTHORIZATION -----------------------------------------------
+
+bool Pop3Session::PlaintextAllowed() const {
+  switch (config_.auth.plaintext) {
+    case config::Plaintext::kNever:
+      return false;
+    case config::Plaintext::kTls:
+      return info_.tls_active;
+    case config::Plaintext::kTlsOrLoopback:
+      return info_.tls_active || info_.loopback;
+    case config::Plaintext::kAlways:
+      return true;
+  }
+  return false;
+}
+
+std::string Pop3Session::PlaintextRefusal() const {
+  if (config_.auth.plaintext == config::Plaintext::kNever) {
+    return "-ERR [AUTH] Plaintext authentication is disabled.";
+  }
+  return "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
+}
+
+void Pop3Session::CmdUser(const CommandLine& cmd) {
+  if (!PlaintextAllowed()) {
+    Reply(PlaintextRefusal());
+    return;
+  }
+  if (cmd.args.empty()) {
+    BadCommand("-ERR No username given.");
+    return;
+  }
+  if (cmd.args.size() > 1) {
+    BadCommand("-ERR Usage: USER <name>");
+    return;
+  }
+  if (cmd.args[0].size() > sasl::kMaxFieldOctets) {
+    BadCommand("-ERR Username too long.");
+    return;
+  }
+  user_ = std::string(cmd.args[0]);
+  Reply("+OK");
+}
+
+void Pop3Session::CmdPass(const CommandLine& cmd) {
+  if (!PlaintextAllowed()) {
+    Reply(PlaintextRefusal());
+    return;
+  }
+  if (user_.empty()) {
+    BadCommand("-ERR No username given.");
+    return;
+  }
+  // The password is the rest of the line: it may contain spaces.
+  if (cmd.rest.empty()) {
+    BadCommand("-ERR No password given.");
+    return;
+  }
+  std::string user = std::exchange(user_, std::string());
+  BeginLogin(std::move(user), std::string(cmd.rest));
+}
+
+void Pop3Session::CmdAuth(const CommandLine& cmd) {
+  if (cmd.args.empty()) {
+    // Pre-RFC 5034 clients (RFC 1734 era, Outlook) list mechanisms with a
+    // bare AUTH; answer like Dovecot with the mechanisms on offer.
+    std::string r = "+OK\r\n";
+    if (PlaintextAllowed()) r += "PLAIN\r\nLOGIN\r\n";
+    r += ".\r\n";
+    out_.Write(std::move(r));
+    return;
+  }
+  if (cmd.args.size() > 2) {
+    BadCommand("-ERR Usage: AUTH <mechanism> [initial-response]");
+    return;
+  }
+  auto mechanism = sasl::ParseMechanism(cmd.args[0]);
+  if (!mechanism) {
+    Reply("-ERR Unsupported authentication mechanism.");
+    return;
+  }
+  if (!PlaintextAllowed()) {
+    Reply(PlaintextRefusal());
+    return;
+  }
+  user_.clear();
+  sasl_.emplace(*mechanism);
+  std::optional<std::string_view> initial;
+  if (cmd.args.size() == 2) initial = cmd.args[1];
+  HandleSaslStep(sasl_->Start(initial));
+}
+
+void Pop3Session::HandleSaslStep(const sasl::SaslExchange::Step& step) {
+  using Kind = sasl::SaslExchange::Step::Kind;
+  switch (step.kind) {
+    case Kind::kChallenge:
+      out_.Write("+ " + step.challenge + "\r\n");
+      return;
+    case Kind::kCancelled:
+      sasl_.reset();
+      Reply("-ERR Authentication cancelled.");
+      return;
+    case Kind::kFailed:
+      sasl_.reset();
+      Reply("-ERR " + step.error);
+      return;
+    case Kind::kDone:
+      break;
+  }
+  sasl_.reset();
+  if (!sasl::AuthorizationAllowed(step.credentials)) {
+    // No proxy authorization: treat it as a failed login (delay included).
+    FailLogin(step.credentials.authcid, std::string(kAuthFailed));
+    return;
+  }
+  BeginLogin(step.credentials.authcid, step.credentials.password);
+}
+
+void Pop3Session::CmdStls(const CommandLine& cmd) {
+  if (!cmd.args.empty()) {
+    BadCommand("-ERR Usage: STLS");
+    return;
+  }
+  if (info_.tls_active) {
+    Reply("-ERR TLS is already active.");
+    return;
+  }
+  if (!info_.tls_available) {
+    Reply("-ERR TLS support isn't enabled.");
+    return;
+  }
+  Reply("+OK Begin TLS negotiation now.");
+  // Anything pipelined after STLS was sent in plaintext: drop it
+  // (RFC 2595 4; a command injection otherwise).
+  input_.clear();
+  discarding_ = false;
+  wait_ = Wait::kTls;
+  out_.StartTls();
+}
+
+void Pop3Session::BeginLogin(std::string user, std::string password) {
+  if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
+    FailLogin(user, "-ERR [AUTH] Too many failed logins, try again later.");
+    return;
+  }
+  wait_ = Wait::kStore;
+  auto* registry = ctx_.registry;
+  std::uint64_t id = id_;
+  ctx_.store->Authenticate(user, std::move(password),
+                           [registry, id, user](Result<storage::UserRecord> r) {
+                             auto* s = static_cast<Pop3Session*>(registry->Find(id));
+                             if (s) s->OnAuthenticated(user, std::move(r));
+                           });
+}
+
+void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserRecord> result) {
+  if (state_ == State::kDone) return;
+  if (!result.ok()) {
+    if (result.status().code() == Code::kNoPermission) {
+      LOG_INFO("pop3 {}: authentication failed for {} from {}", id_, user, info_.peer_ip);
+      FailLogin(user, std::string(kAuthFailed));
+      return;
+    }
+    Reply("-ERR [SYS/TEMP] " + InternalError("authentication", result.status()));
+    Resume();
+    return;
+  }
+  if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user);
+  CompleteLogin(std::move(result.value()));
+  Resume();
+}
+
+void Pop3Session::FailLogin(const std::string& user, std::string reply) {
+  std::chrono::milliseconds delay{0};
+  if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
+  if (delay.count() <= 0 || !ctx_.timer) {
+    Reply(reply);
+    Resume();
+    return;
+  }
+  // The answer waits, and so does every command pipelined behind it.
+  wait_ = Wait::kTimer;
+  auto* registry = ctx_.registry;
+  std::uint64_t id = id_;
+  ctx_.timer(delay, [registry, id, reply = std::move(reply)] {
+    auto* s = static_cast<Pop3Session*>(registry->Find(id));
+    if (s == nullptr || s->state_ == State::kDone) return;
+    s->Reply(reply);
+    s->Resume();
+  });
+}
+
+void Pop3Session::CompleteLogin(storage::UserRecord user) {
+  const auto login_delay = config_.pop3.login_delay;
+  const LoginKey key{ctx_.store, user.id};
+  const auto now = std::chrono::steady_clock::now();
+  if (login_delay.count() > 0) {
+    auto it = LastLogins().find(key);
+    if (it != LastLogins().end() && now - it->second < login_delay) {
+      Reply("-ERR [LOGIN-DELAY] Minimum time between logins has not passed yet.");
+      return;
+    }
+  }
+  if (config_.pop3.lock_session) {
+    if (!ctx_.store->TryLockPop3(user.id, id_)) {
+      Reply("-ERR [IN-USE] Mailbox is locked by another POP3 session.");
+      return;
+    }
+    holds_lock_ = true;
+  }
+
+  // Snapshot INBOX (RFC 1939 4: the maildrop as of login).
+  {
+    auto view = ctx_.store->Read();
+    auto inbox = view->FindMailbox(user.id, "INBOX");
+    if (!inbox.ok()) {
+      std::string err = InternalError("opening INBOX", inbox.status());
+      if (holds_lock_) {
+        ctx_.store->UnlockPop3(user.id, id_);
+        holds_lock_ = false;
+      }
+      Reply("-ERR [SYS/TEMP] " + err);
+      return;
+    }
+    inbox_ = inbox->id;
+    inbox_expire_days_ = inbox->expire_after_days;
+    std::vector<storage::MessageRecord> records = view->ListMessages(inbox_);
+    messages_.clear();
+    messages_.reserve(records.size());
+    live_size_ = 0;
+    for (const storage::MessageRecord& m : records) {
+      if (m.pop3.hidden) continue;
+      messages_.push_back(Message{m.uid, m.guid, m.size, m.blob, false});
+      live_size_ += m.size;
+    }
+    live_count_ = messages_.size();
+  }
+
+  // Per-user overrides of the retention settings.
+  if (auto it = user.settings.find("pop3.delete_mode"); it != user.settings.end()) {
+    auto parsed = config::ParsePop3DeleteMode(it->second);
+    if (parsed.ok()) {
+      delete_policy_ = *parsed;
+    } else {
+      LOG_WARN("pop3 {}: user {} has an invalid pop3.delete_mode '{}': {}; using the default", id_,
+               user.name, it->second, parsed.status().ToString());
+    }
+  }
+  if (auto it = user.settings.find("pop3.mark_seen_on_retr"); it != user.settings.end()) {
+    if (auto b = ParseBool(it->second)) {
+      mark_seen_ = *b;
+    } else {
+      LOG_WARN("pop3 {}: user {} has an invalid pop3.mark_seen_on_retr '{}'; using the default",
+               id_, user.name, it->second);
+    }
+  }
+
+  storage::ReadView::LiveSession live;
+  live.id = id_;
+  live.pid = static_cast<std::uint64_t>(getpid());
+  live.protocol = "pop3";
+  live.peer = info_.peer_ip.find(':') != std::string::npos
+                  ? "[" + info_.peer_ip + "]:" + std::to_string(info_.peer_port)
+                  : info_.peer_ip + ":" + std::to_string(info_.peer_port);
+  live.user = user.id;
+  live.mailbox = "INBOX";
+  live.holds_pop3_lock = holds_lock_;
+  live.since = Now();
+  ctx_.store->RegisterLiveSession(std::move(live));
+  registered_live_ = true;
+
+  if (login_delay.count() > 0) LastLogins()[key] = now;
+  LOG_INFO("pop3 {}: {} logged in from {} ({} messages)", id_, user.name, info_.peer_ip,
+           messages_.size());
+  user_record_ = std::move(user);
+  state_ = State::kTransaction;
+  bad_commands_ = 0;
+  Reply("+OK Logged in.");
+}
+
+// --- commands: TRANSACTION ---------------------------------------------------
+
+Pop3Session::Message* Pop3Session::Lookup(std::string_view arg, bool allow_deleted) {
+  auto n = ParseNumber(arg);
+  if (!n) {
+    std::string reply = "-ERR Invalid message number: ";
+    for (char c : arg.substr(0, 16)) reply += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+    Reply(reply);
+    return nullptr;
+  }
+  if (*n == 0 || *n > messages_.size()) {
+    Reply("-ERR There's no message " + std::to_string(*n) + ".");
+    return nullptr;
+  }
+  Message& m = messages_[*n - 1];
+  if (m.deleted && !allow_deleted) {
+    Reply("-ERR Message " + std::to_string(*n) + " is deleted.");
+    return nullptr;
+  }
+  return &m;
+}
+
+void Pop3Session::CmdStat(const CommandLine& cmd) {
+  if (!cmd.args.empty()) {
+    BadCommand("-ERR Usage: STAT");
+    return;
+  }
+  Reply("+OK " + std::to_string(live_count_) + " " + std::to_string(live_size_));
+}
+
+void Pop3Session::CmdList(const CommandLine& cmd) {
+  if (cmd.args.size() > 1) {
+    BadCommand("-ERR Usage: LIST [message]");
+    return;
+  }
+  if (cmd.args.size() == 1) {
+    Message* m = Lookup(cmd.args[0]);
+    if (m == nullptr) return;
+    Reply("+OK " + std::to_string(m - messages_.data() + 1) + " " + std::to_string(m->size));
+    return;
+  }
+  Stream s;
+  s.kind = Stream::Kind::kList;
+  StartStream(std::move(s));
+}
+
+void Pop3Session::CmdUidl(const CommandLine& cmd) {
+  if (cmd.args.size() > 1) {
+    BadCommand("-ERR Usage: UIDL [message]");
+    return;
+  }
+  if (cmd.args.size() == 1) {
+    Message* m = Lookup(cmd.args[0]);
+    if (m == nullptr) return;
+    Reply("+OK " + std::to_string(m - messages_.data() + 1) + " " + storage::FormatUidl(m->guid));
+    return;
+  }
+  Stream s;
+  s.kind = Stream::Kind::kUidl;
+  StartStream(std::move(s));
+}
+
+void Pop3Session::CmdRetr(const CommandLine& cmd) {
+  if (cmd.args.size() != 1) {
+    BadCommand("-ERR Usage: RETR <message>");
+    return;
+  }
+  Message* m = Lookup(cmd.args[0]);
+  if (m == nullptr) return;
+  Stream s;
+  s.kind = Stream::Kind::kMessage;
+  s.index = static_cast<std::size_t>(m - messages_.data());
+  StartStream(std::move(s));
+}
+
+void Pop3Session::CmdTop(const CommandLine& cmd) {
+  if (cmd.args.size() != 2) {
+    BadCommand("-ERR Usage: TOP <message> <lines>");
+    return;
+  }
+  auto lines = ParseNumber(cmd.args[1]);
+  if (!lines) {
+    Reply("-ERR Invalid number of lines.");
+    return;
+  }
+  Message* m = Lookup(cmd.args[0]);
+  if (m == nullptr) return;
+  Stream s;
+  s.kind = Stream::Kind::kMessage;
+  s.index = static_cast<std::size_t>(m - messages_.data());
+  s.top_lines = *lines;
+  StartStream(std::move(s));
+}
+
+void Pop3Session::CmdDele(const CommandLine& cmd) {
+  if (cmd.args.size() != 1) {
+    BadCommand("-ERR Usage: DELE <message>");
+    return;
+  }
+  Message* m = Lookup(cmd.args[0], /*allow_deleted=*/true);
+  if (m == nullptr) return;
+  if (delete_policy_.mode == config::Pop3DeleteMode::kDeny) {
+    Reply("-ERR [SYS/PERM] Deleting messages is disabled on this server.");
+    return;
+  }
+  if (m->deleted) {
+    Reply("-ERR Message " + std::to_string(m - messages_.data() + 1) + " is already deleted.");
+    return;
+  }
+  m->deleted = true;
+  live_count_--;
+  live_size_ -= m->size;
+  storage::JournalEvent event;
+  event.time = Now();
+  event.kind = JournalKind::kPop3DeletePending;
+  event.origin = MakeOrigin();
+  event.mailbox = "INBOX";
+  event.uid = m->uid;
+  event.guid = m->guid;
+  event.detail = config::FormatPop3DeleteMode(delete_policy_);
+  storage::UserId user = user_record_.id;
+  SubmitTracked(
+      [this, user, event = std::move(event)](storage::StatusCallback done) mutable {
+        ctx_.store->RecordJournal(user, std::move(event), std::move(done));
+      },
+      "journal DELE");
+  Reply("+OK Marked to be deleted.");
+}
+
+void Pop3Session::CmdNoop(const CommandLine& cmd) {
+  if (!cmd.args.empty()) {
+    BadCommand("-ERR Usage: NOOP");
+    return;
+  }
+  Reply("+OK");
+}
+
+void Pop3Session::CmdRset(const CommandLine& cmd) {
+  if (!cmd.args.empty()) {
+    BadCommand("-ERR Usage: RSET");
+    return;
+  }
+  JournalDeletes(JournalKind::kPop3DeleteAborted);
+  live_count_ = messages_.size();
+  live_size_ = 0;
+  for (Message& m : messages_) {
+    m.deleted = false;
+    live_size_ += m.size;
+  }
+  Reply("+OK");
+}
+
+// --- streaming ---------------------------------------------------------------
+
+void Pop3Session::StartStream(Stream stream) {
+  stream_.emplace(std::move(stream));
+  if (ContinueStream()) return;
+  if (state_ != State::kDone) wait_ = Wait::kStream;
+}
+
+bool Pop3Session::ContinueStream() {
+  if (!stream_) return true;
+  const std::size_t high_water = config_.limits.output_high_water;
+  Stream& s = *stream_;
+  if (s.kind == Stream::Kind::kMessage) {
+    bool done = ContinueMessage(s);
+    if (done) stream_.reset();
+    return done || state_ == State::kDone;
+  }
+  // LIST / UIDL: "+OK", one line per message not deleted, ".".
+  while (out_.QueuedBytes() < high_water || !s.started) {
+    std::string chunk;
+    if (!s.started) {
+      chunk = s.kind == Stream::Kind::kList
+                  ? "+OK " + std::to_string(live_count_) + " messages:\r\n"
+                  : std::string("+OK\r\n");
+      s.started = true;
+    }
+    std::size_t lines = 0;
+    for (; s.index < messages_.size() && lines < kListingChunkLines; ++s.index) {
+      const Message& m = messages_[s.index];
+      if (m.deleted) continue;
+      chunk += std::to_string(s.index + 1);
+      chunk += ' ';
+      chunk += s.kind == Stream::Kind::kList ? std::to_string(m.size) : storage::FormatUidl(m.guid);
+      chunk += "\r\n";
+      ++lines;
+    }
+    bool done = s.index >= messages_.size();
+    if (done) chunk += ".\r\n";
+    out_.Write(std::move(chunk));
+    if (done) {
+      stream_.reset();
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Pop3Session::ContinueMessage(Stream& s) {
+  const std::size_t high_water = config_.limits.output_high_water;
+  Message& m = messages_[s.index];
+  while (!s.started || out_.QueuedBytes() < high_water) {
+    // A fresh short read transaction per step: never held while the client
+    // is slow to read (CONVENTIONS: storage).
+    std::string chunk;
+    {
+      auto view = ctx_.store->Read();
+      auto blob = view->Blob(m.blob);
+      if (!blob.ok()) {
+        if (!s.started && blob.status().code() == Code::kNotFound) {
+          Reply("-ERR Message was removed by another session.");
+          return true;
+        }
+        std::string err = InternalError("reading a message", blob.status());
+        if (!s.started) {
+          Reply("-ERR [SYS/TEMP] " + err);
+          return true;
+        }
+        // Part of the message is out: the response cannot be completed.
+        Terminate();
+        return true;
+      }
+      std::string_view bytes = *blob;
+      if (!s.started) {
+        s.end = s.top_lines ? TopExtent(bytes, *s.top_lines) : bytes.size();
+        chunk =
+            s.top_lines ? std::string("+OK\r\n") : "+OK " + std::to_string(m.size) + " octets\r\n";
+        s.started = true;
+      }
+      if (s.end > bytes.size()) s.end = bytes.size();  // changed under us: stay in bounds
+      std::uint64_t n = std::min<std::uint64_t>(kStreamChunk, s.end - s.offset);
+      s.stuffer.Append(bytes.substr(s.offset, n), chunk);
+      s.offset += n;
+    }
+    bool done = s.offset >= s.end;
+    if (done) s.stuffer.Finish(chunk);
+    out_.Write(std::move(chunk));
+    if (done) {
+      if (!s.top_lines) {
+        storage::MailboxId mailbox = inbox_;
+        storage::Uid uid = m.uid;
+        bool seen = mark_seen_;
+        storage::Origin origin = MakeOrigin();
+        SubmitTracked(
+            [this, mailbox, uid, seen, origin](storage::StatusCallback cb) {
+              ctx_.store->MarkPop3Retrieved(mailbox, uid, seen, origin, std::move(cb));
+            },
+            "mark retrieved");
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- store work --------------------------------------------------------------
+
+void Pop3Session::SubmitTracked(const std::function<void(storage::StatusCallback)>& submit,
+                                std::string what) {
+  ++pending_mutations_;
+  auto* registry = ctx_.registry;
+  std::uint64_t id = id_;
+  submit([registry, id, what = std::move(what)](Status status) {
+    auto* s = static_cast<Pop3Session*>(registry->Find(id));
+    if (s == nullptr) {
+      if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, status.ToString());
+      return;
+    }
+    s->OnTrackedDone(std::move(status), what);
+  });
+}
+
+void Pop3Session::OnTrackedDone(Status status, const std::string& what) {
+  --pending_mutations_;
+  if (!status.ok()) {
+    // The client already has its answer (the message, "+OK Marked"); the
+    // bookkeeping failed. Log it; it does not change what QUIT applies.
+    LOG_WARN("pop3 {}: {} failed: {}", id_, what, status.ToString());
+  }
+  if (wait_ == Wait::kQuit) MaybeCommit();
+}
+
+void Pop3Session::JournalDeletes(storage::JournalKind kind) {
+  if (user_record_.id == 0) return;
+  for (const Message& m : messages_) {
+    if (!m.deleted) continue;
+    storage::JournalEvent event;
+    event.time = Now();
+    event.kind = kind;
+    event.origin = MakeOrigin();
+    event.mailbox = "INBOX";
+    event.uid = m.uid;
+    event.guid = m.guid;
+    if (state_ == State::kDone) {
+      // The session is going away: nobody waits for this.
+      std::uint64_t id = id_;
+      ctx_.store->RecordJournal(user_record_.id, std::move(event), [id](Status st) {
+        if (!st.ok()) LOG_WARN("pop3 {}: journal of aborted deletes failed: {}", id, st.ToString());
+      });
+      continue;
+    }
+    storage::UserId user = user_record_.id;
+    SubmitTracked(
+        [this, user, event = std::move(event)](storage::StatusCallback done) mutable {
+          ctx_.store->RecordJournal(user, std::move(event), std::move(done));
+        },
+        "journal RSET");
+  }
+}
+
+void Pop3Session::MaybeCommit() {
+  if (pending_mutations_ > 0) return;
+  std::vector<storage::Uid> uids;
+  for (const Message& m : messages_) {
+    if (m.deleted) uids.push_back(m.uid);
+  }
+  if (uids.empty()) {
+    committed_ = true;
+    ReleaseLogin();
+    Reply("+OK Logging out.");
+    Terminate();
+    return;
+  }
+  storage::Pop3CommitRequest req;
+  req.user = user_record_.id;
+  req.mailbox = inbox_;
+  req.uids = std::move(uids);
+  req.delete_mode = static_cast<int>(delete_policy_.mode);
+  req.move_target = delete_policy_.move_target;
+  req.origin = MakeOrigin();
+  wait_ = Wait::kStore;
+  auto* registry = ctx_.registry;
+  std::uint64_t id = id_;
+  ctx_.store->Pop3Commit(std::move(req), [registry, id](Result<storage::Pop3CommitResult> r) {
+    auto* s = static_cast<Pop3Session*>(registry->Find(id));
+    if (s == nullptr) {
+      if (!r.ok()) LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, r.status().ToString());
+      return;
+    }
+    s->OnCommitted(std::move(r));
+  });
+}
+
+void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {
+  if (state_ == State::kDone) return;
+  if (!result.ok()) {
+    // Nothing was applied (the commit is one transaction): the deletes are
+    // aborted, which ReleaseLogin journals.
+    std::string err = InternalError("applying deletions", result.status());
+    ReleaseLogin();
+    Reply("-ERR [SYS/TEMP] " + err);
+    Terminate();
+    return;
+  }
+  committed_ = true;
+  ReleaseLogin();
+  Reply("+OK Logging out, messages deleted.");
+  Terminate();
+}
+
+// --- output and teardown -------------------------------------------------------
+
+void Pop3Session::Reply(std::string_view line) {
+  std::string bytes;
+  bytes.reserve(line.size() + 2);
+  bytes.append(line);
+  bytes.append("\r\n");
+  out_.Write(std::move(bytes));
+}
+
+int Pop3Session::BadCommandLimit() const {
+  int limit = config_.limits.max_bad_commands;
+  if (state_ == State::kAuthorization) limit = std::min(limit, kMaxBadCommandsPreauth);
+  return std::max(limit, 1);
+}
+
+void Pop3Session::BadCommand(std::string_view reply) {
+  if (++bad_commands_ >= BadCommandLimit()) {
+    Reply("-ERR Too many bad commands, closing connection.");
+    Terminate();
+    return;
+  }
+  Reply(reply);
+}
+
+std::string Pop3Session::InternalError(std::string_view what, const Status& status) {
+  LOG_ERROR("pop3 {}: {} failed: {}", id_, what, status.ToString());
+  return "Internal error, see server log (session " + std::to_string(id_) + ").";
+}
+
+storage::Origin Pop3Session::MakeOrigin() const {
+  storage::Origin o;
+  o.protocol = "pop3";
+  o.session = id_;
+  o.peer = info_.peer_ip;
+  return o;
+}
+
+void Pop3Session::ReleaseLogin() {
+  // Deletes that QUIT did not apply are journalled as aborted.
+  if (!committed_ && user_record_.id != 0) {
+    bool any =
+        std::any_of(messages_.begin(), messages_.end(), [](const Message& m) { return m.deleted; });
+    if (any) {
+      State saved = state_;
+      state_ = State::kDone;  // fire-and-forget: nothing waits for these
+      JournalDeletes(JournalKind::kPop3DeleteAborted);
+      state_ = saved;
+      for (Message& m : messages_) m.deleted = false;
+    }
+  }
+  if (holds_lock_) {
+    ctx_.store->UnlockPop3(user_record_.id, id_);
+    holds_lock_ = false;
+  }
+  if (registered_live_) {
+    ctx_.store->UnregisterLiveSession(id_);
+    registered_live_ = false;
+  }
+}
+
+void Pop3Session::Terminate() {
+  ReleaseLogin();
+  state_ = State::kDone;
+  stream_.reset();
+  sasl_.reset();
+  input_.clear();
+  out_.Close();
+}
+
+}  // namespace pillarbox::pop3
