@@ -52,16 +52,16 @@ struct RetentionRule {
 };
 
 struct StoreOptions {
-  std::string dir;                          // created if missing
-  std::size_t initial_map_size = 64u << 20; // grows on MDB_MAP_FULL
-  PostFn post;                              // REQUIRED
-  MessageAnalyzer analyzer;                 // empty: structure not computed
-  std::uint64_t default_quota_bytes = 0;    // 0: unlimited
+  std::string dir;                           // created if missing
+  std::size_t initial_map_size = 64u << 20;  // grows on MDB_MAP_FULL
+  PostFn post;                               // REQUIRED
+  MessageAnalyzer analyzer;                  // empty: structure not computed
+  std::uint64_t default_quota_bytes = 0;     // 0: unlimited
   std::uint64_t default_quota_messages = 0;
   int journal_max_age_days = 90;
   std::uint64_t journal_max_events_per_user = 100000;
   int auth_threads = 2;
-  bool create_default_mailboxes = true;     // Sent Drafts Trash Junk Archive
+  bool create_default_mailboxes = true;  // Sent Drafts Trash Junk Archive
 };
 
 template <typename T>
@@ -112,14 +112,14 @@ class ReadView {
 
 struct AppendRequest {
   UserId user = 0;
-  std::string mailbox = "INBOX";   // UTF-8 name
-  bool create_mailbox = false;     // create when missing (else NotFound)
+  std::string mailbox = "INBOX";             // UTF-8 name
+  bool create_mailbox = false;               // create when missing (else NotFound)
   std::shared_ptr<const std::string> bytes;  // normalized to CRLF by the store
   Flags flags;
   std::optional<UnixTime> internal_date;  // default: now
   std::int32_t internal_date_tz = 0;
   Origin origin;
-  std::string envelope_from;       // for the journal
+  std::string envelope_from;  // for the journal
   bool enforce_quota = true;
 };
 
@@ -135,7 +135,7 @@ enum class FlagOp { kAdd, kRemove, kReplace };
 
 struct StoreFlagsRequest {
   MailboxId mailbox = 0;
-  std::vector<Uid> uids;           // ascending; missing (expunged) UIDs are skipped
+  std::vector<Uid> uids;  // ascending; missing (expunged) UIDs are skipped
   FlagOp op = FlagOp::kAdd;
   Flags flags;
   std::optional<ModSeq> unchanged_since;  // CONDSTORE
@@ -152,7 +152,7 @@ struct CopyRequest {
   MailboxId from = 0;
   std::vector<Uid> uids;  // ascending; missing ones are skipped
   MailboxId to = 0;
-  bool move = false;      // expunge from the source in the same transaction
+  bool move = false;  // expunge from the source in the same transaction
   Origin origin;
 };
 
@@ -172,15 +172,15 @@ struct ExpungeRequest {
 
 struct Pop3CommitRequest {
   UserId user = 0;
-  MailboxId mailbox = 0;         // the INBOX snapshotted at login
-  std::vector<Uid> uids;         // DELE'd messages
-  int delete_mode = 0;           // config::Pop3DeleteMode as int
-  std::string move_target;       // for move mode (created if missing)
+  MailboxId mailbox = 0;    // the INBOX snapshotted at login
+  std::vector<Uid> uids;    // DELE'd messages
+  int delete_mode = 0;      // config::Pop3DeleteMode as int
+  std::string move_target;  // for move mode (created if missing)
   Origin origin;
 };
 
 struct Pop3CommitResult {
-  std::vector<Uid> applied;      // messages that still existed and were handled
+  std::vector<Uid> applied;  // messages that still existed and were handled
 };
 
 class Store {
@@ -203,21 +203,23 @@ class Store {
                         StatusCallback done) = 0;
   // Verifies off the owner thread. Fails with kNoPermission on a bad password
   // or unknown user (indistinguishable to the caller).
-  virtual void Authenticate(std::string name, std::string password,
-                            Callback<UserRecord> done) = 0;
+  virtual void Authenticate(std::string name, std::string password, Callback<UserRecord> done) = 0;
 
   // --- mailboxes -----------------------------------------------------------
   virtual void CreateMailbox(UserId user, std::string name, SpecialUse use,
                              Callback<MailboxRecord> done) = 0;
   // Expunges its messages; children keep existing.
-  virtual void DeleteMailbox(UserId user, std::string name, Origin origin,
-                             StatusCallback done) = 0;
+  virtual void DeleteMailbox(UserId user, std::string name, Origin origin, StatusCallback done) = 0;
   // Renames the mailbox and its children. Renaming INBOX moves its messages
   // into the new mailbox and leaves INBOX empty (RFC 3501 6.3.5).
   virtual void RenameMailbox(UserId user, std::string from, std::string to, Origin origin,
                              StatusCallback done) = 0;
   virtual void SetSubscribed(UserId user, std::string name, bool subscribed,
                              StatusCallback done) = 0;
+  // Retention of one mailbox in days (0: keep forever; overrides the
+  // configured RetentionRule for that mailbox).
+  virtual void SetMailboxRetention(UserId user, std::string name, std::int64_t days,
+                                   StatusCallback done) = 0;
 
   // --- messages ------------------------------------------------------------
   virtual void Append(AppendRequest request, Callback<AppendResult> done) = 0;
@@ -263,7 +265,16 @@ class Store {
 
   // Blocks until every submitted mutation has committed and its completion
   // has been posted (not run). For shutdown, the CLI and tests.
+  // REQUIRES: no ReadView of the calling thread is alive (the writer may need
+  // to grow the map, which waits for this process's read transactions).
   virtual void Flush() = 0;
+
+  // Verifies the stored invariants: counts equal a recount, refcounts equal
+  // the references, no orphan blobs or structures, every UID below UIDNEXT,
+  // every modseq at most HIGHESTMODSEQ, user usage equals its mailboxes'
+  // sums, name index and mailbox rows agree. For tests and `pillarbox check`.
+  // Reads one snapshot on the calling thread.
+  virtual Status CheckConsistency() = 0;
 };
 
 // Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.

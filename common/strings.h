@@ -1,0 +1,72 @@
+// Small dependency-free string and byte helpers: ASCII case folding (IMAP
+// and user names compare ASCII letters case-insensitively and keep other
+// UTF-8 bytes as they are) and big-endian integer codecs (LMDB keys sort
+// bytewise, so integers in keys are stored big-endian).
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace pillarbox {
+
+constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+constexpr char AsciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+
+// Lower-cases ASCII letters only; every other byte is kept.
+std::string AsciiFold(std::string_view s);
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
+bool StartsWithIgnoreAsciiCase(std::string_view s, std::string_view prefix);
+// <0, 0, >0 like memcmp, on ASCII-folded bytes.
+int CompareIgnoreAsciiCase(std::string_view a, std::string_view b);
+
+// Big-endian fixed-width integers.
+inline void PutBigEndian64(std::string& out, std::uint64_t v) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out.append(b, 8);
+}
+inline void PutBigEndian32(std::string& out, std::uint32_t v) {
+  char b[4];
+  for (int i = 3; i >= 0; --i) {
+    b[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  out.append(b, 4);
+}
+inline void PutBigEndian16(std::string& out, std::uint16_t v) {
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v & 0xff));
+}
+// REQUIRES: p points at 8 (4, 2) readable bytes.
+inline std::uint64_t GetBigEndian64(const void* p) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | b[i];
+  return v;
+}
+inline std::uint32_t GetBigEndian32(const void* p) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+         std::uint32_t{b[3]};
+}
+inline std::uint16_t GetBigEndian16(const void* p) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  return static_cast<std::uint16_t>((b[0] << 8) | b[1]);
+}
+// Signed values in keys: the sign bit is flipped so that negative numbers
+// sort before positive ones.
+inline void PutOrderedInt64(std::string& out, std::int64_t v) {
+  PutBigEndian64(out, static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63));
+}
+inline std::int64_t GetOrderedInt64(const void* p) {
+  return static_cast<std::int64_t>(GetBigEndian64(p) ^ (std::uint64_t{1} << 63));
+}
+
+}  // namespace pillarbox

@@ -1,0 +1,819 @@
+// LmdbStore: environment, writer thread, read views, change bus, auth pool,
+// owner-thread state and the consistency check. Mutations are in
+// mutations.cpp.
+#include "storage/lmdb/lmdb_store.h"
+
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <unordered_set>
+
+#include "common/strings.h"
+
+namespace pillarbox::storage {
+
+using lmdb::LmdbStore;
+
+Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+  if (!options.post) return Status::InvalidArgument("StoreOptions::post is required");
+  auto store = std::make_unique<LmdbStore>(std::move(options));
+  Status s = store->Init();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace pillarbox::storage
+
+namespace pillarbox::storage::lmdb {
+namespace {
+
+// How long the writer waits for this process's read views to end before it
+// gives up growing the map (views are meant to live for one command).
+constexpr auto kGrowWait = std::chrono::seconds(10);
+// Readers: one per live read view; views are short, sessions many.
+constexpr unsigned kMaxReaders = 1024;
+constexpr unsigned kMaxDbs = 16;
+// The map never starts below this (LMDB needs a few pages per database).
+constexpr std::size_t kMinMapSize = 1u << 20;
+
+bool PidAlive(std::uint64_t pid) {
+  if (pid == 0 || pid > static_cast<std::uint64_t>(INT32_MAX)) return false;
+  if (kill(static_cast<pid_t>(pid), 0) == 0) return true;
+  return errno == EPERM;
+}
+
+// A read-only transaction plus the shared hold on map_mu_.
+class LmdbReadView final : public ReadView {
+ public:
+  LmdbReadView(std::shared_lock<std::shared_timed_mutex> lock, MDB_txn* txn, const Dbis* db)
+      : lock_(std::move(lock)), ops_(txn, db) {}
+  ~LmdbReadView() override {
+    if (ops_.txn() != nullptr) mdb_txn_abort(ops_.txn());
+  }
+
+  Result<UserRecord> FindUser(std::string_view name) override {
+    if (!ok()) return Broken();
+    auto id = ops_.FindUserId(name);
+    if (!id.ok()) return id.status();
+    return ops_.LoadUser(*id);
+  }
+  Result<UserRecord> GetUser(UserId id) override {
+    if (!ok()) return Broken();
+    return ops_.LoadUser(id);
+  }
+  std::vector<UserRecord> ListUsers() override {
+    std::vector<UserRecord> out;
+    if (!ok()) return out;
+    (void)ops_.Scan(ops_.db().users, {}, [&](std::string_view k, std::string_view v) {
+      UserRecord u;
+      if (k.size() == 8 && DecodeUser(v, &u)) {
+        u.id = GetBigEndian64(k.data());
+        out.push_back(std::move(u));
+      }
+      return true;
+    });
+    return out;
+  }
+
+  Result<MailboxRecord> FindMailbox(UserId user, std::string_view name) override {
+    if (!ok()) return Broken();
+    auto norm = NormalizeMailboxName(name);
+    if (!norm.ok()) return Status::NotFound("no such mailbox");
+    auto id = ops_.FindMailboxId(user, *norm);
+    if (!id.ok()) return id.status();
+    return GetMailbox(*id);
+  }
+  Result<MailboxRecord> GetMailbox(MailboxId id) override {
+    if (!ok()) return Broken();
+    auto row = ops_.LoadMailbox(id);
+    if (!row.ok()) return row.status();
+    return std::move(row->rec);
+  }
+  std::vector<MailboxRecord> ListMailboxes(UserId user) override {
+    std::vector<MailboxRecord> out;
+    if (!ok()) return out;
+    auto rows = ops_.UserMailboxes(user);
+    if (!rows.ok()) return out;
+    for (auto& r : *rows) out.push_back(std::move(r.rec));
+    std::sort(out.begin(), out.end(),
+              [](const MailboxRecord& a, const MailboxRecord& b) { return a.name < b.name; });
+    return out;
+  }
+  std::vector<std::string> ListSubscriptions(UserId user) override {
+    std::vector<std::string> out;
+    if (!ok()) return out;
+    (void)ops_.Scan(ops_.db().subscriptions, U64Key(user),
+                    [&](std::string_view, std::string_view v) {
+                      out.emplace_back(v);
+                      return true;
+                    });
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::vector<MessageRecord> ListMessages(MailboxId mailbox) override {
+    if (!ok()) return {};
+    auto msgs = ops_.MailboxMessages(mailbox);
+    if (!msgs.ok()) return {};
+    return std::move(*msgs);
+  }
+  Result<MessageRecord> GetMessage(MailboxId mailbox, Uid uid) override {
+    if (!ok()) return Broken();
+    return ops_.LoadMessage(mailbox, uid);
+  }
+  Result<std::string_view> Blob(const BlobId& blob) override {
+    if (!ok()) return Broken();
+    auto v = ops_.Get(ops_.db().blobs, BlobKey(blob));
+    if (!v.ok() && v.status().code() == Code::kNotFound) return Status::NotFound("no such blob");
+    return v;
+  }
+  Result<std::string_view> Structure(const BlobId& blob) override {
+    if (!ok()) return Broken();
+    auto v = ops_.Get(ops_.db().structure, BlobKey(blob));
+    if (!v.ok()) {
+      if (v.status().code() == Code::kNotFound) return Status::NotFound("no structure");
+      return v.status();
+    }
+    std::string_view subject, structure;
+    if (!DecodeStructure(*v, &subject, &structure)) return Status::Corruption("bad structure");
+    return structure;
+  }
+  std::vector<Change> ChangesSince(MailboxId mailbox, ModSeq after) override {
+    std::vector<Change> out;
+    if (!ok()) return out;
+    std::string start = ChangeKey(mailbox, after + 1);
+    if (after == ~ModSeq{0}) return out;
+    (void)ops_.Scan(
+        ops_.db().changes, U64Key(mailbox),
+        [&](std::string_view k, std::string_view v) {
+          Change c;
+          if (k.size() == 16 && DecodeChange(v, &c)) {
+            c.modseq = GetBigEndian64(k.data() + 8);
+            out.push_back(c);
+          }
+          return true;
+        },
+        start);
+    return out;
+  }
+
+  std::vector<JournalEvent> Journal(UserId user, UnixTime since, std::size_t max_events) override {
+    std::vector<JournalEvent> out;
+    if (!ok() || max_events == 0) return out;
+    // Newest first from the end, then reversed: bounded work for a bounded
+    // answer.
+    (void)ops_.ScanBackward(ops_.db().journal, U64Key(user),
+                            [&](std::string_view k, std::string_view v) {
+                              if (k.size() != 24) return true;
+                              UnixTime t = GetOrderedInt64(k.data() + 8);
+                              if (t < since) return false;
+                              JournalEvent ev;
+                              if (DecodeJournal(v, &ev)) {
+                                ev.time = t;
+                                ev.seq = GetBigEndian64(k.data() + 16);
+                                out.push_back(std::move(ev));
+                              }
+                              return out.size() < max_events;
+                            });
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::vector<LiveSession> LiveSessions(UserId user) override {
+    std::vector<LiveSession> out;
+    if (!ok()) return out;
+    (void)ops_.Scan(ops_.db().live_sessions, {}, [&](std::string_view k, std::string_view v) {
+      LiveSession s;
+      if (k.size() != 16 || !DecodeLiveSession(v, &s)) return true;
+      s.pid = GetBigEndian64(k.data());
+      s.id = GetBigEndian64(k.data() + 8);
+      // Rows of a process that died without unregistering are stale.
+      if (!PidAlive(s.pid)) return true;
+      if (user == 0 || s.user == user) out.push_back(std::move(s));
+      return true;
+    });
+    return out;
+  }
+
+  TxnOps& ops() { return ops_; }
+  bool ok() const { return ops_.txn() != nullptr; }
+
+ private:
+  static Status Broken() { return Status::IOError("read transaction unavailable"); }
+  std::shared_lock<std::shared_timed_mutex> lock_;
+  TxnOps ops_;
+};
+
+}  // namespace
+
+void ChangeBus::Publish(MailboxId mailbox) {
+  auto it = by_mailbox.find(mailbox);
+  if (it == by_mailbox.end()) return;
+  // Listeners may subscribe or unsubscribe while we call them.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, fn] : it->second) ids.push_back(id);
+  for (std::uint64_t id : ids) {
+    auto mit = by_mailbox.find(mailbox);
+    if (mit == by_mailbox.end()) return;
+    auto lit = mit->second.find(id);
+    if (lit == mit->second.end()) continue;
+    Store::Listener fn = lit->second;
+    fn(mailbox);
+  }
+}
+
+LmdbStore::LmdbStore(StoreOptions options) : options_(std::move(options)) {}
+
+LmdbStore::~LmdbStore() {
+  {
+    std::lock_guard lock(queue_mu_);
+    stop_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(auth_mu_);
+    auth_stop_ = true;
+  }
+  auth_cv_.notify_all();
+  for (auto& t : auth_threads_) t.join();
+  if (env_ != nullptr) mdb_env_close(env_);
+}
+
+Status LmdbStore::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) return Status::IOError("cannot create " + options_.dir + ": " + ec.message());
+  int rc = mdb_env_create(&env_);
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "mdb_env_create");
+  mdb_env_set_maxdbs(env_, kMaxDbs);
+  mdb_env_set_maxreaders(env_, kMaxReaders);
+  std::size_t map = std::max(options_.initial_map_size, kMinMapSize);
+  mdb_env_set_mapsize(env_, map);
+  rc = mdb_env_open(env_, options_.dir.c_str(), MDB_NOTLS, 0600);
+  if (rc != MDB_SUCCESS) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    return MdbStatus(rc, "opening the store in " + options_.dir);
+  }
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+
+  MDB_txn* txn = nullptr;
+  rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  if (rc == MDB_MAP_RESIZED) {
+    mdb_env_set_mapsize(env_, 0);
+    rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+  }
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin open transaction");
+  struct Named {
+    const char* name;
+    MDB_dbi* dbi;
+  } named[] = {{"meta", &dbis_.meta},
+               {"users", &dbis_.users},
+               {"user_names", &dbis_.user_names},
+               {"mailboxes", &dbis_.mailboxes},
+               {"mailbox_meta", &dbis_.mailbox_meta},
+               {"subscriptions", &dbis_.subscriptions},
+               {"messages", &dbis_.messages},
+               {"blobs", &dbis_.blobs},
+               {"blob_refs", &dbis_.blob_refs},
+               {"structure", &dbis_.structure},
+               {"changes", &dbis_.changes},
+               {"journal", &dbis_.journal},
+               {"journal_counts", &dbis_.journal_counts},
+               {"live_sessions", &dbis_.live_sessions}};
+  for (const auto& n : named) {
+    rc = mdb_dbi_open(txn, n.name, MDB_CREATE, n.dbi);
+    if (rc != MDB_SUCCESS) {
+      mdb_txn_abort(txn);
+      return MdbStatus(rc, std::string("opening database ") + n.name);
+    }
+  }
+  WriteOps ops(txn, &dbis_, &options_);
+  Status s = [&]() -> Status {
+    auto version = ops.Get(dbis_.meta, "format_version");
+    if (version.ok()) {
+      if (version->size() != 4) return Status::Corruption("bad format_version in the store");
+      std::uint32_t v = GetBigEndian32(version->data());
+      if (v > kFormatVersion) {
+        return Status::Corruption("the store in " + options_.dir + " has format version " +
+                                  std::to_string(v) + ", newer than this Pillarbox supports (" +
+                                  std::to_string(kFormatVersion) +
+                                  "); run a newer Pillarbox or restore a backup");
+      }
+      if (v < kFormatVersion) {
+        return Status::Corruption("the store in " + options_.dir + " has unknown format version " +
+                                  std::to_string(v));
+      }
+    } else if (version.status().code() == Code::kNotFound) {
+      auto users = ops.Counter("next_user_id");
+      if (!users.ok()) return users.status();
+      if (*users != 0) return Status::Corruption("store has data but no format_version");
+      std::string v;
+      PutBigEndian32(v, kFormatVersion);
+      PB_RETURN_IF_ERROR(ops.Put(dbis_.meta, "format_version", v));
+    } else {
+      return version.status();
+    }
+    // Live-session rows of processes that are gone (or of an earlier
+    // process that had our pid) are stale.
+    std::vector<std::string> stale;
+    std::uint64_t self = static_cast<std::uint64_t>(getpid());
+    PB_RETURN_IF_ERROR(ops.Scan(dbis_.live_sessions, {}, [&](std::string_view k, std::string_view) {
+      std::uint64_t pid = k.size() == 16 ? GetBigEndian64(k.data()) : 0;
+      if (pid == self || !PidAlive(pid)) stale.emplace_back(k);
+      return true;
+    }));
+    for (const auto& k : stale) PB_RETURN_IF_ERROR(ops.Del(dbis_.live_sessions, k));
+    return Status::Ok();
+  }();
+  if (!s.ok()) {
+    mdb_txn_abort(txn);
+    return s;
+  }
+  rc = mdb_txn_commit(txn);
+  if (rc != MDB_SUCCESS) return MdbStatus(rc, "commit open transaction");
+
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  own_txnid_ = info.me_last_txnid;
+  polled_txnid_ = info.me_last_txnid;
+
+  writer_ = std::thread([this] { WriterLoop(); });
+  int n = std::max(1, options_.auth_threads);
+  for (int i = 0; i < n; ++i) auth_threads_.emplace_back([this] { AuthLoop(); });
+  return Status::Ok();
+}
+
+std::unique_ptr<ReadView> LmdbStore::Read() {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_lock lock(map_mu_);
+    MDB_txn* txn = nullptr;
+    int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+    if (rc == MDB_SUCCESS) return std::make_unique<LmdbReadView>(std::move(lock), txn, &dbis_);
+    if (rc != MDB_MAP_RESIZED) break;
+    lock.unlock();
+    // Non-blocking: this thread may itself hold another view.
+    if (!AdoptMapSize(false).ok()) break;
+  }
+  return std::make_unique<LmdbReadView>(std::shared_lock<std::shared_timed_mutex>(), nullptr,
+                                        &dbis_);
+}
+
+Status LmdbStore::AdoptMapSize(bool blocking) {
+  std::unique_lock lock(map_mu_, std::defer_lock);
+  if (blocking) {
+    lock.lock();
+  } else if (!lock.try_lock_for(std::chrono::milliseconds(100))) {
+    return Status::InUse("read views active; cannot adopt the new map size now");
+  }
+  return MdbStatus(mdb_env_set_mapsize(env_, 0), "adopting the map size");
+}
+
+Status LmdbStore::GrowMap() {
+  std::unique_lock lock(map_mu_, std::defer_lock);
+  if (!lock.try_lock_for(kGrowWait)) {
+    return Status::IOError("store map is full and read views did not end; cannot grow");
+  }
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  std::size_t next = info.me_mapsize * 2;
+  return MdbStatus(mdb_env_set_mapsize(env_, next), "growing the map");
+}
+
+// --- writer ------------------------------------------------------------------
+
+void LmdbStore::Enqueue(Mutation m) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(m));
+    ++submitted_;
+  }
+  queue_cv_.notify_one();
+}
+
+void LmdbStore::SubmitStatus(std::function<Status(WriteOps&)> apply, StatusCallback done) {
+  Mutation m;
+  m.apply = std::move(apply);
+  m.complete = [done = std::move(done)](Status s) {
+    if (done) done(std::move(s));
+  };
+  Enqueue(std::move(m));
+}
+
+void LmdbStore::WriterLoop() {
+  for (;;) {
+    std::vector<Mutation> batch;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and drained
+      batch.swap(queue_);
+    }
+    RunBatch(batch);
+    {
+      std::lock_guard lock(queue_mu_);
+      finished_ += batch.size();
+    }
+    flushed_cv_.notify_all();
+  }
+}
+
+void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
+  std::vector<Status> results(batch.size());
+  std::vector<std::pair<MailboxId, ModSeq>> published;
+  Status batch_status;
+  enum class Outcome { kDone, kGrow, kResized };
+  for (int attempt = 0;; ++attempt) {
+    published.clear();
+    batch_status = Status::Ok();
+    Outcome outcome = [&]() -> Outcome {
+      std::shared_lock lock(map_mu_);
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
+      if (rc == MDB_MAP_RESIZED) return Outcome::kResized;
+      if (rc != MDB_SUCCESS) {
+        batch_status = MdbStatus(rc, "begin write transaction");
+        return Outcome::kDone;
+      }
+      std::uint64_t id = mdb_txn_id(txn);
+      std::set<MailboxId> touched;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        MDB_txn* child = nullptr;
+        rc = mdb_txn_begin(env_, txn, 0, &child);
+        if (rc != MDB_SUCCESS) {
+          results[i] = MdbStatus(rc, "begin nested transaction");
+          continue;
+        }
+        WriteOps ops(child, &dbis_, &options_);
+        Status s = batch[i].apply(ops);
+        if (ops.map_full()) {
+          mdb_txn_abort(child);
+          mdb_txn_abort(txn);
+          return Outcome::kGrow;
+        }
+        if (s.ok()) {
+          rc = mdb_txn_commit(child);
+          if (rc == MDB_MAP_FULL) {
+            mdb_txn_abort(txn);
+            return Outcome::kGrow;
+          }
+          s = MdbStatus(rc, "commit nested transaction");
+          if (s.ok()) touched.insert(ops.touched().begin(), ops.touched().end());
+        } else {
+          mdb_txn_abort(child);
+        }
+        results[i] = std::move(s);
+      }
+      // The highest modseq of each touched mailbox as committed, for the
+      // change bus (external-change detection compares against it).
+      TxnOps reader(txn, &dbis_);
+      for (MailboxId mb : touched) {
+        auto row = reader.LoadMailbox(mb);
+        published.emplace_back(mb, row.ok() ? row->rec.highest_modseq : 0);
+      }
+      // A commit frees the transaction whether it succeeds or not.
+      rc = mdb_txn_commit(txn);
+      if (rc == MDB_MAP_FULL) return Outcome::kGrow;
+      if (rc != MDB_SUCCESS) {
+        batch_status = MdbStatus(rc, "commit");
+        return Outcome::kDone;
+      }
+      std::uint64_t prev = own_txnid_.exchange(id);
+      if (prev + 1 != id) external_seen_ = true;
+      return Outcome::kDone;
+    }();
+    if (outcome == Outcome::kDone) break;
+    Status s = outcome == Outcome::kGrow ? GrowMap() : AdoptMapSize(true);
+    if (!s.ok() || attempt > 64) {
+      batch_status = s.ok() ? Status::IOError("store map cannot grow") : s;
+      break;
+    }
+  }
+  if (!batch_status.ok()) {
+    for (auto& r : results) r = batch_status;
+    published.clear();
+  }
+  std::vector<std::function<void(Status)>> completions;
+  completions.reserve(batch.size());
+  for (auto& m : batch) completions.push_back(std::move(m.complete));
+  // Completions first, then the change bus: a session sees its own result
+  // before the notifications it caused.
+  options_.post([completions = std::move(completions), results = std::move(results),
+                 published = std::move(published), bus = bus_]() mutable {
+    for (std::size_t i = 0; i < completions.size(); ++i) {
+      if (completions[i]) completions[i](std::move(results[i]));
+    }
+    for (const auto& [mb, modseq] : published) {
+      if (bus->by_mailbox.count(mb)) bus->known[mb] = modseq;
+      bus->Publish(mb);
+    }
+  });
+}
+
+void LmdbStore::Flush() {
+  std::unique_lock lock(queue_mu_);
+  std::uint64_t target = submitted_;
+  flushed_cv_.wait(lock, [&] { return finished_ >= target; });
+}
+
+// --- auth --------------------------------------------------------------------
+
+void LmdbStore::AuthLoop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(auth_mu_);
+      auth_cv_.wait(lock, [&] { return auth_stop_ || !auth_queue_.empty(); });
+      if (auth_queue_.empty()) return;
+      job = std::move(auth_queue_.front());
+      auth_queue_.pop_front();
+    }
+    job();
+  }
+}
+
+void LmdbStore::Authenticate(std::string name, std::string password, Callback<UserRecord> done) {
+  std::optional<UserRecord> user;
+  {
+    auto view = Read();
+    auto found = view->FindUser(name);
+    if (found.ok()) user = std::move(*found);
+  }
+  auto job = [user = std::move(user), password = std::move(password), done = std::move(done),
+              post = options_.post]() mutable {
+    bool ok = false;
+    if (user) {
+      ok = VerifyPassword(password, user->password_hash);
+    } else {
+      // Spend the same time on unknown users as on known ones.
+      static const std::string dummy = HashPassword("pillarbox-dummy").value();
+      (void)VerifyPassword(password, dummy);
+    }
+    std::fill(password.begin(), password.end(), '\0');
+    post([ok, user = std::move(user), done = std::move(done)]() mutable {
+      if (ok) {
+        done(std::move(*user));
+      } else {
+        done(Status::NoPermission("authentication failed"));
+      }
+    });
+  };
+  {
+    std::lock_guard lock(auth_mu_);
+    auth_queue_.push_back(std::move(job));
+  }
+  auth_cv_.notify_one();
+}
+
+// --- owner-thread state ------------------------------------------------------
+
+Uid LmdbStore::ClaimRecent(MailboxId mailbox, Uid uidnext) {
+  auto it = recent_.find(mailbox);
+  if (it == recent_.end()) {
+    Uid first = 1;
+    auto view = Read();
+    auto* lv = static_cast<LmdbReadView*>(view.get());
+    if (lv->ok()) {
+      auto row = lv->ops().LoadMailbox(mailbox);
+      if (row.ok()) first = std::max<Uid>(1, row->first_recent);
+    }
+    it = recent_.emplace(mailbox, first).first;
+  }
+  Uid result = it->second;
+  if (uidnext > it->second) {
+    it->second = uidnext;
+    // Remember across restarts; nobody waits for it.
+    SubmitStatus(
+        [mailbox, uidnext](WriteOps& ops) -> Status {
+          auto row = ops.LoadMailbox(mailbox);
+          if (!row.ok()) return row.status();
+          if (row->first_recent >= uidnext) return Status::Ok();
+          row->first_recent = uidnext;
+          return ops.SaveMailbox(*row);
+        },
+        nullptr);
+  }
+  return result;
+}
+
+bool LmdbStore::TryLockPop3(UserId user, std::uint64_t session) {
+  auto [it, inserted] = pop3_locks_.emplace(user, session);
+  return inserted || it->second == session;
+}
+
+void LmdbStore::UnlockPop3(UserId user, std::uint64_t session) {
+  auto it = pop3_locks_.find(user);
+  if (it != pop3_locks_.end() && it->second == session) pop3_locks_.erase(it);
+}
+
+std::uint64_t LmdbStore::Subscribe(MailboxId mailbox, Listener listener) {
+  std::uint64_t id = bus_->next_id++;
+  if (!bus_->known.count(mailbox)) {
+    auto view = Read();
+    auto mb = view->GetMailbox(mailbox);
+    bus_->known[mailbox] = mb.ok() ? mb->highest_modseq : 0;
+  }
+  bus_->by_mailbox[mailbox].emplace(id, std::move(listener));
+  bus_->by_id[id] = mailbox;
+  return id;
+}
+
+void LmdbStore::Unsubscribe(std::uint64_t subscription) {
+  auto it = bus_->by_id.find(subscription);
+  if (it == bus_->by_id.end()) return;
+  MailboxId mb = it->second;
+  bus_->by_id.erase(it);
+  auto mit = bus_->by_mailbox.find(mb);
+  if (mit == bus_->by_mailbox.end()) return;
+  mit->second.erase(subscription);
+  if (mit->second.empty()) {
+    bus_->by_mailbox.erase(mit);
+    bus_->known.erase(mb);
+  }
+}
+
+void LmdbStore::PollExternalChanges() {
+  MDB_envinfo info;
+  if (mdb_env_info(env_, &info) != MDB_SUCCESS) return;
+  std::uint64_t last = info.me_last_txnid;
+  bool external = external_seen_.exchange(false);
+  std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
+  if (!external && last == known) return;
+  polled_txnid_ = last;
+  if (bus_->by_mailbox.empty()) return;
+  std::vector<MailboxId> changed;
+  {
+    auto view = Read();
+    for (const auto& [mb, subs] : bus_->by_mailbox) {
+      auto rec = view->GetMailbox(mb);
+      ModSeq now = rec.ok() ? rec->highest_modseq : 0;
+      auto& seen = bus_->known[mb];
+      if (now != seen) {
+        seen = now;
+        changed.push_back(mb);
+      }
+    }
+  }
+  for (MailboxId mb : changed) bus_->Publish(mb);
+}
+
+void LmdbStore::RegisterLiveSession(ReadView::LiveSession session) {
+  session.pid = static_cast<std::uint64_t>(getpid());
+  SubmitStatus(
+      [session = std::move(session)](WriteOps& ops) {
+        return ops.Put(ops.db().live_sessions, LiveSessionKey(session.pid, session.id),
+                       EncodeLiveSession(session));
+      },
+      nullptr);
+}
+
+void LmdbStore::UnregisterLiveSession(std::uint64_t id) {
+  std::uint64_t pid = static_cast<std::uint64_t>(getpid());
+  SubmitStatus(
+      [pid, id](WriteOps& ops) { return ops.Del(ops.db().live_sessions, LiveSessionKey(pid, id)); },
+      nullptr);
+}
+
+// --- consistency -------------------------------------------------------------
+
+Status LmdbStore::CheckConsistency() {
+  auto view_base = Read();
+  auto* view = static_cast<LmdbReadView*>(view_base.get());
+  if (!view->ok()) return Status::IOError("cannot open a read transaction");
+  TxnOps& ops = view->ops();
+  const Dbis& db = ops.db();
+  std::map<std::string, std::uint64_t> refs;  // blob key -> references found
+  auto next_guid = ops.Counter("next_guid");
+  if (!next_guid.ok()) return next_guid.status();
+  auto next_mailbox = ops.Counter("next_mailbox_id");
+  if (!next_mailbox.ok()) return next_mailbox.status();
+  std::unordered_set<MailboxId> indexed;
+  std::unordered_set<std::uint64_t> guids;
+
+  std::vector<UserRecord> users = view->ListUsers();
+  for (const auto& u : users) {
+    auto by_name = ops.FindUserId(u.name);
+    if (!by_name.ok() || *by_name != u.id) {
+      return Status::Corruption("user " + u.name + " missing from the name index");
+    }
+    auto rows = ops.UserMailboxes(u.id);
+    if (!rows.ok()) return rows.status();
+    std::uint64_t bytes = 0, count = 0;
+    bool has_inbox = false;
+    for (const auto& row : *rows) {
+      const MailboxRecord& r = row.rec;
+      std::string where = "mailbox " + std::to_string(r.id) + " (" + r.name + ")";
+      if (r.user != u.id) return Status::Corruption(where + " belongs to another user");
+      auto back = ops.FindMailboxId(u.id, r.name);
+      if (!back.ok() || *back != r.id) return Status::Corruption(where + ": name index differs");
+      if (r.id > *next_mailbox) return Status::Corruption(where + ": id beyond next_mailbox_id");
+      indexed.insert(r.id);
+      if (r.name == "INBOX") has_inbox = true;
+      auto msgs = ops.MailboxMessages(r.id);
+      if (!msgs.ok()) return msgs.status();
+      std::uint32_t unseen = 0, deleted = 0;
+      std::uint64_t size = 0;
+      for (const auto& m : *msgs) {
+        if (m.uid == 0 || m.uid >= r.uidnext) {
+          return Status::Corruption(where + ": uid " + std::to_string(m.uid) + " >= uidnext");
+        }
+        if (m.modseq == 0 || m.modseq > r.highest_modseq) {
+          return Status::Corruption(where + ": modseq beyond highest_modseq");
+        }
+        if (m.guid == 0 || m.guid > *next_guid || !guids.insert(m.guid).second) {
+          return Status::Corruption(where + ": bad or duplicate guid");
+        }
+        if (!(m.flags.system & kFlagSeen)) ++unseen;
+        if (m.flags.system & kFlagDeleted) ++deleted;
+        size += m.size;
+        auto blob = ops.Get(db.blobs, BlobKey(m.blob));
+        if (!blob.ok()) return Status::Corruption(where + ": message without blob");
+        if (blob->size() != m.size) return Status::Corruption(where + ": size differs from blob");
+        refs[std::string(BlobKey(m.blob))]++;
+      }
+      if (r.messages != msgs->size() || r.unseen != unseen || r.deleted != deleted ||
+          r.size != size) {
+        return Status::Corruption(where + ": counts differ from a recount");
+      }
+      // Change rows: ascending modseq, at most highest_modseq.
+      Status bad;
+      Status s = ops.Scan(db.changes, U64Key(r.id), [&](std::string_view k, std::string_view) {
+        if (k.size() != 16 || GetBigEndian64(k.data() + 8) > r.highest_modseq) {
+          bad = Status::Corruption(where + ": change row beyond highest_modseq");
+          return false;
+        }
+        return true;
+      });
+      if (!s.ok()) return s;
+      if (!bad.ok()) return bad;
+      bytes += size;
+      count += msgs->size();
+    }
+    if (!has_inbox) return Status::Corruption("user " + u.name + " has no INBOX");
+    if (u.used_bytes != bytes || u.used_messages != count) {
+      return Status::Corruption("user " + u.name + ": usage differs from its mailboxes");
+    }
+  }
+  // Every mailbox row is indexed.
+  Status bad;
+  Status s = ops.Scan(db.mailbox_meta, {}, [&](std::string_view k, std::string_view) {
+    if (k.size() != 8 || !indexed.count(GetBigEndian64(k.data()))) {
+      bad = Status::Corruption("mailbox row without a name or user");
+      return false;
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  // Messages of mailboxes that do not exist.
+  s = ops.Scan(db.messages, {}, [&](std::string_view k, std::string_view) {
+    if (k.size() != 12 || !indexed.count(GetBigEndian64(k.data()))) {
+      bad = Status::Corruption("message row of a missing mailbox");
+      return false;
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  // Refcounts equal references; no orphan blobs or structures.
+  std::size_t ref_rows = 0;
+  s = ops.Scan(db.blob_refs, {}, [&](std::string_view k, std::string_view v) {
+    ++ref_rows;
+    auto it = refs.find(std::string(k));
+    if (v.size() != 8 || it == refs.end() || it->second != GetBigEndian64(v.data())) {
+      bad = Status::Corruption("blob refcount differs from its references");
+      return false;
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  if (ref_rows != refs.size()) return Status::Corruption("referenced blob without refcount");
+  s = ops.Scan(db.blobs, {}, [&](std::string_view k, std::string_view) {
+    if (!refs.count(std::string(k))) {
+      bad = Status::Corruption("orphan blob");
+      return false;
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (!bad.ok()) return bad;
+  s = ops.Scan(db.structure, {}, [&](std::string_view k, std::string_view) {
+    if (!refs.count(std::string(k))) {
+      bad = Status::Corruption("orphan structure");
+      return false;
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  return bad;
+}
+
+}  // namespace pillarbox::storage::lmdb

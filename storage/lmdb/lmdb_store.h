@@ -1,0 +1,173 @@
+// The LMDB implementation of Store. Internal to storage/: others use
+// storage/store.h.
+//
+// Threads:
+// - owner thread: every public method; read views; the change bus, \Recent
+//   and POP3-lock maps (no locking: owner only).
+// - writer thread: the only write transactions (one per batch of queued
+//   mutations, each mutation in a nested transaction).
+// - auth threads: password verification only (no LMDB access).
+//
+// Map growth: every transaction in this process holds map_mu_ shared for its
+// life; growing the map (mdb_env_set_mapsize, which requires that no
+// transaction of this process is active) holds it exclusively. See FORMAT.md.
+#pragma once
+
+#include <lmdb.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/lmdb/txn.h"
+#include "storage/store.h"
+
+namespace pillarbox::storage::lmdb {
+
+// One queued mutation. `apply` runs on the writer thread inside a nested
+// transaction and may run more than once (the batch is retried after the
+// map grows), so it must recompute its result from the transaction each
+// time. `complete` runs on the owner thread with the final status.
+struct Mutation {
+  std::function<Status(WriteOps&)> apply;
+  std::function<void(Status)> complete;  // may be empty
+};
+
+// Owner-thread state that completions posted after the store is gone may
+// still reach, hence shared.
+struct ChangeBus {
+  std::uint64_t next_id = 1;
+  std::unordered_map<MailboxId, std::map<std::uint64_t, Store::Listener>> by_mailbox;
+  std::unordered_map<std::uint64_t, MailboxId> by_id;
+  // Last highest_modseq published per subscribed mailbox (external-change
+  // detection compares against it).
+  std::unordered_map<MailboxId, ModSeq> known;
+
+  void Publish(MailboxId mailbox);
+};
+
+class LmdbStore final : public Store {
+ public:
+  explicit LmdbStore(StoreOptions options);
+  ~LmdbStore() override;
+  Status Init();
+
+  std::unique_ptr<ReadView> Read() override;
+
+  void CreateUser(std::string name, std::string hash, Callback<UserRecord> done) override;
+  void SetPassword(std::string name, std::string hash, StatusCallback done) override;
+  void DeleteUser(std::string name, StatusCallback done) override;
+  void SetUserSetting(std::string name, std::string key, std::string value,
+                      StatusCallback done) override;
+  void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
+                StatusCallback done) override;
+  void Authenticate(std::string name, std::string password, Callback<UserRecord> done) override;
+
+  void CreateMailbox(UserId user, std::string name, SpecialUse use,
+                     Callback<MailboxRecord> done) override;
+  void DeleteMailbox(UserId user, std::string name, Origin origin, StatusCallback done) override;
+  void RenameMailbox(UserId user, std::string from, std::string to, Origin origin,
+                     StatusCallback done) override;
+  void SetSubscribed(UserId user, std::string name, bool subscribed, StatusCallback done) override;
+  void SetMailboxRetention(UserId user, std::string name, std::int64_t days,
+                           StatusCallback done) override;
+
+  void Append(AppendRequest request, Callback<AppendResult> done) override;
+  void StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) override;
+  void Copy(CopyRequest request, Callback<CopyResult> done) override;
+  void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) override;
+
+  void MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
+                         StatusCallback done) override;
+  void Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) override;
+
+  void RecordJournal(UserId user, JournalEvent event, StatusCallback done) override;
+  void SweepRetention(std::vector<RetentionRule> rules, UnixTime now, StatusCallback done) override;
+  void RegisterLiveSession(ReadView::LiveSession session) override;
+  void UnregisterLiveSession(std::uint64_t id) override;
+
+  Uid ClaimRecent(MailboxId mailbox, Uid uidnext) override;
+  bool TryLockPop3(UserId user, std::uint64_t session) override;
+  void UnlockPop3(UserId user, std::uint64_t session) override;
+
+  std::uint64_t Subscribe(MailboxId mailbox, Listener listener) override;
+  void Unsubscribe(std::uint64_t subscription) override;
+  void PollExternalChanges() override;
+
+  void Flush() override;
+  Status CheckConsistency() override;
+
+ private:
+  template <typename T>
+  void Submit(std::function<Result<T>(WriteOps&)> apply, Callback<T> done);
+  void SubmitStatus(std::function<Status(WriteOps&)> apply, StatusCallback done);
+  void Enqueue(Mutation m);
+  void WriterLoop();
+  void RunBatch(std::vector<Mutation>& batch);
+  // Doubles the map. REQUIRES: no transaction of the writer is active.
+  Status GrowMap();
+  // Adopts a map size grown by another process.
+  Status AdoptMapSize(bool blocking);
+  void AuthLoop();
+
+  StoreOptions options_;
+  MDB_env* env_ = nullptr;
+  Dbis dbis_;
+  std::shared_timed_mutex map_mu_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::condition_variable flushed_cv_;
+  std::vector<Mutation> queue_;
+  std::uint64_t submitted_ = 0;  // guarded by queue_mu_
+  std::uint64_t finished_ = 0;   // guarded by queue_mu_
+  bool stop_ = false;            // guarded by queue_mu_
+  std::thread writer_;
+
+  std::mutex auth_mu_;
+  std::condition_variable auth_cv_;
+  std::deque<std::function<void()>> auth_queue_;
+  bool auth_stop_ = false;
+  std::vector<std::thread> auth_threads_;
+
+  // External-change detection.
+  std::atomic<std::uint64_t> own_txnid_{0};
+  std::atomic<bool> external_seen_{false};
+  std::uint64_t polled_txnid_ = 0;  // owner thread
+
+  // Owner-thread state.
+  std::shared_ptr<ChangeBus> bus_ = std::make_shared<ChangeBus>();
+  std::unordered_map<MailboxId, Uid> recent_;
+  std::unordered_map<UserId, std::uint64_t> pop3_locks_;
+};
+
+template <typename T>
+inline void LmdbStore::Submit(std::function<Result<T>(WriteOps&)> apply, Callback<T> done) {
+  auto out = std::make_shared<std::optional<Result<T>>>();
+  Mutation m;
+  m.apply = [out, apply = std::move(apply)](WriteOps& ops) -> Status {
+    out->reset();
+    auto r = apply(ops);
+    Status s = r.status();
+    out->emplace(std::move(r));
+    return s;
+  };
+  m.complete = [out, done = std::move(done)](Status s) {
+    if (!done) return;
+    if (!s.ok() || !out->has_value()) {
+      done(s.ok() ? Status::Internal("mutation produced no result") : s);
+      return;
+    }
+    done(std::move(**out));
+  };
+  Enqueue(std::move(m));
+}
+
+}  // namespace pillarbox::storage::lmdb

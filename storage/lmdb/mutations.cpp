@@ -1,0 +1,778 @@
+// The mutations of LmdbStore. Each builds a closure that runs on the writer
+// thread inside its own nested transaction (see lmdb_store.h): it re-reads
+// what it needs, so that a retried batch recomputes it from scratch.
+#include <algorithm>
+
+#include "common/strings.h"
+#include "config/config.h"
+#include "storage/lmdb/lmdb_store.h"
+
+namespace pillarbox::storage::lmdb {
+namespace {
+
+constexpr std::int64_t kSecondsPerDay = 86400;
+
+struct DefaultMailbox {
+  const char* name;
+  SpecialUse use;
+};
+constexpr DefaultMailbox kDefaultMailboxes[] = {{"Sent", SpecialUse::kSent},
+                                                {"Drafts", SpecialUse::kDrafts},
+                                                {"Trash", SpecialUse::kTrash},
+                                                {"Junk", SpecialUse::kJunk},
+                                                {"Archive", SpecialUse::kArchive}};
+
+std::string_view SpecialUseName(SpecialUse use) {
+  switch (use) {
+    case SpecialUse::kSent:
+      return "\\Sent";
+    case SpecialUse::kDrafts:
+      return "\\Drafts";
+    case SpecialUse::kTrash:
+      return "\\Trash";
+    case SpecialUse::kJunk:
+      return "\\Junk";
+    case SpecialUse::kArchive:
+      return "\\Archive";
+    case SpecialUse::kNone:
+      return "";
+  }
+  return "";
+}
+
+Result<UserRecord> LoadUserByName(WriteOps& ops, std::string_view name) {
+  auto id = ops.FindUserId(name);
+  if (!id.ok()) return id.status();
+  return ops.LoadUser(*id);
+}
+
+bool HasKeyword(const Flags& f, std::string_view k) {
+  return std::any_of(f.keywords.begin(), f.keywords.end(),
+                     [&](const std::string& x) { return EqualsIgnoreAsciiCase(x, k); });
+}
+
+Flags ApplyFlagOp(const Flags& current, FlagOp op, const Flags& given) {
+  Flags out = current;
+  switch (op) {
+    case FlagOp::kReplace:
+      out = given;
+      break;
+    case FlagOp::kAdd:
+      out.system |= given.system;
+      for (const auto& k : given.keywords)
+        if (!HasKeyword(out, k)) out.keywords.push_back(k);
+      break;
+    case FlagOp::kRemove:
+      out.system &= ~given.system;
+      out.keywords.erase(std::remove_if(out.keywords.begin(), out.keywords.end(),
+                                        [&](const std::string& k) { return HasKeyword(given, k); }),
+                         out.keywords.end());
+      break;
+  }
+  return NormalizeFlags(std::move(out));
+}
+
+// Journals a flag change: "imap-read" for \Seen set through IMAP, and
+// "flags-changed" for everything else that changed.
+Status JournalFlags(WriteOps& ops, UserId user, const Origin& origin, const std::string& mailbox,
+                    const MessageRecord& msg, const Flags& before) {
+  Flags rest_before = before, rest_after = msg.flags;
+  bool seen_added = !(before.system & kFlagSeen) && (msg.flags.system & kFlagSeen);
+  if (seen_added && origin.protocol == "imap") {
+    PB_RETURN_IF_ERROR(ops.JournalMessage(user, JournalKind::kImapRead, origin, mailbox, msg, ""));
+    rest_before.system |= kFlagSeen;
+  }
+  std::string detail = DescribeFlagChange(rest_before, rest_after);
+  if (detail.empty()) return Status::Ok();
+  return ops.JournalMessage(user, JournalKind::kFlagsChanged, origin, mailbox, msg,
+                            std::move(detail));
+}
+
+// Moves (or copies) one message between mailboxes of the same user.
+// Returns the destination record.
+Result<MessageRecord> Transfer(WriteOps& ops, MailboxRow& src, MailboxRow& dst, UserRecord& user,
+                               const MessageRecord& msg, bool move) {
+  MessageRecord copy = msg;
+  copy.saved = Now();
+  if (move) {
+    PB_RETURN_IF_ERROR(ops.RemoveMessage(src, user, msg));
+  } else {
+    auto guid = ops.NextCounter("next_guid");
+    if (!guid.ok()) return guid.status();
+    copy.guid = *guid;
+    copy.pop3 = Pop3State{};
+    PB_RETURN_IF_ERROR(ops.IncBlobRef(msg.blob));
+  }
+  PB_RETURN_IF_ERROR(ops.AddMessage(dst, user, copy));
+  return copy;
+}
+
+}  // namespace
+
+// --- users -------------------------------------------------------------------
+
+void LmdbStore::CreateUser(std::string name, std::string hash, Callback<UserRecord> done) {
+  bool defaults = options_.create_default_mailboxes;
+  Submit<UserRecord>(
+      [name = std::move(name), hash = std::move(hash),
+       defaults](WriteOps& ops) -> Result<UserRecord> {
+        PB_RETURN_IF_ERROR(ValidateUserName(name));
+        if (!hash.empty() && !IsSupportedHash(hash)) {
+          return Status::InvalidArgument("unsupported password hash");
+        }
+        auto existing = ops.FindUserId(name);
+        if (existing.ok()) return Status::Exists("user exists");
+        if (existing.status().code() != Code::kNotFound) return existing.status();
+        auto id = ops.NextCounter("next_user_id");
+        if (!id.ok()) return id.status();
+        UserRecord u;
+        u.id = *id;
+        u.name = name;
+        u.password_hash = hash;
+        u.created = Now();
+        PB_RETURN_IF_ERROR(
+            ops.Put(ops.db().user_names, UserIndexKey(AsciiFold(name)), U64Key(u.id)));
+        PB_RETURN_IF_ERROR(ops.SaveUser(u));
+        auto inbox = ops.CreateMailbox(u.id, "INBOX", SpecialUse::kNone, true);
+        if (!inbox.ok()) return inbox.status();
+        if (defaults) {
+          for (const auto& d : kDefaultMailboxes) {
+            auto mb = ops.CreateMailbox(u.id, d.name, d.use, true);
+            if (!mb.ok()) return mb.status();
+          }
+        }
+        return u;
+      },
+      std::move(done));
+}
+
+void LmdbStore::SetPassword(std::string name, std::string hash, StatusCallback done) {
+  SubmitStatus(
+      [name = std::move(name), hash = std::move(hash)](WriteOps& ops) -> Status {
+        if (!hash.empty() && !IsSupportedHash(hash)) {
+          return Status::InvalidArgument("unsupported password hash");
+        }
+        auto u = LoadUserByName(ops, name);
+        if (!u.ok()) return u.status();
+        u->password_hash = hash;
+        return ops.SaveUser(*u);
+      },
+      std::move(done));
+}
+
+void LmdbStore::DeleteUser(std::string name, StatusCallback done) {
+  SubmitStatus(
+      [name = std::move(name)](WriteOps& ops) -> Status {
+        auto u = LoadUserByName(ops, name);
+        if (!u.ok()) return u.status();
+        auto rows = ops.UserMailboxes(u->id);
+        if (!rows.ok()) return rows.status();
+        for (auto& row : *rows) {
+          auto n = ops.DestroyMailbox(row, *u);
+          if (!n.ok()) return n.status();
+        }
+        std::string prefix = U64Key(u->id);
+        PB_RETURN_IF_ERROR(ops.DelPrefix(ops.db().subscriptions, prefix));
+        PB_RETURN_IF_ERROR(ops.DelPrefix(ops.db().journal, prefix));
+        PB_RETURN_IF_ERROR(ops.Del(ops.db().journal_counts, prefix));
+        PB_RETURN_IF_ERROR(ops.Del(ops.db().user_names, UserIndexKey(AsciiFold(u->name))));
+        return ops.Del(ops.db().users, prefix);
+      },
+      std::move(done));
+}
+
+void LmdbStore::SetUserSetting(std::string name, std::string key, std::string value,
+                               StatusCallback done) {
+  SubmitStatus(
+      [name = std::move(name), key = std::move(key),
+       value = std::move(value)](WriteOps& ops) -> Status {
+        if (key.empty()) return Status::InvalidArgument("empty setting name");
+        auto u = LoadUserByName(ops, name);
+        if (!u.ok()) return u.status();
+        if (value.empty()) {
+          u->settings.erase(key);
+        } else {
+          u->settings[key] = value;
+        }
+        return ops.SaveUser(*u);
+      },
+      std::move(done));
+}
+
+void LmdbStore::SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
+                         StatusCallback done) {
+  SubmitStatus(
+      [name = std::move(name), bytes, messages](WriteOps& ops) -> Status {
+        auto u = LoadUserByName(ops, name);
+        if (!u.ok()) return u.status();
+        u->quota_bytes = bytes;
+        u->quota_messages = messages;
+        return ops.SaveUser(*u);
+      },
+      std::move(done));
+}
+
+// --- mailboxes -----------------------------------------------------------------
+
+void LmdbStore::CreateMailbox(UserId user, std::string name, SpecialUse use,
+                              Callback<MailboxRecord> done) {
+  Submit<MailboxRecord>(
+      [user, name = std::move(name), use](WriteOps& ops) -> Result<MailboxRecord> {
+        auto norm = NormalizeMailboxName(name);
+        if (!norm.ok()) return norm.status();
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        auto row = ops.CreateMailboxWithParents(user, *norm, use, false);
+        if (!row.ok()) return row.status();
+        return std::move(row->rec);
+      },
+      std::move(done));
+}
+
+void LmdbStore::DeleteMailbox(UserId user, std::string name, Origin origin, StatusCallback done) {
+  SubmitStatus(
+      [user, name = std::move(name), origin = std::move(origin)](WriteOps& ops) -> Status {
+        auto norm = NormalizeMailboxName(name);
+        if (!norm.ok()) return norm.status();
+        if (*norm == "INBOX") return Status::NoPermission("INBOX cannot be deleted");
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        auto id = ops.FindMailboxId(user, *norm);
+        if (!id.ok()) return id.status();
+        auto row = ops.LoadMailbox(*id);
+        if (!row.ok()) return row.status();
+        auto n = ops.DestroyMailbox(*row, *u);
+        if (!n.ok()) return n.status();
+        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+        if (*n > 0) {
+          JournalEvent ev;
+          ev.kind = JournalKind::kExpunged;
+          ev.origin = origin;
+          ev.mailbox = *norm;
+          ev.detail = "mailbox deleted with " + std::to_string(*n) + " messages";
+          PB_RETURN_IF_ERROR(ops.Journal(user, std::move(ev)));
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void LmdbStore::RenameMailbox(UserId user, std::string from, std::string to, Origin origin,
+                              StatusCallback done) {
+  SubmitStatus(
+      [user, from = std::move(from), to = std::move(to),
+       origin = std::move(origin)](WriteOps& ops) -> Status {
+        auto f = NormalizeMailboxName(from);
+        if (!f.ok()) return f.status();
+        auto t = NormalizeMailboxName(to);
+        if (!t.ok()) return t.status();
+        if (*t == "INBOX") return Status::Exists("INBOX always exists");
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        auto target = ops.FindMailboxId(user, *t);
+        if (target.ok()) return Status::Exists("target mailbox exists");
+        if (target.status().code() != Code::kNotFound) return target.status();
+
+        if (*f == "INBOX") {
+          // RFC 3501 6.3.5: the messages move to a new mailbox, INBOX stays
+          // (empty), and INBOX's children are unaffected.
+          auto inbox_id = ops.FindMailboxId(user, "INBOX");
+          if (!inbox_id.ok()) return inbox_id.status();
+          auto inbox = ops.LoadMailbox(*inbox_id);
+          if (!inbox.ok()) return inbox.status();
+          auto dst = ops.CreateMailboxWithParents(user, *t, SpecialUse::kNone, false);
+          if (!dst.ok()) return dst.status();
+          auto msgs = ops.MailboxMessages(*inbox_id);
+          if (!msgs.ok()) return msgs.status();
+          for (const auto& m : *msgs) {
+            auto moved = Transfer(ops, *inbox, *dst, *u, m, true);
+            if (!moved.ok()) return moved.status();
+            PB_RETURN_IF_ERROR(ops.JournalMessage(user, JournalKind::kMoved, origin, *t, *moved,
+                                                  "INBOX renamed to " + *t));
+          }
+          PB_RETURN_IF_ERROR(ops.SaveMailbox(*inbox));
+          PB_RETURN_IF_ERROR(ops.SaveMailbox(*dst));
+          return ops.SaveUser(*u);
+        }
+
+        if (t->size() > f->size() && t->compare(0, f->size(), *f) == 0 && (*t)[f->size()] == '/') {
+          return Status::InvalidArgument("cannot rename a mailbox into itself");
+        }
+        auto rows = ops.UserMailboxes(user);
+        if (!rows.ok()) return rows.status();
+        std::vector<MailboxRow*> renamed;
+        for (auto& row : *rows) {
+          const std::string& n = row.rec.name;
+          if (n == *f ||
+              (n.size() > f->size() && n.compare(0, f->size(), *f) == 0 && n[f->size()] == '/')) {
+            renamed.push_back(&row);
+          }
+        }
+        if (std::none_of(renamed.begin(), renamed.end(),
+                         [&](MailboxRow* r) { return r->rec.name == *f; })) {
+          return Status::NotFound("no such mailbox");
+        }
+        for (MailboxRow* row : renamed) {
+          std::string new_name = *t + row->rec.name.substr(f->size());
+          auto clash = ops.FindMailboxId(user, new_name);
+          if (clash.ok()) return Status::Exists("mailbox " + new_name + " exists");
+          if (clash.status().code() != Code::kNotFound) return clash.status();
+        }
+        // Parents of the target first (they are not among the renamed).
+        for (std::size_t pos = t->find('/'); pos != std::string::npos;
+             pos = t->find('/', pos + 1)) {
+          std::string parent = t->substr(0, pos);
+          auto found = ops.FindMailboxId(user, parent);
+          if (found.ok()) continue;
+          if (found.status().code() != Code::kNotFound) return found.status();
+          auto made = ops.CreateMailbox(user, parent, SpecialUse::kNone, false);
+          if (!made.ok()) return made.status();
+        }
+        for (MailboxRow* row : renamed) {
+          std::string new_name = *t + row->rec.name.substr(f->size());
+          PB_RETURN_IF_ERROR(ops.Del(ops.db().mailboxes, UserNameKey(user, row->rec.name)));
+          PB_RETURN_IF_ERROR(
+              ops.Put(ops.db().mailboxes, UserNameKey(user, new_name), U64Key(row->rec.id)));
+          row->rec.name = new_name;
+          PB_RETURN_IF_ERROR(ops.SaveMailbox(*row));
+          ops.Touch(row->rec.id);
+        }
+        // Subscriptions follow the rename (as Dovecot does).
+        std::vector<std::string> subs;
+        PB_RETURN_IF_ERROR(ops.Scan(ops.db().subscriptions, U64Key(user),
+                                    [&](std::string_view, std::string_view v) {
+                                      subs.emplace_back(v);
+                                      return true;
+                                    }));
+        for (const auto& s : subs) {
+          if (s == *f ||
+              (s.size() > f->size() && s.compare(0, f->size(), *f) == 0 && s[f->size()] == '/')) {
+            std::string new_name = *t + s.substr(f->size());
+            PB_RETURN_IF_ERROR(ops.Del(ops.db().subscriptions, UserNameKey(user, s)));
+            PB_RETURN_IF_ERROR(
+                ops.Put(ops.db().subscriptions, UserNameKey(user, new_name), new_name));
+          }
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+void LmdbStore::SetSubscribed(UserId user, std::string name, bool subscribed, StatusCallback done) {
+  SubmitStatus(
+      [user, name = std::move(name), subscribed](WriteOps& ops) -> Status {
+        auto norm = NormalizeMailboxName(name);
+        if (!norm.ok()) return norm.status();
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        std::string key = UserNameKey(user, *norm);
+        if (subscribed) return ops.Put(ops.db().subscriptions, key, *norm);
+        return ops.Del(ops.db().subscriptions, key);
+      },
+      std::move(done));
+}
+
+void LmdbStore::SetMailboxRetention(UserId user, std::string name, std::int64_t days,
+                                    StatusCallback done) {
+  SubmitStatus(
+      [user, name = std::move(name), days](WriteOps& ops) -> Status {
+        if (days < 0) return Status::InvalidArgument("negative retention");
+        auto norm = NormalizeMailboxName(name);
+        if (!norm.ok()) return norm.status();
+        auto id = ops.FindMailboxId(user, *norm);
+        if (!id.ok()) return id.status();
+        auto row = ops.LoadMailbox(*id);
+        if (!row.ok()) return row.status();
+        row->rec.expire_after_days = days;
+        return ops.SaveMailbox(*row);
+      },
+      std::move(done));
+}
+
+// --- messages ------------------------------------------------------------------
+
+void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
+  struct Prepared {
+    std::string bytes;  // normalized
+    BlobId id;
+    bool ready = false;
+    std::optional<AnalyzedMessage> analyzed;
+  };
+  auto prep = std::make_shared<Prepared>();
+  Submit<AppendResult>(
+      [req = std::move(request), prep](WriteOps& ops) -> Result<AppendResult> {
+        if (!req.bytes) return Status::InvalidArgument("no message bytes");
+        if (!prep->ready) {
+          // On the writer thread, once, even if the batch is retried.
+          prep->bytes = NormalizeLineEndings(*req.bytes);
+          prep->id = Sha256(prep->bytes);
+          prep->ready = true;
+        }
+        auto u = ops.LoadUser(req.user);
+        if (!u.ok()) return u.status();
+        auto norm = NormalizeMailboxName(req.mailbox);
+        if (!norm.ok()) return norm.status();
+        MailboxRow mb;
+        auto id = ops.FindMailboxId(req.user, *norm);
+        if (id.ok()) {
+          auto row = ops.LoadMailbox(*id);
+          if (!row.ok()) return row.status();
+          mb = std::move(*row);
+        } else if (id.status().code() == Code::kNotFound && req.create_mailbox) {
+          auto row = ops.CreateMailboxWithParents(req.user, *norm, SpecialUse::kNone, true);
+          if (!row.ok()) return row.status();
+          mb = std::move(*row);
+        } else {
+          return id.status();
+        }
+        std::uint64_t size = prep->bytes.size();
+        if (req.enforce_quota) PB_RETURN_IF_ERROR(ops.CheckQuota(*u, size, 1));
+        auto subject = ops.AddBlob(prep->id, prep->bytes, &prep->analyzed);
+        if (!subject.ok()) return subject.status();
+        auto guid = ops.NextCounter("next_guid");
+        if (!guid.ok()) return guid.status();
+        MessageRecord msg;
+        msg.blob = prep->id;
+        msg.flags = NormalizeFlags(req.flags);
+        msg.saved = Now();
+        msg.internal_date = req.internal_date.value_or(msg.saved);
+        msg.internal_date_tz = req.internal_date_tz;
+        msg.size = size;
+        msg.guid = *guid;
+        PB_RETURN_IF_ERROR(ops.AddMessage(mb, *u, msg));
+        PB_RETURN_IF_ERROR(ops.SaveMailbox(mb));
+        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+        JournalEvent ev;
+        ev.kind = JournalKind::kDelivered;
+        ev.origin = req.origin;
+        ev.mailbox = mb.rec.name;
+        ev.uid = msg.uid;
+        ev.guid = msg.guid;
+        ev.subject = *subject;
+        ev.detail = req.origin.protocol.empty() ? "append" : req.origin.protocol;
+        if (!req.envelope_from.empty()) ev.detail += " from <" + req.envelope_from + ">";
+        PB_RETURN_IF_ERROR(ops.Journal(req.user, std::move(ev)));
+        AppendResult r;
+        r.mailbox = mb.rec.id;
+        r.uidvalidity = mb.rec.uidvalidity;
+        r.uid = msg.uid;
+        r.guid = msg.guid;
+        r.size = size;
+        return r;
+      },
+      std::move(done));
+}
+
+void LmdbStore::StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) {
+  Submit<StoreFlagsResult>(
+      [req = std::move(request)](WriteOps& ops) -> Result<StoreFlagsResult> {
+        auto mb = ops.LoadMailbox(req.mailbox);
+        if (!mb.ok()) return mb.status();
+        auto u = ops.LoadUser(mb->rec.user);
+        if (!u.ok()) return u.status();
+        Flags given = NormalizeFlags(req.flags);
+        StoreFlagsResult result;
+        for (Uid uid : req.uids) {
+          auto msg = ops.LoadMessage(req.mailbox, uid);
+          if (!msg.ok()) {
+            if (msg.status().code() == Code::kNotFound) continue;
+            return msg.status();
+          }
+          if (req.unchanged_since && msg->modseq > *req.unchanged_since) {
+            result.modified.push_back(uid);
+            continue;
+          }
+          Flags after = ApplyFlagOp(msg->flags, req.op, given);
+          if (after == msg->flags) continue;
+          Flags before = msg->flags;
+          PB_RETURN_IF_ERROR(ops.ChangeFlags(*mb, *msg, after));
+          PB_RETURN_IF_ERROR(JournalFlags(ops, u->id, req.origin, mb->rec.name, *msg, before));
+          result.changed.push_back(std::move(*msg));
+        }
+        PB_RETURN_IF_ERROR(ops.SaveMailbox(*mb));
+        result.highest_modseq = mb->rec.highest_modseq;
+        return result;
+      },
+      std::move(done));
+}
+
+void LmdbStore::Copy(CopyRequest request, Callback<CopyResult> done) {
+  Submit<CopyResult>(
+      [req = std::move(request)](WriteOps& ops) -> Result<CopyResult> {
+        auto src = ops.LoadMailbox(req.from);
+        if (!src.ok()) return src.status();
+        std::optional<MailboxRow> dst_own;
+        MailboxRow* dst = &*src;
+        if (req.to != req.from) {
+          auto d = ops.LoadMailbox(req.to);
+          if (!d.ok()) return d.status();
+          dst_own = std::move(*d);
+          dst = &*dst_own;
+        }
+        if (dst->rec.user != src->rec.user) {
+          return Status::NoPermission("cannot copy between users");
+        }
+        auto u = ops.LoadUser(src->rec.user);
+        if (!u.ok()) return u.status();
+        CopyResult result;
+        result.dest_uidvalidity = dst->rec.uidvalidity;
+        // Collect first: copying into the same mailbox adds UIDs.
+        std::vector<MessageRecord> msgs;
+        std::uint64_t bytes = 0;
+        for (Uid uid : req.uids) {
+          auto m = ops.LoadMessage(req.from, uid);
+          if (!m.ok()) {
+            if (m.status().code() == Code::kNotFound) continue;
+            return m.status();
+          }
+          bytes += m->size;
+          msgs.push_back(std::move(*m));
+        }
+        if (!req.move) PB_RETURN_IF_ERROR(ops.CheckQuota(*u, bytes, msgs.size()));
+        std::string src_name = src->rec.name, dst_name = dst->rec.name;
+        for (const auto& m : msgs) {
+          auto added = Transfer(ops, *src, *dst, *u, m, req.move);
+          if (!added.ok()) return added.status();
+          result.source_uids.push_back(m.uid);
+          result.dest_uids.push_back(added->uid);
+          PB_RETURN_IF_ERROR(ops.JournalMessage(
+              u->id, req.move ? JournalKind::kMoved : JournalKind::kCopied, req.origin, dst_name,
+              *added, (req.move ? "moved from " : "copied from ") + src_name));
+        }
+        PB_RETURN_IF_ERROR(ops.SaveMailbox(*src));
+        if (dst != &*src) PB_RETURN_IF_ERROR(ops.SaveMailbox(*dst));
+        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+        return result;
+      },
+      std::move(done));
+}
+
+void LmdbStore::Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) {
+  Submit<std::vector<Uid>>(
+      [req = std::move(request)](WriteOps& ops) -> Result<std::vector<Uid>> {
+        auto mb = ops.LoadMailbox(req.mailbox);
+        if (!mb.ok()) return mb.status();
+        auto u = ops.LoadUser(mb->rec.user);
+        if (!u.ok()) return u.status();
+        std::vector<MessageRecord> msgs;
+        if (req.uids) {
+          for (Uid uid : *req.uids) {
+            auto m = ops.LoadMessage(req.mailbox, uid);
+            if (!m.ok()) {
+              if (m.status().code() == Code::kNotFound) continue;
+              return m.status();
+            }
+            msgs.push_back(std::move(*m));
+          }
+        } else {
+          auto all = ops.MailboxMessages(req.mailbox);
+          if (!all.ok()) return all.status();
+          msgs = std::move(*all);
+        }
+        std::vector<Uid> expunged;
+        for (const auto& m : msgs) {
+          if (req.require_deleted && !(m.flags.system & kFlagDeleted)) continue;
+          PB_RETURN_IF_ERROR(
+              ops.JournalMessage(u->id, req.journal_kind, req.origin, mb->rec.name, m, ""));
+          PB_RETURN_IF_ERROR(ops.RemoveMessage(*mb, *u, m));
+          PB_RETURN_IF_ERROR(ops.DecBlobRef(m.blob));
+          expunged.push_back(m.uid);
+        }
+        std::sort(expunged.begin(), expunged.end());
+        PB_RETURN_IF_ERROR(ops.SaveMailbox(*mb));
+        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+        return expunged;
+      },
+      std::move(done));
+}
+
+// --- POP3 ----------------------------------------------------------------------
+
+void LmdbStore::MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
+                                  StatusCallback done) {
+  SubmitStatus(
+      [mailbox, uid, set_seen, origin = std::move(origin)](WriteOps& ops) -> Status {
+        auto mb = ops.LoadMailbox(mailbox);
+        if (!mb.ok()) return mb.status();
+        auto msg = ops.LoadMessage(mailbox, uid);
+        if (!msg.ok()) {
+          if (msg.status().code() == Code::kNotFound) {
+            return Status::Expunged("message was expunged");
+          }
+          return msg.status();
+        }
+        msg->pop3.retrieved = Now();
+        if (set_seen && !(msg->flags.system & kFlagSeen)) {
+          Flags after = msg->flags;
+          after.system |= kFlagSeen;
+          PB_RETURN_IF_ERROR(ops.ChangeFlags(*mb, *msg, after));
+          PB_RETURN_IF_ERROR(ops.SaveMailbox(*mb));
+        } else {
+          PB_RETURN_IF_ERROR(ops.SaveMessage(mailbox, *msg));
+        }
+        return ops.JournalMessage(mb->rec.user, JournalKind::kPop3Retrieved, origin, mb->rec.name,
+                                  *msg, set_seen ? "marked \\Seen" : "");
+      },
+      std::move(done));
+}
+
+void LmdbStore::Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) {
+  Submit<Pop3CommitResult>(
+      [req = std::move(request)](WriteOps& ops) -> Result<Pop3CommitResult> {
+        using config::Pop3DeleteMode;
+        if (req.delete_mode < 0 || req.delete_mode > static_cast<int>(Pop3DeleteMode::kDeny)) {
+          return Status::InvalidArgument("unknown POP3 delete mode");
+        }
+        auto mode = static_cast<Pop3DeleteMode>(req.delete_mode);
+        if (mode == Pop3DeleteMode::kDeny) {
+          return Status::NoPermission("deleting messages through POP3 is not allowed");
+        }
+        auto mb = ops.LoadMailbox(req.mailbox);
+        if (!mb.ok()) return mb.status();
+        if (mb->rec.user != req.user) return Status::NoPermission("not the user's mailbox");
+        auto u = ops.LoadUser(req.user);
+        if (!u.ok()) return u.status();
+        std::optional<MailboxRow> target;
+        std::string detail;
+        switch (mode) {
+          case Pop3DeleteMode::kExpunge:
+            detail = "expunge";
+            break;
+          case Pop3DeleteMode::kHide:
+            detail = "hide";
+            break;
+          case Pop3DeleteMode::kMove: {
+            auto name = NormalizeMailboxName(req.move_target);
+            if (!name.ok()) return name.status();
+            if (*name == mb->rec.name) {
+              return Status::InvalidArgument("POP3 move target is the mailbox itself");
+            }
+            auto id = ops.FindMailboxId(req.user, *name);
+            if (id.ok()) {
+              auto row = ops.LoadMailbox(*id);
+              if (!row.ok()) return row.status();
+              target = std::move(*row);
+            } else if (id.status().code() == Code::kNotFound) {
+              auto row = ops.CreateMailboxWithParents(req.user, *name, SpecialUse::kNone, true);
+              if (!row.ok()) return row.status();
+              target = std::move(*row);
+            } else {
+              return id.status();
+            }
+            detail = "move:" + *name;
+            break;
+          }
+          case Pop3DeleteMode::kDeny:
+            break;
+        }
+        Pop3CommitResult result;
+        for (Uid uid : req.uids) {
+          auto msg = ops.LoadMessage(req.mailbox, uid);
+          if (!msg.ok()) {
+            if (msg.status().code() == Code::kNotFound) continue;
+            return msg.status();
+          }
+          PB_RETURN_IF_ERROR(ops.JournalMessage(req.user, JournalKind::kPop3Deleted, req.origin,
+                                                mb->rec.name, *msg, detail));
+          switch (mode) {
+            case Pop3DeleteMode::kExpunge:
+              PB_RETURN_IF_ERROR(ops.RemoveMessage(*mb, *u, *msg));
+              PB_RETURN_IF_ERROR(ops.DecBlobRef(msg->blob));
+              break;
+            case Pop3DeleteMode::kHide:
+              msg->pop3.hidden = true;
+              PB_RETURN_IF_ERROR(ops.SaveMessage(req.mailbox, *msg));
+              break;
+            case Pop3DeleteMode::kMove: {
+              auto moved = Transfer(ops, *mb, *target, *u, *msg, true);
+              if (!moved.ok()) return moved.status();
+              break;
+            }
+            case Pop3DeleteMode::kDeny:
+              break;
+          }
+          result.applied.push_back(uid);
+        }
+        PB_RETURN_IF_ERROR(ops.SaveMailbox(*mb));
+        if (target) PB_RETURN_IF_ERROR(ops.SaveMailbox(*target));
+        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+        return result;
+      },
+      std::move(done));
+}
+
+// --- journal, retention --------------------------------------------------------
+
+void LmdbStore::RecordJournal(UserId user, JournalEvent event, StatusCallback done) {
+  SubmitStatus(
+      [user, event = std::move(event)](WriteOps& ops) -> Status {
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        return ops.Journal(user, event);
+      },
+      std::move(done));
+}
+
+void LmdbStore::SweepRetention(std::vector<RetentionRule> rules, UnixTime now,
+                               StatusCallback done) {
+  SubmitStatus(
+      [rules = std::move(rules), now](WriteOps& ops) -> Status {
+        std::vector<UserId> users;
+        PB_RETURN_IF_ERROR(ops.Scan(ops.db().users, {}, [&](std::string_view k, std::string_view) {
+          if (k.size() == 8) users.push_back(GetBigEndian64(k.data()));
+          return true;
+        }));
+        for (UserId uid : users) {
+          auto u = ops.LoadUser(uid);
+          if (!u.ok()) return u.status();
+          auto rows = ops.UserMailboxes(uid);
+          if (!rows.ok()) return rows.status();
+          bool user_changed = false;
+          for (auto& row : *rows) {
+            std::int64_t days = row.rec.expire_after_days;
+            if (days <= 0) {
+              for (const auto& rule : rules) {
+                bool match =
+                    rule.mailbox == row.rec.name ||
+                    (!rule.mailbox.empty() && rule.mailbox[0] == '\\' &&
+                     row.rec.special_use != SpecialUse::kNone &&
+                     EqualsIgnoreAsciiCase(rule.mailbox, SpecialUseName(row.rec.special_use)));
+                if (match && rule.days > 0) {
+                  days = rule.days;
+                  break;
+                }
+              }
+            }
+            if (days <= 0) continue;
+            UnixTime cutoff = now - days * kSecondsPerDay;
+            auto msgs = ops.MailboxMessages(row.rec.id);
+            if (!msgs.ok()) return msgs.status();
+            bool changed = false;
+            Origin origin;
+            origin.protocol = "retention";
+            for (const auto& m : *msgs) {
+              if (m.saved >= cutoff) continue;
+              PB_RETURN_IF_ERROR(ops.JournalMessage(uid, JournalKind::kExpired, origin,
+                                                    row.rec.name, m,
+                                                    "after " + std::to_string(days) + " days"));
+              PB_RETURN_IF_ERROR(ops.RemoveMessage(row, *u, m));
+              PB_RETURN_IF_ERROR(ops.DecBlobRef(m.blob));
+              changed = true;
+            }
+            if (changed) {
+              PB_RETURN_IF_ERROR(ops.SaveMailbox(row));
+              user_changed = true;
+            }
+          }
+          if (user_changed) PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+          if (ops.options().journal_max_age_days > 0) {
+            PB_RETURN_IF_ERROR(ops.PruneJournal(
+                uid, now - std::int64_t{ops.options().journal_max_age_days} * kSecondsPerDay));
+          }
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+}  // namespace pillarbox::storage::lmdb
