@@ -19,8 +19,13 @@ Status Init(std::string_view level) {
   } else {
     return Status::InvalidArgument("expected trace, debug, info, warn or error");
   }
-  auto logger = spdlog::stderr_color_mt("pillarbox");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Init may run more than once (the CLI, tests): reuse the logger, since
+  // spdlog refuses to register a second one under the same name.
+  auto logger = spdlog::get("pillarbox");
+  if (!logger) {
+    logger = spdlog::stderr_color_mt("pillarbox");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
   logger->set_level(lvl);
   spdlog::set_default_logger(logger);
   return Status::Ok();

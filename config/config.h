@@ -36,10 +36,10 @@ using Seconds = std::chrono::seconds;
 
 struct ServerConfig {
   std::string data_dir = "./data";
-  std::string hostname;         // empty: the machine's host name
-  std::string user;             // drop privileges to this user after binding (when root)
-  std::string group;            // and this group (empty: the user's primary group)
-  Seconds shutdown_grace{5};    // how long sessions get to say goodbye on SIGTERM
+  std::string hostname;       // empty: the machine's host name
+  std::string user;           // drop privileges to this user after binding (when root)
+  std::string group;          // and this group (empty: the user's primary group)
+  Seconds shutdown_grace{5};  // how long sessions get to say goodbye on SIGTERM
 };
 
 struct ImapConfig {
@@ -53,9 +53,9 @@ struct Pop3Config {
   std::vector<std::string> tls_listen = {"127.0.0.1:1995"};
   Pop3DeletePolicy delete_mode;
   bool mark_seen_on_retr = true;
-  bool lock_session = true;     // one POP3 session per user at a time
+  bool lock_session = true;       // one POP3 session per user at a time
   Seconds idle_timeout{10 * 60};  // RFC 1939: at least 10 minutes
-  Seconds login_delay{0};       // minimum time between logins (0: none); advertised in CAPA
+  Seconds login_delay{0};         // minimum time between logins (0: none); advertised in CAPA
 };
 
 struct LmtpConfig {
@@ -65,14 +65,14 @@ struct LmtpConfig {
 struct SmtpConfig {
   std::vector<std::string> listen = {"127.0.0.1:2525"};
   std::vector<std::string> tls_listen = {};
-  bool catch_all = false;        // accept every recipient (client development)
-  std::string catch_all_user;    // where catch-all mail goes (empty: auto-created users)
-  bool auth_required = false;    // require AUTH before MAIL
+  bool catch_all = false;      // accept every recipient (client development)
+  std::string catch_all_user;  // where catch-all mail goes (empty: auto-created users)
+  bool auth_required = false;  // require AUTH before MAIL
 };
 
 struct TlsConfig {
-  std::string cert;              // PEM chain; empty: generated into data_dir
-  std::string key;               // PEM private key
+  std::string cert;                 // PEM chain; empty: generated into data_dir
+  std::string key;                  // PEM private key
   std::string min_version = "1.2";  // "1.2" or "1.3"
   Seconds handshake_timeout{30};
 };
@@ -81,12 +81,12 @@ struct AuthConfig {
   Plaintext plaintext = Plaintext::kTlsOrLoopback;
   std::chrono::milliseconds failure_delay{2000};  // first delay; doubles per failure
   std::chrono::milliseconds max_failure_delay{15000};
-  int lockout_failures = 10;     // failures per user+IP before a temporary lockout
+  int lockout_failures = 10;  // failures per user+IP before a temporary lockout
   Seconds lockout_time{300};
 };
 
 struct DeliveryConfig {
-  std::vector<std::string> domains;   // local domains; empty: any domain is local for LMTP
+  std::vector<std::string> domains;  // local domains; empty: any domain is local for LMTP
   std::string subaddress_separator = "+";
   bool over_quota_temporary = false;  // 452 4.2.2 instead of 552 5.2.2
 };
@@ -94,13 +94,13 @@ struct DeliveryConfig {
 struct LimitsConfig {
   int max_connections = 1000;
   int max_connections_per_ip = 100;
-  std::size_t max_line_length = 64 * 1024;        // IMAP command line (after login)
-  std::size_t max_line_length_preauth = 8 * 1024; // before login
+  std::size_t max_line_length = 64 * 1024;         // IMAP command line (after login)
+  std::size_t max_line_length_preauth = 8 * 1024;  // before login
   std::size_t max_message_size = 50u * 1024 * 1024;
-  std::size_t smtp_max_line_length = 1000;        // RFC 5321 4.5.3.1.6
+  std::size_t smtp_max_line_length = 1000;  // RFC 5321 4.5.3.1.6
   int smtp_max_recipients = 100;
-  int max_bad_commands = 10;        // then the connection is closed (3 before login)
-  int max_keywords = 256;           // per mailbox
+  int max_bad_commands = 10;  // then the connection is closed (3 before login)
+  int max_keywords = 256;     // per mailbox
   std::size_t output_high_water = 256 * 1024;
   std::size_t output_low_water = 64 * 1024;
 };
@@ -122,13 +122,13 @@ struct JournalConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";   // trace debug info warn error
-  bool transcripts = false;     // log every protocol line (passwords redacted)
+  std::string level = "info";  // trace debug info warn error
+  bool transcripts = false;    // log every protocol line (passwords redacted)
 };
 
 struct DevConfig {
-  bool auto_create_users = false;      // SMTP catch-all creates unknown recipients
-  std::string auto_create_password;    // their password (empty: none, login impossible)
+  bool auto_create_users = false;    // SMTP catch-all creates unknown recipients
+  std::string auto_create_password;  // their password (empty: none, login impossible)
 };
 
 struct Config {
@@ -167,9 +167,42 @@ std::string DumpConfig(const Config& config);
 // Every key as "section.key" (for the sample-file test and docs).
 std::vector<std::string> AllKeys();
 
-// Parses "30s", "10m", "2h", "7d" or a bare number of seconds.
+// Parses "30s", "10m", "2h", "7d" or a bare number of seconds ("2000ms" is
+// accepted when it is a whole number of seconds).
 Result<Seconds> ParseDuration(std::string_view text);
-// Parses "50M", "1G", "512K" or a bare number of bytes.
+// Like ParseDuration, plus "500ms"; a bare number is still seconds.
+Result<std::chrono::milliseconds> ParseDurationMs(std::string_view text);
+// Parses "50M", "1G", "512K" or a bare number of bytes (binary units:
+// K = 1024; "KB", "KiB", "MB", ... are accepted too, case-insensitive).
 Result<std::uint64_t> ParseSize(std::string_view text);
+
+// One entry of a `listen` list: "host:port" (IPv4 literal), "[v6]:port", or
+// (only where allow_unix) "unix:/path".
+struct ListenAddress {
+  bool is_unix = false;
+  std::string host;  // IP literal without brackets
+  std::uint16_t port = 0;
+  std::string path;  // for unix sockets
+  bool ipv6 = false;
+};
+Result<ListenAddress> ParseListenAddress(std::string_view text, bool allow_unix);
+
+// One entry of retention.expire_after: "MAILBOX=DAYS" or "\\Trash=DAYS".
+struct ExpireRule {
+  std::string mailbox;  // name, or special use with its backslash ("\\Trash")
+  std::int64_t days = 0;
+};
+Result<ExpireRule> ParseExpireRule(std::string_view text);
+
+// Per-user overrides (storage::UserSettings: "pop3.delete_mode" -> "hide").
+// The keys a user may override, as "section.key".
+std::vector<std::string> UserSettingKeys();
+// Checks that `key` may be overridden per user and that `value` is valid for
+// it. Errors name the key.
+Status ValidateUserSetting(std::string_view key, std::string_view value);
+// Applies one override onto `config` (the user's effective configuration).
+Status ApplyUserSetting(Config& config, std::string_view key, std::string_view value);
+// Applies every override; a bad stored value is reported and the rest applied.
+Status ApplyUserSettings(Config& config, const std::map<std::string, std::string>& settings);
 
 }  // namespace pillarbox::config
