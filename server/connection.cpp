@@ -1,0 +1,430 @@
+#include "server/connection.h"
+
+#include <uv.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace pillarbox::server {
+
+Connection::Connection(std::uint64_t id, ConnectionOptions options, protocols::ConnectionInfo info,
+                       ConnectionHost* host)
+    : id_(id), options_(std::move(options)), info_(std::move(info)), host_(host) {
+  info_.tls_available = options_.tls_context != nullptr;
+  last_activity_ = Clock::now();
+}
+
+Connection::~Connection() {
+  // The session goes first: it may still refer to context_ and to us.
+  session_.reset();
+}
+
+std::string Connection::Tag() const {
+  std::string tag = options_.protocol;
+  tag += " #";
+  tag += std::to_string(id_);
+  if (session_) {
+    tag += " s";
+    tag += std::to_string(session_->id());
+  }
+  return tag;
+}
+
+void Connection::Start(const protocols::SessionFactory& factory,
+                       const protocols::SessionContext& context) {
+  context_ = context;
+  if (options_.implicit_tls) {
+    info_.tls_active = false;  // set when the handshake completes
+  }
+  session_ = factory(context_, info_, *this);
+  if (!session_) {
+    Fail("no session for protocol " + options_.protocol);
+    return;
+  }
+  reading_ = true;
+  io_->StartReading();
+  if (options_.implicit_tls) {
+    StartHandshake();
+  } else {
+    started_ = true;
+    session_->Start();
+  }
+}
+
+void Connection::Refuse(std::string line) {
+  // On an implicit-TLS port a refusal would first cost a handshake; such
+  // clients are simply disconnected.
+  if (options_.implicit_tls) {
+    Abort();
+    return;
+  }
+  Enqueue(std::move(line));
+  Close();
+}
+
+void Connection::StartHandshake() {
+  auto t = tls::Transport::Make(options_.tls_context.get(), tls::Transport::Role::kServer);
+  if (!t.ok()) {
+    Fail(t.status().ToString());
+    return;
+  }
+  tls_ = std::move(*t);
+  handshaking_ = true;
+  handshake_started_ = Clock::now();
+}
+
+void Connection::OnHandshakeDone() {
+  handshaking_ = false;
+  info_.tls_active = true;
+  LOG_DEBUG("{}: TLS established ({})", Tag(), tls_->Describe());
+  if (!started_) {
+    started_ = true;
+    session_->Start();
+  } else {
+    session_->OnTlsEstablished();
+  }
+}
+
+void Connection::Fail(const std::string& why) {
+  LOG_INFO("{}: {}: disconnecting", Tag(), why);
+  Abort();
+}
+
+// --- input ---------------------------------------------------------------
+
+void Connection::OnRead(std::string_view bytes) {
+  if (handle_closing_ || closing_) return;
+  last_activity_ = Clock::now();
+  if (!tls_) {
+    Deliver(bytes);
+    return;
+  }
+  std::string plaintext;
+  bool was_handshaking = handshaking_;
+  Status s = tls_->OnNetworkInput(bytes, &plaintext);
+  // Handshake messages, alerts and TLS 1.3 tickets go out whatever happens.
+  if (std::string out = tls_->TakeNetworkOutput(); !out.empty()) Enqueue(std::move(out));
+  if (!s.ok()) {
+    LOG_INFO("{}: {} ({})", Tag(), s.message(), info_.peer_ip);
+    // Let a fatal alert reach the peer, then close.
+    Close();
+    return;
+  }
+  if (was_handshaking && tls_->handshake_done()) OnHandshakeDone();
+  if (!plaintext.empty() && !closing_ && !handle_closing_) Deliver(plaintext);
+  if (tls_->peer_closed() && !closing_) OnReadEnd(0);
+}
+
+void Connection::Deliver(std::string_view plaintext) {
+  if (options_.transcripts && spdlog::should_log(spdlog::level::debug)) {
+    transcript_.Input(plaintext,
+                      [&](const std::string& line) { LOG_DEBUG("{} C: {}", Tag(), line); });
+  }
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  }
+  in_.append(plaintext);
+  UpdateReading();
+  ProcessInput();
+}
+
+void Connection::ProcessInput() {
+  if (processing_) return;  // the outer call continues
+  processing_ = true;
+  std::size_t budget = kMaxBytesPerWakeup;
+  while (in_pos_ < in_.size() && budget > 0 && !paused_ && !closing_ && !handle_closing_ &&
+         !starttls_pending_ && !handshaking_ && started_) {
+    std::size_t n = std::min(in_.size() - in_pos_, budget);
+    std::string_view chunk(in_.data() + in_pos_, n);
+    in_pos_ += n;
+    budget -= n;
+    // The session may call Close(), StartTls() or PauseInput() from here;
+    // they only set flags that this loop checks, and the view stays valid
+    // because in_ is not touched until the session returns.
+    session_->OnInput(chunk);
+    if (discard_input_) {
+      discard_input_ = false;
+      in_.clear();
+      in_pos_ = 0;
+    }
+  }
+  processing_ = false;
+  if (in_pos_ == in_.size()) {
+    in_.clear();
+    in_pos_ = 0;
+  } else if (in_pos_ > kMaxBytesPerWakeup) {
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  if (in_pos_ < in_.size() && !paused_ && !closing_ && !handle_closing_ && !starttls_pending_ &&
+      !handshaking_ && started_) {
+    host_->ScheduleTick(this);  // the rest after other clients had a turn
+  }
+  UpdateReading();
+  CloseIfDoneAfterEof();
+}
+
+void Connection::UpdateReading() {
+  bool want = !handle_closing_ && !closing_ && !starttls_pending_ && !peer_eof_ &&
+              buffered_input() < kMaxBufferedInput;
+  if (want == reading_) return;
+  reading_ = want;
+  if (want) {
+    io_->StartReading();
+  } else {
+    io_->StopReading();
+  }
+}
+
+void Connection::OnReadEnd(int error) {
+  if (handle_closing_) return;
+  if (error != 0) {
+    LOG_DEBUG("{}: read error: {}", Tag(), uv_strerror(error));
+    Abort();
+    return;
+  }
+  LOG_DEBUG("{}: client closed the connection", Tag());
+  peer_eof_ = true;
+  UpdateReading();
+  // What the client sent before its EOF is still answered (a client may
+  // send "QUIT" and half-close); then we close too.
+  ProcessInput();
+  CloseIfDoneAfterEof();
+}
+
+void Connection::CloseIfDoneAfterEof() {
+  if (!peer_eof_ || closing_ || handle_closing_) return;
+  if (!started_ || handshaking_ || starttls_pending_) {
+    Close();
+    return;
+  }
+  if (buffered_input() == 0 && !paused_) Close();
+}
+
+void Connection::PauseInput() { paused_ = true; }
+
+void Connection::ResumeInput() {
+  if (!paused_) return;
+  paused_ = false;
+  if (buffered_input() > 0 || peer_eof_) host_->ScheduleTick(this);
+  UpdateReading();
+}
+
+// --- output ----------------------------------------------------------------
+
+void Connection::Write(std::string bytes) {
+  if (closing_ || handle_closing_ || bytes.empty()) return;
+  if (options_.transcripts && spdlog::should_log(spdlog::level::debug)) {
+    transcript_.Output(bytes, [&](const std::string& line) { LOG_DEBUG("{} S: {}", Tag(), line); });
+  }
+  if (tls_) {
+    Status s = tls_->Write(bytes);
+    if (!s.ok()) {
+      Fail(s.message());
+      return;
+    }
+    if (std::string out = tls_->TakeNetworkOutput(); !out.empty()) Enqueue(std::move(out));
+  } else {
+    Enqueue(std::move(bytes));
+  }
+}
+
+void Connection::Enqueue(std::string bytes) {
+  if (handle_closing_ || bytes.empty()) return;
+  queued_bytes_ += bytes.size();
+  out_.push_back(std::move(bytes));
+  if (QueuedBytes() > options_.output_hard_limit) {
+    LOG_WARN("{}: {} bytes of output queued: client not reading; disconnecting", Tag(),
+             QueuedBytes());
+    Abort();
+    return;
+  }
+  if (QueuedBytes() >= options_.output_low_water) drain_armed_ = true;
+  // Written at the next tick, so that many small Write()s of one command
+  // leave in one system call.
+  host_->ScheduleTick(this);
+}
+
+void Connection::FlushOutput() {
+  if (handle_closing_ || write_in_flight_ || out_.empty()) return;
+  // Coalesce small pieces and cut big ones, up to kMaxBytesPerWakeup.
+  std::string chunk;
+  while (!out_.empty() && chunk.size() < kMaxBytesPerWakeup) {
+    std::string& front = out_.front();
+    std::size_t avail = front.size() - out_front_pos_;
+    std::size_t take = std::min(avail, kMaxBytesPerWakeup - chunk.size());
+    if (chunk.empty() && out_front_pos_ == 0 && take == front.size()) {
+      chunk = std::move(front);  // the common case: no copy
+    } else {
+      chunk.append(front, out_front_pos_, take);
+    }
+    if (take == avail) {
+      out_.pop_front();
+      out_front_pos_ = 0;
+    } else {
+      out_front_pos_ += take;
+    }
+  }
+  queued_bytes_ -= chunk.size();
+  in_flight_bytes_ += chunk.size();
+  write_in_flight_ = true;
+  io_->Write(std::move(chunk));
+}
+
+void Connection::OnWriteDone(std::size_t bytes, int status) {
+  write_in_flight_ = false;
+  in_flight_bytes_ -= std::min(bytes, in_flight_bytes_);
+  if (handle_closing_) return;
+  if (status != 0) {
+    LOG_DEBUG("{}: write failed: {}", Tag(), uv_strerror(status));
+    Abort();
+    return;
+  }
+  if (!out_.empty()) {
+    // One write per wake-up; the next one after other clients had a turn.
+    host_->ScheduleTick(this);
+  }
+  if (drain_armed_ && QueuedBytes() < options_.output_low_water && !closing_ && session_ &&
+      started_ && !starttls_pending_ && !handshaking_) {
+    drain_armed_ = false;
+    session_->OnDrained();
+  }
+  if (QueuedBytes() == 0) {
+    if (starttls_pending_) {
+      starttls_pending_ = false;
+      StartHandshake();
+      UpdateReading();
+    } else if (closing_) {
+      ContinueClose();
+    }
+  }
+}
+
+void Connection::OnTick() {
+  if (handle_closing_) return;
+  FlushOutput();
+  if (starttls_pending_ && QueuedBytes() == 0) {
+    starttls_pending_ = false;
+    StartHandshake();
+    UpdateReading();
+  }
+  if (closing_) {
+    ContinueClose();
+    return;
+  }
+  ProcessInput();
+}
+
+// --- STARTTLS ----------------------------------------------------------------
+
+void Connection::StartTls() {
+  if (closing_ || handle_closing_ || tls_ || starttls_pending_) return;
+  if (!options_.tls_context) {
+    Fail("STARTTLS without a TLS context");
+    return;
+  }
+  // Whatever the client pipelined after the command is plaintext it must
+  // not be able to inject into the TLS session: drop it, and read nothing
+  // more until our answer is flushed; from then on every byte is TLS.
+  starttls_pending_ = true;
+  if (processing_) {
+    discard_input_ = true;
+  } else {
+    in_.clear();
+    in_pos_ = 0;
+  }
+  UpdateReading();
+  host_->ScheduleTick(this);
+}
+
+// --- closing -------------------------------------------------------------------
+
+void Connection::Close() {
+  if (closing_ || handle_closing_) return;
+  closing_ = true;
+  close_started_ = Clock::now();
+  if (processing_) {
+    discard_input_ = true;
+  } else {
+    in_.clear();
+    in_pos_ = 0;
+  }
+  UpdateReading();
+  if (tls_ && tls_->handshake_done()) {
+    tls_->Shutdown();
+    if (std::string out = tls_->TakeNetworkOutput(); !out.empty()) Enqueue(std::move(out));
+  }
+  host_->ScheduleTick(this);
+}
+
+void Connection::ContinueClose() {
+  if (handle_closing_) return;
+  if (QueuedBytes() > 0) {
+    FlushOutput();
+    return;
+  }
+  if (shutdown_sent_) return;
+  shutdown_sent_ = true;
+  io_->Shutdown();
+}
+
+void Connection::OnShutdownDone(int /*status*/) {
+  // Closing right after uv_shutdown's callback: the FIN has been sent
+  // after all our data.
+  Abort();
+}
+
+void Connection::Abort() {
+  if (handle_closing_) return;
+  handle_closing_ = true;
+  closing_ = true;
+  reading_ = false;
+  io_->Close();
+}
+
+void Connection::OnHandleClosed() {
+  if (closed_) return;
+  closed_ = true;
+  if (session_) session_->OnClosed();
+  LOG_DEBUG("{}: closed", Tag());
+  host_->OnConnectionClosed(this);  // destroys this
+}
+
+void Connection::Shutdown() {
+  if (closing_ || handle_closing_) return;
+  if (session_ && started_ && !handshaking_ && !starttls_pending_) {
+    session_->OnShutdown();
+    // A session that did not close itself is closed for it.
+    Close();
+  } else {
+    Abort();
+  }
+}
+
+void Connection::Sweep(Clock::time_point now) {
+  if (handle_closing_) return;
+  if (closing_) {
+    if (now - close_started_ > kCloseFlushTimeout) {
+      LOG_DEBUG("{}: output not drained after close; cutting off", Tag());
+      Abort();
+    }
+    return;
+  }
+  if (handshaking_ || starttls_pending_) {
+    auto since = handshaking_ ? handshake_started_ : last_activity_;
+    if (now - since > options_.handshake_timeout) {
+      Fail("TLS handshake timed out");
+    }
+    return;
+  }
+  if (session_ && started_ && now - last_activity_ > session_->IdleTimeout()) {
+    LOG_DEBUG("{}: idle for {} s", Tag(),
+              std::chrono::duration_cast<std::chrono::seconds>(now - last_activity_).count());
+    last_activity_ = now;  // one notice per timeout period
+    session_->OnIdleTimeout();
+  }
+}
+
+}  // namespace pillarbox::server

@@ -1,0 +1,110 @@
+#include "server/transcript.h"
+
+#include <cctype>
+#include <vector>
+
+namespace pillarbox::server {
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(a[i])) !=
+        std::toupper(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Splits off the next space-separated word (no quoting: enough to find a
+// command name and the SASL mechanism).
+std::string_view NextWord(std::string_view* rest) {
+  std::size_t start = rest->find_first_not_of(' ');
+  if (start == std::string_view::npos) {
+    *rest = {};
+    return {};
+  }
+  rest->remove_prefix(start);
+  std::size_t end = rest->find(' ');
+  std::string_view word = rest->substr(0, end);
+  rest->remove_prefix(end == std::string_view::npos ? rest->size() : end);
+  return word;
+}
+
+// An IMAP line that ends with a literal announcement {n} / {n+} / ~{n}.
+bool EndsWithLiteral(std::string_view line) {
+  if (line.empty() || line.back() != '}') return false;
+  std::size_t open = line.rfind('{');
+  if (open == std::string_view::npos) return false;
+  std::string_view inner = line.substr(open + 1, line.size() - open - 2);
+  if (!inner.empty() && inner.back() == '+') inner.remove_suffix(1);
+  if (inner.empty()) return false;
+  for (char c : inner) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string Transcript::Shorten(std::string_view line) {
+  if (line.size() <= kMaxLoggedLine) return std::string(line);
+  std::string out(line.substr(0, kMaxLoggedLine));
+  out += "... (" + std::to_string(line.size()) + " bytes)";
+  return out;
+}
+
+std::string Transcript::RedactInput(std::string_view line) {
+  if (in_login_literal_) {
+    // The rest of an IMAP LOGIN sent with literals.
+    in_login_literal_ = EndsWithLiteral(line);
+    return "***";
+  }
+  if (in_sasl_) return "***";
+
+  std::string_view rest = line;
+  std::string_view first = NextWord(&rest);
+  // POP3 and SMTP: the command comes first.
+  if (IEquals(first, "PASS")) return std::string(first) + " ***";
+  if (IEquals(first, "APOP")) {
+    std::string_view user = NextWord(&rest);
+    return std::string(first) + " " + std::string(user) + " ***";
+  }
+  if (IEquals(first, "AUTH")) {
+    std::string_view mech = NextWord(&rest);
+    in_sasl_ = true;
+    std::string out = std::string(first) + " " + std::string(mech);
+    if (!NextWord(&rest).empty()) out += " ***";
+    return out;
+  }
+  // IMAP: a tag, then the command.
+  std::string_view second = NextWord(&rest);
+  if (IEquals(second, "LOGIN")) {
+    std::string out = std::string(first) + " " + std::string(second);
+    std::string_view user = NextWord(&rest);
+    if (!user.empty() && user.front() != '"' && user.back() != '}') {
+      out += " " + std::string(user);
+    }
+    out += " ***";
+    in_login_literal_ = EndsWithLiteral(line);
+    return out;
+  }
+  if (IEquals(second, "AUTHENTICATE")) {
+    std::string_view mech = NextWord(&rest);
+    in_sasl_ = true;
+    std::string out = std::string(first) + " " + std::string(second) + " " + std::string(mech);
+    if (!NextWord(&rest).empty()) out += " ***";
+    return out;
+  }
+  return Shorten(line);
+}
+
+void Transcript::NoteOutput(std::string_view line) {
+  if (!in_sasl_) return;
+  bool continuation =
+      line == "+" || line.starts_with("+ ") || line.starts_with("334 ") || line == "334";
+  if (!continuation) in_sasl_ = false;
+}
+
+}  // namespace pillarbox::server

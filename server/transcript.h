@@ -1,0 +1,79 @@
+// Protocol transcripts ([log] transcripts = true): every line a client sends
+// and every line the server answers, logged at debug level with the
+// connection id, with credentials redacted.
+//
+// Redaction lives here, in the connection layer, so that no session has to
+// remember it: it recognizes, for all four protocols,
+//   IMAP  LOGIN user password    -> LOGIN user ***  (also with literals)
+//         AUTHENTICATE mech [ir] -> AUTHENTICATE mech ***
+//   POP3  PASS secret, APOP user digest, AUTH mech [ir]
+//   SMTP  AUTH mech [ir]
+// and every client line of a SASL exchange (after AUTH/AUTHENTICATE until
+// the server answers with something other than a continuation, "+ " or
+// "334 ") is logged as "***".
+//
+// Threads: owned by one connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pillarbox::server {
+
+class Transcript {
+ public:
+  // Longest line logged; the rest is summarized by its length.
+  static constexpr std::size_t kMaxLoggedLine = 512;
+  // A partial line carried between reads is capped at this.
+  static constexpr std::size_t kMaxPartialLine = 4096;
+
+  // Client bytes in any split; calls `emit` with each complete redacted line.
+  template <typename Emit>
+  void Input(std::string_view bytes, Emit&& emit) {
+    Split(bytes, &partial_in_, [&](std::string_view line) { emit(RedactInput(line)); });
+  }
+  template <typename Emit>
+  void Output(std::string_view bytes, Emit&& emit) {
+    Split(bytes, &partial_out_, [&](std::string_view line) {
+      NoteOutput(line);
+      emit(Shorten(line));
+    });
+  }
+
+  // One client line (without CRLF) as it may be logged. Updates the state.
+  std::string RedactInput(std::string_view line);
+  // One server line: a non-continuation answer ends a SASL exchange.
+  void NoteOutput(std::string_view line);
+  bool in_sasl() const { return in_sasl_; }
+
+  static std::string Shorten(std::string_view line);
+
+ private:
+  template <typename F>
+  static void Split(std::string_view bytes, std::string* partial, F&& line_fn) {
+    while (!bytes.empty()) {
+      std::size_t nl = bytes.find('\n');
+      if (nl == std::string_view::npos) {
+        std::size_t room =
+            kMaxPartialLine > partial->size() ? kMaxPartialLine - partial->size() : 0;
+        partial->append(bytes.substr(0, room));
+        return;
+      }
+      partial->append(bytes.substr(0, std::min(nl, kMaxPartialLine)));
+      std::string_view line = *partial;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      line_fn(line);
+      partial->clear();
+      bytes.remove_prefix(nl + 1);
+    }
+  }
+
+  bool in_sasl_ = false;
+  // A LOGIN whose arguments continue after a literal: redact those lines too.
+  bool in_login_literal_ = false;
+  std::string partial_in_;
+  std::string partial_out_;
+};
+
+}  // namespace pillarbox::server
