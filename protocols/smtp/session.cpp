@@ -56,8 +56,9 @@ bool ParseDecimal(std::string_view s, std::uint64_t* value) {
 // crypt(3) is slow by design; the hash for auto-created users is computed
 // once per process and password, not per recipient.
 Result<std::string> AutoCreateHash(const std::string& password) {
-  // An unusable hash: VerifyPassword accepts no password for it.
-  if (password.empty()) return std::string("!");
+  // No password: the store keeps an empty hash, which VerifyPassword never
+  // accepts (it refuses "!" and other non-hashes at CreateUser).
+  if (password.empty()) return std::string();
   static std::mutex mu;
   static std::string cached_password;
   static std::string cached_hash;
@@ -502,7 +503,8 @@ class SmtpSession final : public protocols::Session {
       if (user.ok()) return Accept(*view, *user, with_detail ? detail : "", std::move(addr));
     }
     if (catch_all && cfg_.dev.auto_create_users) {
-      return CreateAndAccept(has_detail ? base : addr.local, std::move(addr));
+      std::string name = has_detail ? base : addr.local;
+      return CreateAndAccept(name, std::move(addr));
     }
     Reply("550 5.1.1 " + shown + " User unknown");
   }
