@@ -139,6 +139,11 @@ bool Pop3Session::HasPendingWork() const {
   return (wait_ != Wait::kNone && wait_ != Wait::kDrain) || pending_mutations_ > 0;
 }
 
+bool Pop3Session::WaitingForStore() const {
+  if (state_ == State::kDone) return false;
+  return wait_ == Wait::kStore || wait_ == Wait::kQuit || pending_mutations_ > 0;
+}
+
 // --- input -------------------------------------------------------------------
 
 Pop3Session::LineResult Pop3Session::NextLine(std::string& line) {

@@ -73,6 +73,9 @@ class Pop3Session : public protocols::Session {
   // True while a command waits for the store, a timer, TLS or the client's
   // socket, or store work submitted by the session is still outstanding.
   bool HasPendingWork() const;
+  // True while the session waits for a store completion (not for a timer,
+  // TLS or the client): what a test runs the store's completions for.
+  bool WaitingForStore() const;
 
  private:
   enum class State { kAuthorization, kTransaction, kUpdate, kDone };
