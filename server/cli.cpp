@@ -1,0 +1,371 @@
+// The command line: argument parsing (CLI11), the shared helpers of
+// cli_internal.h, and the small subcommands (serve, check-config, version,
+// healthcheck). User, deliver, journal and views live in their own files.
+#include "server/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "common/log.h"
+#include "protocols/analyzer.h"
+#include "server/cli_internal.h"
+#include "server/healthcheck.h"
+#include "server/paths.h"
+#include "server/server.h"
+
+namespace pillarbox::server {
+namespace cli {
+
+void PrintError(std::string_view message) {
+  std::fprintf(stderr, "pillarbox: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
+  auto c = config::LoadConfig(path);
+  if (!c.ok()) {
+    PrintError("config error: " + c.status().message());
+    return std::nullopt;
+  }
+  return std::move(*c);
+}
+
+Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& config) {
+  std::unique_ptr<AdminStore> admin(new AdminStore());
+  // The same options as the server's store, so that quotas and journal
+  // limits agree whichever process commits.
+  storage::StoreOptions options;
+  options.dir = StoreDir(config);
+  options.post = admin->executor_.Poster();
+  options.analyzer = protocols::MakeMessageAnalyzer();
+  options.default_quota_bytes = config.quota.storage_bytes;
+  options.default_quota_messages = config.quota.messages;
+  options.journal_max_age_days = config.journal.max_age_days;
+  options.journal_max_events_per_user = config.journal.max_events_per_user;
+  options.auth_threads = 1;
+  std::error_code ec;
+  std::filesystem::create_directories(config.server.data_dir, ec);
+  auto store = storage::Store::Open(std::move(options));
+  if (!store.ok()) {
+    return Status(store.status().code(),
+                  "cannot open the store in " + StoreDir(config) + ": " + store.status().message());
+  }
+  admin->store_ = std::move(*store);
+  return admin;
+}
+
+AdminStore::~AdminStore() {
+  if (store_) {
+    store_->Flush();
+    executor_.RunPending();
+    store_.reset();
+  }
+}
+
+Status AdminStore::WaitStatus(const std::function<void(storage::StatusCallback)>& submit) {
+  std::optional<Status> out;
+  submit([&out](Status s) { out.emplace(std::move(s)); });
+  while (!out) executor_.WaitAndRun(100);
+  return *out;
+}
+
+std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config) {
+  auto admin = AdminStore::Open(config);
+  if (!admin.ok()) {
+    PrintError(admin.status().message());
+    return nullptr;
+  }
+  return std::move(*admin);
+}
+
+std::string FormatTime(storage::UnixTime t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<storage::UnixTime> ParseSince(std::string_view text, storage::UnixTime now) {
+  if (text.empty()) return Status::InvalidArgument("empty time");
+  if (text.size() >= 10 && text[4] == '-') {
+    std::string s(text);
+    std::tm tm{};
+    const char* end = strptime(s.c_str(), "%Y-%m-%d", &tm);
+    if (end && *end == 'T') {
+      end = strptime(end + 1, "%H:%M", &tm);
+      if (end && *end == ':') end = strptime(end + 1, "%S", &tm);
+      if (end && *end == 'Z') ++end;
+    }
+    if (!end || *end != '\0') {
+      return Status::InvalidArgument("expected 2026-11-26, 2026-11-26T10:00:00Z or 2h, 3d");
+    }
+    return static_cast<storage::UnixTime>(timegm(&tm));
+  }
+  auto d = config::ParseDuration(text);
+  if (!d.ok()) {
+    return Status::InvalidArgument("expected 2026-11-26, 2026-11-26T10:00:00Z or 2h, 3d");
+  }
+  return now - static_cast<storage::UnixTime>(d->count());
+}
+
+std::string FormatFlags(const storage::Flags& flags) {
+  std::string out;
+  auto add = [&out](std::string_view f) {
+    if (!out.empty()) out += ' ';
+    out += f;
+  };
+  if (flags.system & storage::kFlagSeen) add("\\Seen");
+  if (flags.system & storage::kFlagAnswered) add("\\Answered");
+  if (flags.system & storage::kFlagFlagged) add("\\Flagged");
+  if (flags.system & storage::kFlagDeleted) add("\\Deleted");
+  if (flags.system & storage::kFlagDraft) add("\\Draft");
+  for (const auto& k : flags.keywords) add(k);
+  return out;
+}
+
+std::string FormatBytes(std::uint64_t n) {
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n);
+  int unit = -1;
+  while (v >= 1024 && unit < 3) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
+  return buf;
+}
+
+namespace {
+
+// Display width of UTF-8 text, counted in code points (good enough for
+// aligning names and subjects; wide CJK characters may shift a column).
+std::size_t Width(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+std::string CellText(std::string_view s, std::size_t max_chars) {
+  std::string out;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool starts = (c & 0xC0) != 0x80;
+    if (starts) {
+      if (chars == max_chars) {
+        // Cut: replace the last code point by an ellipsis.
+        while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) {
+          out.pop_back();
+        }
+        if (!out.empty()) out.pop_back();
+        out += "\u2026";
+        return out;
+      }
+      ++chars;
+    }
+    out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string TextTable::Render() const {
+  std::vector<std::size_t> widths(header_.size(), 0);
+  auto measure = [&widths](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], Width(row[i]));
+    }
+  };
+  measure(header_);
+  for (const auto& r : rows_) measure(r);
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      std::string_view cell = i < row.size() ? std::string_view(row[i]) : std::string_view();
+      line += cell;
+      if (i + 1 < widths.size()) line.append(widths[i] - Width(cell) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  };
+  emit(header_);
+  for (const auto& r : rows_) emit(r);
+  return out;
+}
+
+}  // namespace cli
+
+namespace {
+
+// Administrative commands log only warnings and errors: their output is
+// for the person at the terminal or the MTA, not a server log.
+void InitCliLog(const config::Config& config) {
+  std::string level = config.log.level == "error" ? "error" : "warn";
+  (void)log::Init(level);
+}
+
+int Serve(const std::string& config_path) {
+  auto config = cli::LoadConfigOrReport(config_path);
+  if (!config) return cli::kExitConfig;
+  Status s = log::Init(config->log.level);
+  if (!s.ok()) {
+    cli::PrintError("config error: log.level: " + s.message());
+    return cli::kExitConfig;
+  }
+  return RunServer(*config);
+}
+
+int CheckConfig(const std::string& config_path) {
+  auto config = cli::LoadConfigOrReport(config_path);
+  if (!config) return cli::kExitConfig;
+  std::fputs(config::DumpConfig(*config).c_str(), stdout);
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app("Pillarbox: a POP3/IMAP mail server with LMTP/SMTP intake.", "pillarbox");
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", std::string("pillarbox ") + PILLARBOX_VERSION);
+
+  std::string config_path;
+  // --config is accepted by every (sub)command, before or after the others.
+  auto add_config = [&config_path](CLI::App* a) {
+    a->add_option("-c,--config", config_path,
+                  "configuration file (TOML); default: built-in defaults and PILLARBOX_* "
+                  "environment variables")
+        ->type_name("FILE");
+  };
+  add_config(&app);
+
+  CLI::App* serve = app.add_subcommand("serve", "run the server (the default subcommand)");
+  add_config(serve);
+
+  cli::UserArgs user_args;
+  CLI::App* user = app.add_subcommand("user", "manage users");
+  user->require_subcommand(1);
+  add_config(user);
+  CLI::App* user_add = user->add_subcommand("add", "create a user (prompts for the password)");
+  add_config(user_add);
+  user_add->add_option("name", user_args.name, "user name")->required();
+  CLI::Option* add_stdin = user_add->add_flag("--password-stdin", user_args.password_stdin,
+                                              "read the password from the first line of stdin");
+  user_add
+      ->add_option("--hash", user_args.hash,
+                   "import an existing crypt(3) or {SCHEME} hash instead of a password")
+      ->excludes(add_stdin);
+  CLI::App* user_passwd = user->add_subcommand("passwd", "change a user's password");
+  add_config(user_passwd);
+  user_passwd->add_option("name", user_args.name, "user name")->required();
+  CLI::Option* passwd_stdin =
+      user_passwd->add_flag("--password-stdin", user_args.password_stdin,
+                            "read the password from the first line of stdin");
+  user_passwd->add_option("--hash", user_args.hash, "set an existing crypt(3) or {SCHEME} hash")
+      ->excludes(passwd_stdin);
+  CLI::App* user_del = user->add_subcommand("del", "delete a user and all their mail");
+  add_config(user_del);
+  user_del->add_option("name", user_args.name, "user name")->required();
+  CLI::App* user_list = user->add_subcommand("list", "list users");
+  add_config(user_list);
+  CLI::App* user_set = user->add_subcommand(
+      "set", "set a per-user override, e.g. pop3.delete_mode=hide (empty value removes it)");
+  add_config(user_set);
+  user_set->add_option("name", user_args.name, "user name")->required();
+  user_set->add_option("setting", user_args.setting, "KEY=VALUE")->required();
+  CLI::App* user_quota =
+      user->add_subcommand("quota", "set a user's quota (0: the configured default)");
+  add_config(user_quota);
+  user_quota->add_option("name", user_args.name, "user name")->required();
+  user_quota->add_option("bytes", user_args.bytes, "storage, e.g. 1G or 500M")->required();
+  user_quota->add_option("messages", user_args.messages, "number of messages")->required();
+
+  cli::DeliverArgs deliver_args;
+  CLI::App* deliver = app.add_subcommand(
+      "deliver", "store one RFC 5322 message read on stdin (local delivery agent)");
+  add_config(deliver);
+  deliver->add_option("-d,--user", deliver_args.user, "recipient user")->required();
+  deliver->add_option("-m,--mailbox", deliver_args.mailbox,
+                      "target mailbox (created when missing); default INBOX");
+  deliver->add_option("-f,--from", deliver_args.from, "envelope sender, for the journal");
+
+  CLI::App* check = app.add_subcommand(
+      "check-config", "print the effective configuration (secrets masked) or the error");
+  add_config(check);
+
+  CLI::App* version = app.add_subcommand("version", "print the version");
+  add_config(version);
+
+  cli::JournalArgs journal_args;
+  CLI::App* journal =
+      app.add_subcommand("journal", "the lifecycle of a user's messages, one line per event");
+  add_config(journal);
+  journal->add_option("name", journal_args.user, "user name")->required();
+  journal->add_option("--since", journal_args.since,
+                      "from this time: 2026-11-26, 2026-11-26T10:00:00Z, or back 1h, 2d");
+  journal->add_flag("--follow", journal_args.follow, "keep printing new events until interrupted");
+
+  std::string views_user;
+  CLI::App* views = app.add_subcommand(
+      "views", "what POP3 and IMAP see of a user's INBOX now, and the live sessions");
+  add_config(views);
+  views->add_option("name", views_user, "user name")->required();
+
+  CLI::App* health =
+      app.add_subcommand("healthcheck", "exit 0 when every configured listener answers");
+  add_config(health);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    cli::PrintError(std::string(e.what()) + " (see pillarbox --help)");
+    return cli::kExitUsage;
+  }
+
+  if (*version) {
+    std::printf("pillarbox %s\n", PILLARBOX_VERSION);
+    return cli::kExitOk;
+  }
+  if (*check) return CheckConfig(config_path);
+  if (app.get_subcommands().empty() || *serve) return Serve(config_path);
+
+  if (*deliver) {
+    // An MTA defers (rather than bounces) on 75: a broken configuration must
+    // not turn into bounced mail.
+    auto config = cli::LoadConfigOrReport(config_path);
+    if (!config) return cli::kExitTempFail;
+    InitCliLog(*config);
+    return cli::Deliver(*config, deliver_args, stdin);
+  }
+
+  auto config = cli::LoadConfigOrReport(config_path);
+  if (!config) return cli::kExitConfig;
+  InitCliLog(*config);
+  if (*health) return RunHealthcheck(*config);
+  if (*journal) return cli::Journal(*config, journal_args);
+  if (*views) return cli::Views(*config, views_user);
+  if (*user_add) return cli::UserAdd(*config, user_args);
+  if (*user_passwd) return cli::UserPasswd(*config, user_args);
+  if (*user_del) return cli::UserDel(*config, user_args);
+  if (*user_list) return cli::UserList(*config);
+  if (*user_set) return cli::UserSet(*config, user_args);
+  if (*user_quota) return cli::UserQuota(*config, user_args);
+  cli::PrintError("no command (see pillarbox --help)");
+  return cli::kExitUsage;
+}
+
+}  // namespace pillarbox::server

@@ -1,0 +1,125 @@
+// Pieces shared by the subcommands of the command line (server/cli*.cpp).
+// Not an API for anything outside server/cli*.cpp.
+//
+// Thread: the main thread only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/config.h"
+#include "storage/store.h"
+
+namespace pillarbox::server::cli {
+
+// Exit statuses (sysexits.h where one fits).
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;      // the command failed (no such user, ...)
+constexpr int kExitConfig = 2;       // bad configuration file or value
+constexpr int kExitUsage = 64;       // EX_USAGE: bad command line
+constexpr int kExitDataErr = 65;     // EX_DATAERR: bad input (empty or oversized message)
+constexpr int kExitNoUser = 67;      // EX_NOUSER
+constexpr int kExitCantCreate = 73;  // EX_CANTCREAT: the target mailbox cannot be used
+constexpr int kExitIoErr = 74;       // EX_IOERR: reading the input failed
+constexpr int kExitTempFail = 75;    // EX_TEMPFAIL: try again later
+constexpr int kExitNoPerm = 77;      // EX_NOPERM: refused (over quota)
+
+// Prints "pillarbox: <message>" on stderr.
+void PrintError(std::string_view message);
+
+// Loads the configuration; on failure prints the one-line config error.
+std::optional<config::Config> LoadConfigOrReport(const std::string& path);
+
+// The store opened by a command-line process, its completions run on the
+// calling thread while Wait* block.
+class AdminStore {
+ public:
+  static Result<std::unique_ptr<AdminStore>> Open(const config::Config& config);
+  ~AdminStore();
+
+  storage::Store& store() { return *store_; }
+  std::unique_ptr<storage::ReadView> Read() { return store_->Read(); }
+
+  template <typename T>
+  Result<T> Wait(const std::function<void(storage::Callback<T>)>& submit) {
+    std::optional<Result<T>> out;
+    submit([&out](Result<T> r) { out.emplace(std::move(r)); });
+    while (!out) executor_.WaitAndRun(100);
+    return std::move(*out);
+  }
+  Status WaitStatus(const std::function<void(storage::StatusCallback)>& submit);
+
+ private:
+  AdminStore() = default;
+  // Declared first so that it outlives the store (whose writer posts to it).
+  storage::ManualExecutor executor_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+// Opens the store or prints why not. nullptr on failure.
+std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config);
+
+// "2026-11-26T10:00:00Z".
+std::string FormatTime(storage::UnixTime t);
+// --since: "2026-11-26", "2026-11-26T10:00:00Z" (or without Z: UTC), or a
+// duration back from `now` ("1h", "2d", "30m").
+Result<storage::UnixTime> ParseSince(std::string_view text, storage::UnixTime now);
+// "\Seen \Flagged $Label".
+std::string FormatFlags(const storage::Flags& flags);
+// "1.5 MiB", "312 B".
+std::string FormatBytes(std::uint64_t n);
+// Text for a table cell: control characters become spaces, at most
+// `max_chars` code points (an ellipsis marks the cut).
+std::string CellText(std::string_view s, std::size_t max_chars);
+
+// Columns aligned for a person to read; the last column is not padded.
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> header) : header_(std::move(header)) {}
+  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  bool empty() const { return rows_.empty(); }
+  std::string Render() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Subcommands. Each returns the process exit status.
+struct UserArgs {
+  std::string name;
+  bool password_stdin = false;
+  std::string hash;
+  std::string setting;  // KEY=VALUE for `user set`
+  std::string bytes;    // for `user quota`
+  std::string messages;
+};
+int UserAdd(const config::Config& config, const UserArgs& args);
+int UserPasswd(const config::Config& config, const UserArgs& args);
+int UserDel(const config::Config& config, const UserArgs& args);
+int UserList(const config::Config& config);
+int UserSet(const config::Config& config, const UserArgs& args);
+int UserQuota(const config::Config& config, const UserArgs& args);
+
+struct DeliverArgs {
+  std::string user;
+  std::string mailbox;
+  std::string from;
+};
+// Reads the message from `in` (stdin in the binary).
+int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in);
+
+struct JournalArgs {
+  std::string user;
+  std::string since;
+  bool follow = false;
+};
+int Journal(const config::Config& config, const JournalArgs& args);
+int Views(const config::Config& config, const std::string& user);
+
+}  // namespace pillarbox::server::cli
