@@ -1,0 +1,89 @@
+#include "server/transcript.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace pillarbox::server {
+namespace {
+
+std::vector<std::string> Lines(Transcript& t, std::string_view in) {
+  std::vector<std::string> out;
+  t.Input(in, [&](const std::string& l) { out.push_back(l); });
+  return out;
+}
+
+TEST(TranscriptTest, ImapLoginPasswordIsRedacted) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("a1 LOGIN alice s3cret"), "a1 LOGIN alice ***");
+  EXPECT_EQ(t.RedactInput("a1 login \"alice\" \"s3 cret\""), "a1 login ***");
+  EXPECT_EQ(t.RedactInput("a2 SELECT INBOX"), "a2 SELECT INBOX");
+}
+
+TEST(TranscriptTest, ImapLoginWithLiteralsRedactsTheFollowingLines) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("a1 LOGIN {5}"), "a1 LOGIN ***");
+  EXPECT_EQ(t.RedactInput("alice {6+}"), "***");
+  EXPECT_EQ(t.RedactInput("s3cret"), "***");
+  EXPECT_EQ(t.RedactInput("a2 NOOP"), "a2 NOOP");
+}
+
+TEST(TranscriptTest, ImapAuthenticateExchange) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("a1 AUTHENTICATE PLAIN"), "a1 AUTHENTICATE PLAIN");
+  t.NoteOutput("+ ");
+  EXPECT_EQ(t.RedactInput("AGFsaWNlAHNlY3JldA=="), "***");
+  t.NoteOutput("a1 OK done");
+  EXPECT_EQ(t.RedactInput("a2 LIST \"\" *"), "a2 LIST \"\" *");
+  EXPECT_EQ(t.RedactInput("a3 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA=="),
+            "a3 AUTHENTICATE PLAIN ***");
+}
+
+TEST(TranscriptTest, Pop3) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("USER alice"), "USER alice");
+  EXPECT_EQ(t.RedactInput("PASS s3cret with spaces"), "PASS ***");
+  EXPECT_EQ(t.RedactInput("APOP alice c4c9334bac560ecc979e58001b3e22fb"), "APOP alice ***");
+  EXPECT_EQ(t.RedactInput("AUTH LOGIN"), "AUTH LOGIN");
+  t.NoteOutput("+ VXNlcm5hbWU6");
+  EXPECT_EQ(t.RedactInput("YWxpY2U="), "***");
+  t.NoteOutput("+ UGFzc3dvcmQ6");
+  EXPECT_EQ(t.RedactInput("c2VjcmV0"), "***");
+  t.NoteOutput("+OK logged in");
+  EXPECT_EQ(t.RedactInput("STAT"), "STAT");
+}
+
+TEST(TranscriptTest, SmtpAuth) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("AUTH PLAIN AGFsaWNlAHNlY3JldA=="), "AUTH PLAIN ***");
+  t.NoteOutput("235 2.7.0 Authentication successful");
+  EXPECT_EQ(t.RedactInput("AUTH LOGIN"), "AUTH LOGIN");
+  t.NoteOutput("334 VXNlcm5hbWU6");
+  EXPECT_EQ(t.RedactInput("YWxpY2U="), "***");
+  t.NoteOutput("535 5.7.8 bad");
+  EXPECT_EQ(t.RedactInput("MAIL FROM:<a@b>"), "MAIL FROM:<a@b>");
+}
+
+TEST(TranscriptTest, LinesAreSplitInAnyChunking) {
+  std::string input = "a1 LOGIN alice pw\r\na2 NOOP\r\n";
+  for (std::size_t cut = 0; cut <= input.size(); ++cut) {
+    Transcript t;
+    auto a = Lines(t, input.substr(0, cut));
+    auto b = Lines(t, input.substr(cut));
+    a.insert(a.end(), b.begin(), b.end());
+    ASSERT_EQ(a.size(), 2u) << cut;
+    EXPECT_EQ(a[0], "a1 LOGIN alice ***");
+    EXPECT_EQ(a[1], "a2 NOOP");
+  }
+}
+
+TEST(TranscriptTest, LongLinesAreShortened) {
+  Transcript t;
+  auto lines = Lines(t, std::string(10000, 'x') + "\r\n");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_LT(lines[0].size(), 600u);
+  EXPECT_NE(lines[0].find("bytes)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pillarbox::server
