@@ -1,0 +1,49 @@
+// CREATE (RFC 3501 6.3.3) with the USE option of RFC 6154 (CREATE-SPECIAL-USE
+// is not advertised, but "(USE (\Archive))" is honoured when sent).
+// A trailing "/" is dropped: "CREATE a/" creates "a".
+#include "common/strings.h"
+#include "protocols/imap/commands.h"
+
+namespace pillarbox::imap {
+namespace {
+
+std::optional<storage::SpecialUse> ParseUse(std::string_view flag) {
+  if (EqualsIgnoreAsciiCase(flag, "\\Sent")) return storage::SpecialUse::kSent;
+  if (EqualsIgnoreAsciiCase(flag, "\\Drafts")) return storage::SpecialUse::kDrafts;
+  if (EqualsIgnoreAsciiCase(flag, "\\Trash")) return storage::SpecialUse::kTrash;
+  if (EqualsIgnoreAsciiCase(flag, "\\Junk")) return storage::SpecialUse::kJunk;
+  if (EqualsIgnoreAsciiCase(flag, "\\Archive")) return storage::SpecialUse::kArchive;
+  return std::nullopt;
+}
+
+}  // namespace
+
+void CmdCreate(ImapSession& s, Command& cmd) {
+  if (cmd.args.empty() || cmd.args.size() > 2) return s.FinishBad(cmd, "Expected a mailbox name");
+  storage::SpecialUse use = storage::SpecialUse::kNone;
+  if (cmd.args.size() == 2) {
+    const Value& opts = cmd.args[1];
+    if (!opts.IsList() || opts.items.size() != 2 || !opts.items[0].AtomIs("USE") ||
+        !opts.items[1].IsList() || opts.items[1].items.size() > 1) {
+      return s.FinishBad(cmd, "Invalid CREATE parameters");
+    }
+    if (opts.items[1].items.size() == 1) {
+      auto u = ParseUse(opts.items[1].items[0].text);
+      if (!u) return s.Finish(cmd, "NO [USEATTR] Unsupported special-use attribute.");
+      use = *u;
+    }
+  }
+  std::string error;
+  auto name = s.DecodeMailboxName(cmd.args[0], true, &error);
+  if (!name) return s.Finish(cmd, "NO [CANNOT] " + error);
+  if (*name == "INBOX") return s.Finish(cmd, "NO [ALREADYEXISTS] Mailbox already exists: INBOX");
+  Command h = cmd;
+  std::string n = *name;
+  s.store().CreateMailbox(s.user().id, *name, use,
+                          s.Bind([h, n](ImapSession& s2, Result<storage::MailboxRecord> r) {
+                            if (!r.ok()) return s2.FinishError(h, r.status(), n);
+                            s2.Finish(h, "OK Create completed.");
+                          }));
+}
+
+}  // namespace pillarbox::imap

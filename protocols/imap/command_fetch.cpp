@@ -1,0 +1,150 @@
+// FETCH and UID FETCH (RFC 3501 6.4.5) through the FETCH engine.
+//
+// The response is produced as the socket drains: messages are rendered one
+// at a time while the output queue is below config.limits.output_high_water,
+// and large literals (BlobRange pieces) are copied kFetchChunkBytes at a time.
+// Each continuation (OnDrained) opens its own short read view; none is held
+// while waiting for the client (Dovecot: cmd_fetch_continue).
+//
+// A non-PEEK body fetch sets \Seen first (one StoreFlags, durable before any
+// byte of the response), and those messages' FETCH responses include FLAGS.
+#include <deque>
+
+#include "common/log.h"
+#include "protocols/imap/commands.h"
+#include "protocols/imap/fetch.h"
+
+namespace pillarbox::imap {
+namespace {
+
+struct FetchJob {
+  Command h;
+  FetchSpec spec;
+  std::vector<storage::Uid> uids;  // ascending
+  std::size_t next = 0;
+  std::set<storage::Uid> force_flags;
+  std::deque<FetchPiece> pieces;
+  std::uint64_t range_done = 0;  // bytes of pieces.front() already written
+  bool missing = false;          // some message was expunged meanwhile
+};
+
+void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
+  SelectedMailbox* sel = s.selected();
+  std::unique_ptr<storage::ReadView> view;
+  auto open = [&]() -> storage::ReadView* {
+    if (!view) view = s.store().Read();
+    return view.get();
+  };
+  for (;;) {
+    if (s.OverHighWater()) return;  // OnDrained() calls again
+    if (!job->pieces.empty()) {
+      FetchPiece& p = job->pieces.front();
+      if (!p.range) {
+        s.Write(std::move(p.bytes));
+        job->pieces.pop_front();
+        continue;
+      }
+      auto blob = open()->Blob(p.range->blob);
+      if (!blob.ok() || blob->size() < p.range->offset + p.range->length) {
+        // The literal's size is already on the wire; the only honest way
+        // out is to drop the connection.
+        LOG_ERROR("imap session {}: message bytes vanished during FETCH", s.id());
+        s.Close();
+        return;
+      }
+      std::uint64_t left = p.range->length - job->range_done;
+      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, kFetchChunkBytes));
+      s.Write(std::string(blob->substr(p.range->offset + job->range_done, n)));
+      job->range_done += n;
+      if (job->range_done == p.range->length) {
+        job->range_done = 0;
+        job->pieces.pop_front();
+      }
+      continue;
+    }
+    if (job->next >= job->uids.size()) {
+      view.reset();
+      if (job->missing) {
+        return s.Finish(job->h,
+                        "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.");
+      }
+      return s.Finish(job->h, "OK Fetch completed.");
+    }
+    storage::Uid uid = job->uids[job->next++];
+    std::uint32_t seq = sel->SeqOf(uid);
+    auto rec = open()->GetMessage(sel->id, uid);
+    if (seq == 0 || !rec.ok()) {
+      job->missing = true;
+      continue;
+    }
+    FetchMessage m;
+    m.seq = seq;
+    m.record = &*rec;
+    m.recent = sel->IsRecent(uid);
+    FetchRenderOptions opts;
+    opts.force_uid = job->h.uid;
+    opts.force_flags = job->force_flags.count(uid) != 0;
+    auto pieces = RenderFetch(job->spec, m, open(), opts);
+    if (!pieces.ok()) {
+      view.reset();
+      if (pieces.status().code() == Code::kInvalidArgument &&
+          pieces.status().message() == "UNKNOWN-CTE") {
+        return s.Finish(job->h, "NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.");
+      }
+      return s.FinishError(job->h, pieces.status());
+    }
+    if (opts.force_flags) s.MarkReported(*rec);
+    for (auto& p : *pieces) job->pieces.push_back(std::move(p));
+  }
+}
+
+void Start(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
+  s.SetContinuation([job](ImapSession& s2) { Step(s2, job); });
+  Step(s, job);
+}
+
+}  // namespace
+
+void CmdFetch(ImapSession& s, Command& cmd) {
+  if (cmd.args.size() < 2) return s.FinishBad(cmd, "Expected message set and items");
+  auto spec = ParseFetchItems(cmd.args, 1);
+  if (!spec.ok()) return s.FinishBad(cmd, spec.status().message());
+  auto picked = SelectMessages(s, cmd, cmd.args[0]);
+  if (!picked) return;
+  SelectedMailbox* sel = s.selected();
+  auto job = std::make_shared<FetchJob>();
+  job->h.tag = cmd.tag;
+  job->h.name = cmd.name;
+  job->h.uid = cmd.uid;
+  job->spec = std::move(*spec);
+  job->uids.reserve(picked->size());
+  for (std::uint32_t idx : *picked) job->uids.push_back(sel->uids[idx]);
+
+  if (!job->spec.sets_seen || sel->read_only || job->uids.empty()) return Start(s, job);
+
+  // Set \Seen first, so that the response shows it and it is durable.
+  storage::StoreFlagsRequest req;
+  {
+    auto view = s.store().Read();
+    for (storage::Uid uid : job->uids) {
+      auto rec = view->GetMessage(sel->id, uid);
+      if (rec.ok() && FetchSetsSeen(job->spec, rec->flags)) req.uids.push_back(uid);
+    }
+  }
+  if (req.uids.empty()) return Start(s, job);
+  req.mailbox = sel->id;
+  req.op = storage::FlagOp::kAdd;
+  req.flags.system = storage::kFlagSeen;
+  req.origin = s.MakeOrigin();
+  s.store().StoreFlags(std::move(req),
+                       s.Bind([job](ImapSession& s2, Result<storage::StoreFlagsResult> r) {
+                         if (!r.ok()) return s2.FinishError(job->h, r.status());
+                         for (const auto& rec : r->changed) {
+                           job->force_flags.insert(rec.uid);
+                           s2.MarkReported(rec);
+                         }
+                         Start(s2, job);
+                       }));
+}
+
+}  // namespace pillarbox::imap

@@ -1,0 +1,44 @@
+// ID (RFC 2971): logs what the client says about itself and answers with
+// the server's name and version.
+#include "common/log.h"
+#include "protocols/imap/commands.h"
+#include "protocols/imap/imap_format.h"
+
+namespace pillarbox::imap {
+namespace {
+
+// RFC 2971 3.3: at most 30 pairs, field names up to 30 octets, values up to
+// 1024 octets.
+constexpr std::size_t kMaxIdPairs = 30;
+constexpr std::size_t kMaxIdFieldBytes = 30;
+constexpr std::size_t kMaxIdValueBytes = 1024;
+
+}  // namespace
+
+void CmdId(ImapSession& s, Command& cmd) {
+  if (cmd.args.size() != 1) return s.FinishBad(cmd, "Expected NIL or a parameter list");
+  const Value& arg = cmd.args[0];
+  std::string logged;
+  if (arg.IsList()) {
+    if (arg.items.size() % 2 != 0 || arg.items.size() > 2 * kMaxIdPairs) {
+      return s.FinishBad(cmd, "Invalid ID parameter list");
+    }
+    for (std::size_t i = 0; i < arg.items.size(); i += 2) {
+      const Value& k = arg.items[i];
+      const Value& v = arg.items[i + 1];
+      if (!k.IsString() || k.text.size() > kMaxIdFieldBytes || !(v.IsString() || v.IsNil()) ||
+          v.text.size() > kMaxIdValueBytes) {
+        return s.FinishBad(cmd, "Invalid ID parameter list");
+      }
+      if (!logged.empty()) logged += ", ";
+      logged += k.text + "=" + (v.IsNil() ? std::string("NIL") : v.text);
+    }
+  } else if (!arg.IsNil()) {
+    return s.FinishBad(cmd, "Expected NIL or a parameter list");
+  }
+  if (!logged.empty()) LOG_INFO("imap session {}: client ID: {}", s.id(), logged);
+  s.Untagged("ID (\"name\" \"Pillarbox\" \"version\" " + QuoteString(PILLARBOX_VERSION) + ")");
+  s.Finish(cmd, "OK ID completed.");
+}
+
+}  // namespace pillarbox::imap

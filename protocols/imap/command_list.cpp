@@ -1,0 +1,288 @@
+// LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with CHILDREN (RFC 3348),
+// SPECIAL-USE (RFC 6154) and the LIST-EXTENDED basics (RFC 5258): selection
+// options SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE; return options
+// SUBSCRIBED, CHILDREN, SPECIAL-USE; several patterns.
+//
+// Names are matched in UTF-8 (patterns arrive in modified UTF-7 and are
+// decoded; the wildcards are ASCII). "*" matches anything, "%" anything but
+// the "/" delimiter. INBOX matches case-insensitively. A hierarchy level
+// that is not a mailbox itself (a/b exists, a does not) is listed \Noselect.
+#include <map>
+
+#include "common/strings.h"
+#include "protocols/imap/commands.h"
+#include "protocols/imap/imap_format.h"
+#include "protocols/imap/mutf7.h"
+
+namespace pillarbox::imap {
+namespace {
+
+// Glob match with '*' and '%' (dynamic programming: no exponential
+// backtracking on hostile patterns).
+bool Match(std::string_view pattern, std::string_view name) {
+  const std::size_t n = name.size();
+  std::vector<char> cur(n + 1, 0), next(n + 1, 0);
+  cur[0] = 1;
+  for (char p : pattern) {
+    std::fill(next.begin(), next.end(), 0);
+    if (p == '*') {
+      char reach = 0;
+      for (std::size_t i = 0; i <= n; ++i) {
+        reach = reach || cur[i];
+        next[i] = reach;
+      }
+    } else if (p == '%') {
+      char reach = 0;
+      for (std::size_t i = 0; i <= n; ++i) {
+        reach = reach || cur[i];
+        next[i] = reach;
+        if (i < n && name[i] == '/') reach = 0;
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (cur[i] && name[i] == p) next[i + 1] = 1;
+      }
+    }
+    std::swap(cur, next);
+  }
+  return cur[n] != 0;
+}
+
+// INBOX is case-insensitive: so is a pattern's leading "inbox".
+std::string CanonicalPattern(std::string pattern) {
+  if (StartsWithIgnoreAsciiCase(pattern, "INBOX") &&
+      (pattern.size() == 5 || pattern[5] == '/' || pattern[5] == '*' || pattern[5] == '%')) {
+    for (int i = 0; i < 5; ++i) pattern[i] = AsciiUpper(pattern[i]);
+  }
+  return pattern;
+}
+
+const char* SpecialUseName(storage::SpecialUse use) {
+  switch (use) {
+    case storage::SpecialUse::kSent:
+      return "\\Sent";
+    case storage::SpecialUse::kDrafts:
+      return "\\Drafts";
+    case storage::SpecialUse::kTrash:
+      return "\\Trash";
+    case storage::SpecialUse::kJunk:
+      return "\\Junk";
+    case storage::SpecialUse::kArchive:
+      return "\\Archive";
+    case storage::SpecialUse::kNone:
+      break;
+  }
+  return nullptr;
+}
+
+struct Node {
+  bool exists = false;
+  bool subscribed = false;
+  bool has_children = false;
+  bool child_subscribed = false;  // some descendant is subscribed
+  storage::SpecialUse use = storage::SpecialUse::kNone;
+};
+
+struct Options {
+  bool extended = false;
+  bool sel_subscribed = false;
+  bool sel_special_use = false;
+  bool recursive_match = false;
+  bool ret_subscribed = false;
+  bool ret_special_use = false;
+  bool lsub = false;
+};
+
+void AddParents(std::map<std::string, Node>& nodes, const std::string& name,
+                bool subscribed_child) {
+  for (std::size_t pos = name.find('/'); pos != std::string::npos; pos = name.find('/', pos + 1)) {
+    Node& parent = nodes[name.substr(0, pos)];
+    parent.has_children = true;
+    if (subscribed_child) parent.child_subscribed = true;
+  }
+}
+
+std::string Attributes(const Node& node, const Options& o) {
+  std::vector<std::string> attrs;
+  if (!node.exists) attrs.push_back(o.extended && node.subscribed ? "\\NonExistent" : "\\Noselect");
+  if ((o.ret_subscribed || o.sel_subscribed) && node.subscribed) attrs.push_back("\\Subscribed");
+  if (!o.lsub) attrs.push_back(node.has_children ? "\\HasChildren" : "\\HasNoChildren");
+  if (!o.lsub && node.exists) {
+    if (const char* use = SpecialUseName(node.use)) attrs.push_back(use);
+  }
+  std::string out = "(";
+  for (std::size_t i = 0; i < attrs.size(); ++i) {
+    if (i) out += ' ';
+    out += attrs[i];
+  }
+  return out + ")";
+}
+
+void Run(ImapSession& s, Command& cmd, bool lsub) {
+  Options o;
+  o.lsub = lsub;
+  std::size_t i = 0;
+  const auto& args = cmd.args;
+  if (!lsub && i < args.size() && args[i].IsList()) {
+    o.extended = true;
+    for (const Value& v : args[i].items) {
+      if (v.AtomIs("SUBSCRIBED")) {
+        o.sel_subscribed = true;
+      } else if (v.AtomIs("REMOTE")) {
+      } else if (v.AtomIs("RECURSIVEMATCH")) {
+        o.recursive_match = true;
+      } else if (v.AtomIs("SPECIAL-USE")) {
+        o.sel_special_use = true;
+      } else {
+        return s.FinishBad(cmd, "Unknown LIST selection option");
+      }
+    }
+    if (o.recursive_match && !o.sel_subscribed && !o.sel_special_use) {
+      return s.FinishBad(cmd, "RECURSIVEMATCH needs another selection option");
+    }
+    ++i;
+  }
+  if (i + 2 > args.size() || !args[i].IsAString()) {
+    return s.FinishBad(cmd, "Expected reference and mailbox name");
+  }
+  const Value& ref_arg = args[i++];
+  std::vector<std::string> patterns_wire;
+  if (args[i].IsList() && !lsub) {
+    o.extended = true;
+    if (args[i].items.empty()) return s.FinishBad(cmd, "Empty pattern list");
+    for (const Value& p : args[i].items) {
+      if (!p.IsAString()) return s.FinishBad(cmd, "Invalid pattern");
+      patterns_wire.push_back(p.text);
+    }
+  } else if (args[i].IsAString() || args[i].IsNil()) {
+    patterns_wire.push_back(args[i].text);
+  } else {
+    return s.FinishBad(cmd, "Invalid pattern");
+  }
+  ++i;
+  if (i < args.size()) {
+    if (lsub || !args[i].AtomIs("RETURN") || i + 2 != args.size() || !args[i + 1].IsList()) {
+      return s.FinishBad(cmd, "Unexpected arguments");
+    }
+    o.extended = true;
+    for (const Value& v : args[i + 1].items) {
+      if (v.AtomIs("SUBSCRIBED")) {
+        o.ret_subscribed = true;
+      } else if (v.AtomIs("CHILDREN")) {
+      } else if (v.AtomIs("SPECIAL-USE")) {
+        o.ret_special_use = true;
+      } else {
+        return s.FinishBad(cmd, "Unknown LIST return option");
+      }
+    }
+  }
+  const std::string verb = lsub ? "LSUB" : "LIST";
+  const std::string done = lsub ? "OK Lsub completed." : "OK List completed.";
+
+  auto ref = Mutf7ToUtf8(ref_arg.text);
+  if (!ref) return s.Finish(cmd, done);  // matches nothing
+  std::vector<std::string> patterns;
+  for (const auto& wire : patterns_wire) {
+    auto p = Mutf7ToUtf8(wire);
+    if (!p) continue;
+    if (p->empty() && patterns_wire.size() == 1) {
+      // LIST "" "": the hierarchy delimiter and the root name.
+      s.Untagged(verb + " (\\Noselect) \"/\" \"\"");
+      return s.Finish(cmd, done);
+    }
+    std::string full = *ref;
+    if (!full.empty() && !p->empty() && full.back() == '/' && p->front() == '/') full.pop_back();
+    full += *p;
+    patterns.push_back(CanonicalPattern(std::move(full)));
+  }
+
+  std::map<std::string, Node> nodes;
+  {
+    auto view = s.store().Read();
+    for (const auto& mb : view->ListMailboxes(s.user().id)) {
+      Node& n = nodes[mb.name];
+      n.exists = true;
+      n.use = mb.special_use;
+      AddParents(nodes, mb.name, false);
+    }
+    for (const auto& name : view->ListSubscriptions(s.user().id)) {
+      nodes[name].subscribed = true;
+      AddParents(nodes, name, true);
+    }
+  }
+  // AddParents created nodes for levels that are neither mailboxes nor
+  // subscriptions; a subscription alone does not make children.
+  for (auto& [name, node] : nodes) {
+    node.has_children = false;
+  }
+  for (const auto& [name, node] : nodes) {
+    if (!node.exists) continue;
+    for (std::size_t pos = name.find('/'); pos != std::string::npos;
+         pos = name.find('/', pos + 1)) {
+      nodes[name.substr(0, pos)].has_children = true;
+    }
+  }
+
+  auto matches = [&](const std::string& name) {
+    for (const auto& p : patterns) {
+      if (Match(p, name)) return true;
+    }
+    return false;
+  };
+  bool any_percent_end = false;
+  for (const auto& p : patterns)
+    any_percent_end = any_percent_end || (!p.empty() && p.back() == '%');
+
+  std::vector<std::string> lines;
+  std::string inbox_line;
+  for (const auto& [name, node] : nodes) {
+    if (!matches(name)) continue;
+    bool include;
+    std::string extra;
+    if (lsub) {
+      // Subscribed names; unsubscribed levels above them only for "%".
+      include = node.subscribed || (node.child_subscribed && any_percent_end);
+      if (include) {
+        Node shown = node;
+        shown.exists = node.subscribed;
+        lines.push_back("LSUB " + Attributes(shown, o) + " \"/\" " +
+                        ImapSession::EncodeMailboxName(name));
+        if (name == "INBOX") std::swap(inbox_line, lines.back()), lines.pop_back();
+      }
+      continue;
+    }
+    if (o.sel_subscribed || o.sel_special_use) {
+      bool selected_itself =
+          (!o.sel_subscribed || node.subscribed) &&
+          (!o.sel_special_use || (node.exists && node.use != storage::SpecialUse::kNone));
+      include = selected_itself;
+      if (!include && o.recursive_match && o.sel_subscribed && node.child_subscribed) {
+        include = true;
+        extra = " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+      }
+      if (!include) continue;
+      if (!node.exists && !node.subscribed && extra.empty()) continue;
+    } else {
+      if (!node.exists && !node.has_children) continue;  // a bare subscription
+    }
+    Node shown = node;
+    if (!node.exists && !o.sel_subscribed) shown.subscribed = false;
+    std::string line =
+        "LIST " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name) + extra;
+    if (name == "INBOX") {
+      inbox_line = std::move(line);
+    } else {
+      lines.push_back(std::move(line));
+    }
+  }
+  if (!inbox_line.empty()) s.Untagged(inbox_line);
+  for (const auto& l : lines) s.Untagged(l);
+  s.Finish(cmd, done);
+}
+
+}  // namespace
+
+void CmdList(ImapSession& s, Command& cmd) { Run(s, cmd, false); }
+void CmdLsub(ImapSession& s, Command& cmd) { Run(s, cmd, true); }
+
+}  // namespace pillarbox::imap

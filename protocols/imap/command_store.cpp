@@ -1,0 +1,102 @@
+// STORE and UID STORE (RFC 3501 6.4.6): FLAGS / +FLAGS / -FLAGS, .SILENT.
+// After the durable commit, each message of the set gets an untagged FETCH
+// with its flags (unless .SILENT); with UID STORE the UID comes first.
+#include "common/strings.h"
+#include "protocols/imap/commands.h"
+#include "protocols/imap/imap_format.h"
+
+namespace pillarbox::imap {
+
+void CmdStore(ImapSession& s, Command& cmd) {
+  if (cmd.args.size() < 3 || !cmd.args[1].IsAtom()) {
+    return s.FinishBad(cmd, "Expected message set, item and flags");
+  }
+  std::string item = AsciiFold(cmd.args[1].text);
+  storage::FlagOp op = storage::FlagOp::kReplace;
+  if (!item.empty() && item[0] == '+') {
+    op = storage::FlagOp::kAdd;
+    item.erase(0, 1);
+  } else if (!item.empty() && item[0] == '-') {
+    op = storage::FlagOp::kRemove;
+    item.erase(0, 1);
+  }
+  bool silent = false;
+  if (item == "flags.silent") {
+    silent = true;
+  } else if (item != "flags") {
+    return s.FinishBad(cmd, "Invalid STORE item " + cmd.args[1].text);
+  }
+  Value list;
+  if (cmd.args.size() == 3) {
+    list = cmd.args[2];
+  } else {
+    list = Value::List(std::vector<Value>(cmd.args.begin() + 2, cmd.args.end()));
+  }
+  auto flags = ParseFlagList(list);
+  if (!flags.ok()) return s.FinishBad(cmd, flags.status().message());
+  auto picked = SelectMessages(s, cmd, cmd.args[0]);
+  if (!picked) return;
+  SelectedMailbox* sel = s.selected();
+  if (sel->read_only) return s.Finish(cmd, "NO [READ-ONLY] Mailbox is read-only.");
+  if (op != storage::FlagOp::kRemove) {
+    std::size_t total = sel->keywords.size();
+    for (const auto& k : flags->keywords) {
+      bool have = false;
+      for (const auto& kk : sel->keywords) have = have || EqualsIgnoreAsciiCase(kk, k);
+      if (!have) ++total;
+    }
+    if (total > static_cast<std::size_t>(s.config().limits.max_keywords)) {
+      return s.Finish(cmd, "NO [LIMIT] Too many keywords in this mailbox.");
+    }
+  }
+  if (picked->empty()) return s.Finish(cmd, "OK Store completed.");
+  storage::StoreFlagsRequest req;
+  req.mailbox = sel->id;
+  req.op = op;
+  req.flags = *flags;
+  req.origin = s.MakeOrigin();
+  req.uids.reserve(picked->size());
+  for (std::uint32_t idx : *picked) req.uids.push_back(sel->uids[idx]);
+  std::vector<storage::Uid> uids = req.uids;
+  Command h;
+  h.tag = cmd.tag;
+  h.name = cmd.name;
+  h.uid = cmd.uid;
+  storage::Flags asked = *flags;
+  s.store().StoreFlags(
+      std::move(req), s.Bind([h, uids = std::move(uids), silent, asked](
+                                 ImapSession& s2, Result<storage::StoreFlagsResult> r) {
+        if (!r.ok()) return s2.FinishError(h, r.status());
+        SelectedMailbox* sel2 = s2.selected();
+        if (sel2 == nullptr) return s2.Finish(h, "OK Store completed.");
+        s2.LearnKeywords(asked);
+        if (silent) {
+          for (const auto& rec : r->changed) s2.MarkReported(rec);
+          return s2.Finish(h, "OK Store completed.");
+        }
+        std::string out;
+        bool missing = false;
+        {
+          auto view = s2.store().Read();
+          for (storage::Uid uid : uids) {
+            std::uint32_t seq = sel2->SeqOf(uid);
+            auto rec = view->GetMessage(sel2->id, uid);
+            if (seq == 0 || !rec.ok()) {
+              missing = true;
+              continue;
+            }
+            s2.MarkReported(*rec);
+            out += "* " + std::to_string(seq) + " FETCH (";
+            if (h.uid) out += "UID " + std::to_string(uid) + " ";
+            out += "FLAGS " + FormatFlags(rec->flags, sel2->IsRecent(uid)) + ")\r\n";
+          }
+        }
+        s2.Write(std::move(out));
+        if (missing) {
+          return s2.Finish(h, "NO [EXPUNGEISSUED] Some of the messages no longer exist.");
+        }
+        s2.Finish(h, "OK Store completed.");
+      }));
+}
+
+}  // namespace pillarbox::imap

@@ -1,0 +1,689 @@
+#include "protocols/imap/imap_session.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "protocols/imap/imap_format.h"
+#include "protocols/imap/mutf7.h"
+
+namespace pillarbox::imap {
+
+std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
+                                                protocols::ConnectionInfo& info,
+                                                protocols::SessionOutput& out) {
+  return std::make_unique<ImapSession>(ctx, info, out);
+}
+
+std::uint32_t SelectedMailbox::SeqOf(storage::Uid uid) const {
+  auto it = std::lower_bound(uids.begin(), uids.end(), uid);
+  if (it == uids.end() || *it != uid) return 0;
+  return static_cast<std::uint32_t>(it - uids.begin()) + 1;
+}
+
+ImapSession::ImapSession(protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
+                         protocols::SessionOutput& out)
+    : ctx_(ctx), info_(info), out_(out) {
+  id_ = ctx_.registry->Add(this);
+  UpdateParserLimits();
+}
+
+ImapSession::~ImapSession() {
+  OnClosed();
+  ctx_.registry->Remove(id_);
+}
+
+void ImapSession::UpdateParserLimits() {
+  const auto& limits = config().limits;
+  ParserLimits l;
+  if (state_ == State::kNotAuthenticated) {
+    // Before login nothing large is legitimate: no APPEND, short names.
+    l.max_line_length = limits.max_line_length_preauth;
+    l.max_append_literal = limits.max_line_length_preauth;
+    l.max_other_literals = limits.max_line_length_preauth;
+  } else {
+    l.max_line_length = limits.max_line_length;
+    l.max_append_literal = limits.max_message_size;
+    l.max_other_literals = limits.max_line_length;
+  }
+  parser_.set_limits(l);
+}
+
+// ---- Session interface ---------------------------------------------------
+
+void ImapSession::Start() {
+  Write("* OK [CAPABILITY " + Capabilities() + "] Pillarbox ready.\r\n");
+}
+
+void ImapSession::OnInput(std::string_view data) {
+  if (closed_ || state_ == State::kLogout || tls_pending_) return;
+  parser_.Feed(data);
+  ProcessInput();
+  if (busy_ && parser_.buffered() > kMaxBufferedInput) out_.PauseInput();
+}
+
+void ImapSession::OnDrained() {
+  if (closed_ || state_ == State::kLogout) return;
+  if (continuation_ && !OverHighWater()) {
+    auto fn = continuation_;
+    fn(*this);
+  }
+}
+
+void ImapSession::OnTlsEstablished() {
+  tls_pending_ = false;
+  parser_.Reset();
+}
+
+void ImapSession::OnIdleTimeout() {
+  if (closed_ || state_ == State::kLogout) return;
+  Write("* BYE Autologout; idle for too long\r\n");
+  Close();
+}
+
+void ImapSession::OnShutdown() {
+  if (closed_ || state_ == State::kLogout) return;
+  Write("* BYE Server shutting down.\r\n");
+  Close();
+}
+
+void ImapSession::OnClosed() {
+  if (closed_) return;
+  closed_ = true;
+  continuation_ = nullptr;
+  line_handler_ = nullptr;
+  if (selected_ && selected_->subscription != 0) {
+    store().Unsubscribe(selected_->subscription);
+    selected_->subscription = 0;
+  }
+  if (live_registered_) {
+    store().UnregisterLiveSession(id_);
+    live_registered_ = false;
+  }
+}
+
+std::chrono::seconds ImapSession::IdleTimeout() const { return config().imap.idle_timeout; }
+
+void ImapSession::Close() {
+  state_ = State::kLogout;
+  idling_ = false;
+  continuation_ = nullptr;
+  out_.Close();
+}
+
+// ---- input and dispatch ----------------------------------------------------
+
+void ImapSession::Write(std::string bytes) {
+  if (closed_) return;
+  out_.Write(std::move(bytes));
+}
+
+bool ImapSession::OverHighWater() const {
+  return out_.QueuedBytes() > config().limits.output_high_water;
+}
+
+void ImapSession::ProcessInput() {
+  if (in_process_) return;
+  in_process_ = true;
+  while (!closed_ && state_ != State::kLogout && !tls_pending_) {
+    if (idling_ || line_handler_) {
+      bool too_long = false;
+      auto line = parser_.NextLine(&too_long);
+      if (!line) break;
+      if (idling_) {
+        HandleIdleLine(std::move(*line), too_long);
+      } else {
+        auto handler = line_handler_;
+        handler(*this, std::move(*line), too_long);
+      }
+      continue;
+    }
+    if (busy_) break;
+    ParseEvent ev = parser_.Next();
+    if (ev.kind == ParseEvent::Kind::kNeedMore) break;
+    switch (ev.kind) {
+      case ParseEvent::Kind::kContinue:
+        Write("+ OK\r\n");
+        break;
+      case ParseEvent::Kind::kError:
+        OnParseError(ev);
+        break;
+      case ParseEvent::Kind::kCommand:
+        Dispatch(std::move(ev.command));
+        break;
+      case ParseEvent::Kind::kNeedMore:
+        break;
+    }
+  }
+  in_process_ = false;
+  if (!busy_ && !closed_ && parser_.buffered() < kMaxBufferedInput) out_.ResumeInput();
+}
+
+void ImapSession::OnParseError(ParseEvent& ev) {
+  Write((ev.tag.empty() ? std::string("*") : ev.tag) + " " + ev.response + "\r\n");
+  if (ev.response.starts_with("BAD")) CountBad();
+}
+
+void ImapSession::CountBad() {
+  ++bad_commands_;
+  int limit = state_ == State::kNotAuthenticated ? kMaxBadCommandsPreauth
+                                                 : config().limits.max_bad_commands;
+  if (bad_commands_ >= limit) {
+    Write("* BYE Too many invalid IMAP commands.\r\n");
+    Close();
+  }
+}
+
+void ImapSession::Dispatch(Command cmd) {
+  const CommandDef* def = FindCommand(cmd.name);
+  busy_ = true;
+  current_uses_seqs_ = false;
+  if (def == nullptr || (cmd.uid && !def->uid)) {
+    Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name +
+                    ": Unknown command.");
+    return;
+  }
+  unsigned bit = state_ == State::kNotAuthenticated ? kStateNotAuth
+                 : state_ == State::kAuthenticated  ? kStateAuth
+                                                    : kStateSelected;
+  if ((def->states & bit) == 0) {
+    std::string why;
+    if (state_ == State::kNotAuthenticated) {
+      why = "Not logged in.";
+    } else if (def->states == kStateNotAuth) {
+      why = "Already logged in.";
+    } else {
+      why = "No mailbox selected.";
+    }
+    Finish(cmd, "BAD " + why);
+    return;
+  }
+  current_uses_seqs_ = def->uses_seqs && !cmd.uid;
+  def->run(*this, cmd);
+}
+
+void ImapSession::Finish(const Command& cmd, std::string response) {
+  if (closed_ || state_ == State::kLogout) {
+    busy_ = false;
+    return;
+  }
+  if (state_ == State::kSelected && selected_) SyncMailbox(!current_uses_seqs_);
+  Write(cmd.tag + " " + response + "\r\n");
+  busy_ = false;
+  continuation_ = nullptr;
+  current_uses_seqs_ = false;
+  if (response.starts_with("BAD")) CountBad();
+  ProcessInput();
+}
+
+void ImapSession::FinishBad(const Command& cmd, std::string_view reason) {
+  Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name + ": " +
+                  std::string(reason));
+}
+
+std::string ImapSession::ErrorResponse(const Status& status, std::string_view what) {
+  std::string w(what);
+  switch (status.code()) {
+    case Code::kNotFound:
+      return w.empty() ? "NO [NONEXISTENT] Not found."
+                       : "NO [NONEXISTENT] Mailbox doesn't exist: " + w;
+    case Code::kExists:
+      return w.empty() ? "NO [ALREADYEXISTS] Already exists."
+                       : "NO [ALREADYEXISTS] Mailbox already exists: " + w;
+    case Code::kNoPermission:
+      return "NO [NOPERM] Permission denied.";
+    case Code::kOverQuota:
+      return "NO [OVERQUOTA] Quota exceeded (mailbox for user is full).";
+    case Code::kExpunged:
+      return "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.";
+    case Code::kInUse:
+      return "NO [INUSE] Mailbox is in use, try again later.";
+    case Code::kLimit:
+      return "NO [LIMIT] Limit exceeded.";
+    case Code::kInvalidArgument:
+      LOG_INFO("imap session {}: refused: {}", id_, status.ToString());
+      return "NO [CANNOT] Operation not possible.";
+    default:
+      LOG_ERROR("imap session {}: {}", id_, status.ToString());
+      return "NO [SERVERBUG] Internal error, see server log (session " + std::to_string(id_) + ")";
+  }
+}
+
+void ImapSession::FinishError(const Command& cmd, const Status& status, std::string_view what) {
+  Finish(cmd, ErrorResponse(status, what));
+}
+
+// ---- capabilities and login ------------------------------------------------
+
+bool ImapSession::PlaintextAllowed() const {
+  switch (config().auth.plaintext) {
+    case config::Plaintext::kNever:
+      return false;
+    case config::Plaintext::kTls:
+      return info_.tls_active;
+    case config::Plaintext::kTlsOrLoopback:
+      return info_.tls_active || info_.loopback || info_.unix_socket;
+    case config::Plaintext::kAlways:
+      return true;
+  }
+  return false;
+}
+
+std::string ImapSession::Capabilities() const {
+  std::string caps = "IMAP4rev1 LITERAL+";
+  if (state_ == State::kNotAuthenticated) {
+    caps += " SASL-IR ID ENABLE IDLE";
+    if (info_.tls_available && !info_.tls_active) caps += " STARTTLS";
+    caps += PlaintextAllowed() ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
+  } else {
+    caps += " ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED";
+  }
+  return caps;
+}
+
+namespace {
+
+Command Header(const Command& cmd) {
+  Command h;
+  h.tag = cmd.tag;
+  h.name = cmd.name;
+  h.uid = cmd.uid;
+  return h;
+}
+
+}  // namespace
+
+void ImapSession::CheckPassword(const Command& cmd, std::string user, std::string password) {
+  Command h = Header(cmd);
+  if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
+    OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    return;
+  }
+  std::string name = user;
+  store().Authenticate(std::move(name), std::move(password),
+                       Bind([h, user](ImapSession& s, Result<storage::UserRecord> r) {
+                         if (r.ok()) {
+                           s.OnLoggedIn(h, std::move(*r));
+                         } else if (r.status().code() == Code::kNoPermission ||
+                                    r.status().code() == Code::kNotFound) {
+                           s.OnLoginFailed(h, user,
+                                           "NO [AUTHENTICATIONFAILED] Authentication failed.");
+                         } else {
+                           s.FinishError(h, r.status());
+                         }
+                       }));
+}
+
+void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
+  if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user.name);
+  LOG_INFO("imap session {}: {} logged in from {}", id_, user.name, info_.peer_ip);
+  user_ = std::move(user);
+  state_ = State::kAuthenticated;
+  bad_commands_ = 0;
+  UpdateParserLimits();
+  RegisterLive();
+  Finish(cmd, "OK [CAPABILITY " + Capabilities() + "] Logged in");
+}
+
+void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std::string response) {
+  LOG_INFO("imap session {}: login failed for {} from {}", id_, user, info_.peer_ip);
+  std::chrono::milliseconds delay{0};
+  if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
+  if (delay.count() > 0 && ctx_.timer) {
+    Command h = Header(cmd);
+    ctx_.timer(delay, Bind([h, response](ImapSession& s) { s.Finish(h, response); }));
+    return;
+  }
+  Finish(cmd, std::move(response));
+}
+
+void ImapSession::RegisterLive() {
+  storage::ReadView::LiveSession live;
+  live.id = id_;
+  live.pid = static_cast<std::uint64_t>(getpid());
+  live.protocol = "imap";
+  live.peer = info_.peer_ip;
+  live.user = user_.id;
+  live.mailbox = selected_ ? selected_->name : std::string();
+  live.since = static_cast<storage::UnixTime>(std::time(nullptr));
+  store().RegisterLiveSession(std::move(live));
+  live_registered_ = true;
+}
+
+storage::Origin ImapSession::MakeOrigin() const {
+  storage::Origin o;
+  o.protocol = "imap";
+  o.session = id_;
+  o.peer = info_.peer_ip;
+  return o;
+}
+
+void ImapSession::BeginTls() {
+  tls_pending_ = true;
+  parser_.Reset();
+  out_.StartTls();
+}
+
+// ---- mailbox names -----------------------------------------------------------
+
+std::optional<std::string> ImapSession::DecodeMailboxName(const Value& v,
+                                                          bool allow_trailing_delimiter,
+                                                          std::string* error) {
+  if (!v.IsAString() && !v.IsNil()) {
+    *error = "Invalid mailbox name";
+    return std::nullopt;
+  }
+  auto utf8 = Mutf7ToUtf8(v.text);
+  if (!utf8) {
+    *error = "Mailbox name is not valid mUTF-7";
+    return std::nullopt;
+  }
+  std::string name = std::move(*utf8);
+  if (allow_trailing_delimiter) {
+    while (name.size() > 1 && name.back() == '/') name.pop_back();
+  }
+  if (name.empty() || name.size() > kMaxMailboxNameBytes) {
+    *error = "Invalid mailbox name";
+    return std::nullopt;
+  }
+  std::size_t levels = 1;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '/') {
+      ++levels;
+      if (i == 0 || i + 1 == name.size() || name[i + 1] == '/') {
+        *error = "Invalid mailbox name";
+        return std::nullopt;
+      }
+    }
+  }
+  if (levels > kMaxMailboxLevels) {
+    *error = "Mailbox name has too many hierarchy levels";
+    return std::nullopt;
+  }
+  // INBOX is case-insensitive, also as the first level of a longer name.
+  if (StartsWithIgnoreAsciiCase(name, "INBOX") && (name.size() == 5 || name[5] == '/')) {
+    for (int i = 0; i < 5; ++i) name[i] = AsciiUpper(name[i]);
+  }
+  return name;
+}
+
+std::string ImapSession::EncodeMailboxName(std::string_view utf8) {
+  auto wire = Utf8ToMutf7(utf8);
+  return FormatAString(wire ? *wire : std::string(utf8));
+}
+
+// ---- the selected mailbox ------------------------------------------------------
+
+std::string ImapSession::FlagsLine() const {
+  std::string s = "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  if (selected_) {
+    for (const auto& k : selected_->keywords) s += " " + k;
+  }
+  return s + ")";
+}
+
+std::string ImapSession::PermanentFlagsLine() const {
+  if (selected_ && selected_->read_only) return "OK [PERMANENTFLAGS ()] Read-only mailbox.";
+  std::string s = "OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  if (selected_) {
+    for (const auto& k : selected_->keywords) s += " " + k;
+  }
+  return s + " \\*)] Flags permitted.";
+}
+
+void ImapSession::LearnKeywords(const storage::Flags& flags) {
+  if (!selected_) return;
+  bool added = false;
+  for (const auto& k : flags.keywords) {
+    bool known = false;
+    for (const auto& have : selected_->keywords) {
+      if (EqualsIgnoreAsciiCase(have, k)) {
+        known = true;
+        break;
+      }
+    }
+    if (!known) {
+      selected_->keywords.insert(k);
+      added = true;
+    }
+  }
+  if (added) {
+    Untagged(FlagsLine());
+    Untagged(PermanentFlagsLine());
+  }
+}
+
+Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
+  CloseMailbox();
+  auto view = store().Read();
+  auto mb = view->FindMailbox(user_.id, name);
+  if (!mb.ok()) return mb.status();
+  std::vector<storage::MessageRecord> messages = view->ListMessages(mb->id);
+  SelectedMailbox sel;
+  sel.id = mb->id;
+  sel.name = mb->name;
+  sel.read_only = read_only;
+  sel.uidvalidity = mb->uidvalidity;
+  sel.modseq = mb->highest_modseq;
+  sel.max_uid_seen = mb->uidnext > 0 ? mb->uidnext - 1 : 0;
+  sel.uids.reserve(messages.size());
+  std::uint32_t first_unseen = 0;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    sel.uids.push_back(m.uid);
+    sel.max_uid_seen = std::max(sel.max_uid_seen, m.uid);
+    if (first_unseen == 0 && (m.flags.system & storage::kFlagSeen) == 0) {
+      first_unseen = static_cast<std::uint32_t>(i + 1);
+    }
+    for (const auto& k : m.flags.keywords) {
+      bool known = false;
+      for (const auto& have : sel.keywords) known = known || EqualsIgnoreAsciiCase(have, k);
+      if (!known) sel.keywords.insert(k);
+    }
+  }
+  view.reset();
+  if (!read_only) {
+    storage::Uid first = store().ClaimRecent(sel.id, mb->uidnext);
+    for (auto it = std::lower_bound(sel.uids.begin(), sel.uids.end(), first); it != sel.uids.end();
+         ++it) {
+      sel.recent.insert(*it);
+    }
+  }
+  sel.subscription = store().Subscribe(
+      sel.id, Bind([](ImapSession& s, storage::MailboxId) { s.OnMailboxChanged(); }));
+  selected_ = std::move(sel);
+  state_ = State::kSelected;
+
+  std::string out;
+  out += "* " + FlagsLine() + "\r\n";
+  out += "* " + PermanentFlagsLine() + "\r\n";
+  out += "* " + std::to_string(selected_->uids.size()) + " EXISTS\r\n";
+  out += "* " + std::to_string(selected_->recent.size()) + " RECENT\r\n";
+  if (first_unseen != 0) {
+    out += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen.\r\n";
+  }
+  out += "* OK [UIDVALIDITY " + std::to_string(selected_->uidvalidity) + "] UIDs valid\r\n";
+  out += "* OK [UIDNEXT " + std::to_string(mb->uidnext) + "] Predicted next UID\r\n";
+  Write(std::move(out));
+  RegisterLive();
+  return Status::Ok();
+}
+
+void ImapSession::CloseMailbox() {
+  if (selected_) {
+    if (selected_->subscription != 0) store().Unsubscribe(selected_->subscription);
+    selected_.reset();
+    if (live_registered_) RegisterLive();
+  }
+  if (state_ == State::kSelected) state_ = State::kAuthenticated;
+}
+
+void ImapSession::OnMailboxChanged() {
+  if (!selected_) return;
+  selected_->changes_pending = true;
+  if (idling_) SyncMailbox(true);
+}
+
+void ImapSession::MarkReported(const storage::MessageRecord& rec) {
+  if (selected_) selected_->reported[rec.uid] = rec.modseq;
+}
+
+void ImapSession::SyncMailbox(bool allow_expunge) {
+  if (!selected_) return;
+  SelectedMailbox& sel = *selected_;
+  bool expunges = allow_expunge && !sel.pending_expunge.empty();
+  if (!sel.changes_pending && !expunges) return;
+
+  auto view = store().Read();
+  if (sel.changes_pending) {
+    sel.changes_pending = false;
+    std::vector<storage::Change> changes = view->ChangesSince(sel.id, sel.modseq);
+    for (const auto& c : changes) {
+      sel.modseq = std::max(sel.modseq, c.modseq);
+      switch (c.kind) {
+        case storage::Change::Kind::kNew:
+          if (c.uid > sel.max_uid_seen) {
+            sel.pending_new.push_back(c.uid);
+            sel.max_uid_seen = c.uid;
+          }
+          break;
+        case storage::Change::Kind::kExpunge: {
+          auto it = std::find(sel.pending_new.begin(), sel.pending_new.end(), c.uid);
+          if (it != sel.pending_new.end()) {
+            sel.pending_new.erase(it);
+            sel.recent.erase(c.uid);
+          } else if (sel.SeqOf(c.uid) != 0) {
+            sel.pending_expunge.insert(c.uid);
+          }
+          sel.flags_dirty.erase(c.uid);
+          break;
+        }
+        case storage::Change::Kind::kFlags: {
+          auto rep = sel.reported.find(c.uid);
+          if (rep != sel.reported.end() && c.modseq <= rep->second) break;
+          if (sel.pending_expunge.count(c.uid)) break;
+          if (sel.SeqOf(c.uid) != 0 || std::find(sel.pending_new.begin(), sel.pending_new.end(),
+                                                 c.uid) != sel.pending_new.end()) {
+            sel.flags_dirty.insert(c.uid);
+          }
+          break;
+        }
+      }
+    }
+    // Everything up to the head of the log has been read.
+    sel.reported.clear();
+  }
+
+  std::string out;
+  // 1. EXPUNGE, in ascending order; each one renumbers the messages after it.
+  if (allow_expunge && !sel.pending_expunge.empty()) {
+    std::uint32_t removed = 0;
+    std::vector<storage::Uid> kept;
+    kept.reserve(sel.uids.size());
+    for (std::size_t i = 0; i < sel.uids.size(); ++i) {
+      storage::Uid uid = sel.uids[i];
+      if (sel.pending_expunge.count(uid)) {
+        out += "* " + std::to_string(i + 1 - removed) + " EXPUNGE\r\n";
+        ++removed;
+        sel.recent.erase(uid);
+        sel.flags_dirty.erase(uid);
+      } else {
+        kept.push_back(uid);
+      }
+    }
+    sel.uids = std::move(kept);
+    sel.pending_expunge.clear();
+  }
+  // 2. New keywords (FLAGS / PERMANENTFLAGS) before the messages using them.
+  std::vector<storage::MessageRecord> new_records;
+  if (!sel.pending_new.empty() || !sel.flags_dirty.empty()) {
+    std::size_t before = sel.keywords.size();
+    auto learn = [&](const storage::Flags& f) {
+      for (const auto& k : f.keywords) {
+        bool known = false;
+        for (const auto& have : sel.keywords) known = known || EqualsIgnoreAsciiCase(have, k);
+        if (!known) sel.keywords.insert(k);
+      }
+    };
+    for (storage::Uid uid : sel.pending_new) {
+      auto rec = view->GetMessage(sel.id, uid);
+      if (rec.ok()) learn(rec->flags);
+    }
+    for (storage::Uid uid : sel.flags_dirty) {
+      auto rec = view->GetMessage(sel.id, uid);
+      if (rec.ok()) learn(rec->flags);
+    }
+    if (sel.keywords.size() != before) {
+      out += "* " + FlagsLine() + "\r\n";
+      out += "* " + PermanentFlagsLine() + "\r\n";
+    }
+  }
+  // 3. EXISTS and RECENT.
+  if (!sel.pending_new.empty()) {
+    if (!sel.read_only) {
+      auto mb = view->GetMailbox(sel.id);
+      storage::Uid uidnext = mb.ok() ? mb->uidnext : sel.pending_new.back() + 1;
+      storage::Uid first = store().ClaimRecent(sel.id, uidnext);
+      for (storage::Uid uid : sel.pending_new) {
+        if (uid >= first) sel.recent.insert(uid);
+      }
+    }
+    std::sort(sel.pending_new.begin(), sel.pending_new.end());
+    for (storage::Uid uid : sel.pending_new) sel.uids.push_back(uid);
+    sel.pending_new.clear();
+    out += "* " + std::to_string(sel.uids.size()) + " EXISTS\r\n";
+    out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
+  }
+  // 4. FETCH FLAGS for flag changes.
+  for (storage::Uid uid : sel.flags_dirty) {
+    if (sel.pending_expunge.count(uid)) continue;
+    std::uint32_t seq = sel.SeqOf(uid);
+    if (seq == 0) continue;
+    auto rec = view->GetMessage(sel.id, uid);
+    if (!rec.ok()) continue;
+    out += "* " + std::to_string(seq) + " FETCH (FLAGS " +
+           FormatFlags(rec->flags, sel.IsRecent(uid)) + ")\r\n";
+  }
+  sel.flags_dirty.clear();
+  view.reset();
+  if (!out.empty()) Write(std::move(out));
+}
+
+// ---- IDLE ------------------------------------------------------------------------
+
+void ImapSession::BeginIdle(const Command& cmd) {
+  idling_ = true;
+  idle_tag_ = cmd.tag;
+  ++idle_generation_;
+  Write("+ idling\r\n");
+  if (selected_) SyncMailbox(true);
+  ArmIdleKeepalive();
+}
+
+void ImapSession::ArmIdleKeepalive() {
+  if (!ctx_.timer) return;
+  std::uint64_t gen = idle_generation_;
+  ctx_.timer(kIdleKeepalive, Bind([gen](ImapSession& s) {
+               if (!s.idling_ || s.idle_generation_ != gen) return;
+               s.Write("* OK Still here\r\n");
+               s.ArmIdleKeepalive();
+             }));
+}
+
+void ImapSession::HandleIdleLine(std::string line, bool too_long) {
+  idling_ = false;
+  ++idle_generation_;
+  Command h;
+  h.tag = idle_tag_;
+  h.name = "IDLE";
+  if (!too_long && EqualsIgnoreAsciiCase(line, "DONE")) {
+    Finish(h, "OK Idle completed.");
+  } else {
+    Finish(h, "BAD Expected DONE.");
+  }
+}
+
+}  // namespace pillarbox::imap

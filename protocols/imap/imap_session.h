@@ -1,0 +1,262 @@
+// The IMAP4rev1 session (RFC 3501) with IDLE, UIDPLUS, MOVE, NAMESPACE, ID,
+// ENABLE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED basics, LITERAL+ and
+// SASL-IR: a pure state machine between a connection (bytes in, bytes out
+// through SessionOutput) and the Store.
+//
+// Commands run one at a time, in order. A command that waits for the store
+// (a mutation, a password check) or for the socket to drain (a large FETCH)
+// leaves the session "busy": later input stays buffered in the parser (input
+// is paused when too much piles up) until the command finishes.
+//
+// The selected mailbox is seen through the session's own view: the UID list
+// as the client knows it (sequence number i is uids[i-1]). Changes committed
+// by anyone (this session, other sessions, POP3, LMTP, the CLI) arrive on the
+// change bus and are read from the store's change log; they reach the client
+// as untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS only where RFC 3501
+// allows (EXPUNGE never during FETCH, STORE or SEARCH by sequence number),
+// and immediately while IDLE.
+//
+// Threads: owner thread only. Lifetimes: the SessionContext (store, config,
+// registry, throttle, timer) and the ConnectionInfo and SessionOutput must
+// outlive the session. Store completions and timers capture the session id
+// and look it up in ctx.registry, so they are dropped once the session is
+// gone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "protocols/imap/parser.h"
+#include "protocols/imap/value.h"
+#include "protocols/sasl/sasl.h"
+#include "protocols/session.h"
+#include "storage/store.h"
+
+namespace pillarbox::imap {
+
+std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
+                                                protocols::ConnectionInfo& info,
+                                                protocols::SessionOutput& out);
+
+// IDLE keepalive interval ("* OK Still here"), below common NAT timeouts.
+inline constexpr std::chrono::milliseconds kIdleKeepalive{2 * 60 * 1000};
+// Bad commands allowed before login (after login: config.limits.max_bad_commands).
+inline constexpr int kMaxBadCommandsPreauth = 3;
+// Input buffered while a command runs before the connection stops reading.
+inline constexpr std::size_t kMaxBufferedInput = 1u << 20;
+// Bytes of a blob written per Write() while streaming a FETCH literal.
+inline constexpr std::size_t kFetchChunkBytes = 64 * 1024;
+// Mailbox names: UTF-8 bytes and hierarchy levels (Dovecot: 255 per level).
+inline constexpr std::size_t kMaxMailboxNameBytes = 1024;
+inline constexpr std::size_t kMaxMailboxLevels = 32;
+
+enum class State { kNotAuthenticated, kAuthenticated, kSelected, kLogout };
+
+// Bits for CommandDef::states.
+inline constexpr unsigned kStateNotAuth = 1u << 0;
+inline constexpr unsigned kStateAuth = 1u << 1;
+inline constexpr unsigned kStateSelected = 1u << 2;
+inline constexpr unsigned kStateAny = kStateNotAuth | kStateAuth | kStateSelected;
+
+class ImapSession;
+using CommandHandler = void (*)(ImapSession& session, Command& cmd);
+
+// One entry of the command table (commands.cpp).
+struct CommandDef {
+  std::string_view name;
+  unsigned states = 0;
+  // Valid after "UID".
+  bool uid = false;
+  // Uses message sequence numbers: no EXPUNGE may be sent while it runs nor
+  // with its response (RFC 3501 7.4.1), unless given as a UID command.
+  bool uses_seqs = false;
+  CommandHandler run = nullptr;
+};
+
+// The command table lookup. nullptr when unknown.
+const CommandDef* FindCommand(std::string_view upper_name);
+
+// The selected mailbox as this session sees it.
+struct SelectedMailbox {
+  storage::MailboxId id = 0;
+  std::string name;  // UTF-8
+  bool read_only = false;
+  std::uint32_t uidvalidity = 0;
+  std::vector<storage::Uid> uids;  // announced view, ascending
+  std::set<storage::Uid> recent;   // \Recent for this session (subset of uids + pending_new)
+  storage::ModSeq modseq = 0;      // change log read up to here
+  storage::Uid max_uid_seen = 0;   // largest UID known (announced or pending)
+  std::set<storage::Uid> pending_expunge;  // gone from the store, still in `uids`
+  std::vector<storage::Uid> pending_new;   // in the store, not yet announced
+  std::set<storage::Uid> flags_dirty;      // flag changes not yet announced
+  // Flag changes this session already reported (uid -> modseq of the record
+  // it showed), so the change bus does not echo them.
+  std::unordered_map<storage::Uid, storage::ModSeq> reported;
+  std::set<std::string> keywords;  // known keywords (as first seen)
+  std::uint64_t subscription = 0;
+  bool changes_pending = false;
+
+  // 1-based sequence number of `uid` in the view, 0 when absent.
+  std::uint32_t SeqOf(storage::Uid uid) const;
+  bool IsRecent(storage::Uid uid) const { return recent.count(uid) != 0; }
+};
+
+class ImapSession : public protocols::Session {
+ public:
+  ImapSession(protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
+              protocols::SessionOutput& out);
+  ~ImapSession() override;
+
+  // protocols::Session
+  void Start() override;
+  void OnInput(std::string_view data) override;
+  void OnDrained() override;
+  void OnTlsEstablished() override;
+  void OnIdleTimeout() override;
+  void OnShutdown() override;
+  void OnClosed() override;
+  std::chrono::seconds IdleTimeout() const override;
+  std::uint64_t id() const override { return id_; }
+
+  // ---- for command handlers (command_*.cpp) ------------------------------
+
+  protocols::SessionContext& ctx() { return ctx_; }
+  storage::Store& store() { return *ctx_.store; }
+  const config::Config& config() const { return *ctx_.config; }
+  protocols::ConnectionInfo& info() { return info_; }
+  protocols::SessionOutput& out() { return out_; }
+  State state() const { return state_; }
+  const storage::UserRecord& user() const { return user_; }
+  SelectedMailbox* selected() { return selected_ ? &*selected_ : nullptr; }
+
+  // Writes raw bytes (an untagged line must end in CRLF).
+  void Write(std::string bytes);
+  void Untagged(std::string_view line) { Write("* " + std::string(line) + "\r\n"); }
+  // Ends the current command: sends the untagged updates allowed now, then
+  // "<tag> <response>", and goes on with buffered input. `response` starts
+  // with OK, NO or BAD.
+  void Finish(const Command& cmd, std::string response);
+  // "BAD Error in IMAP command NAME: reason".
+  void FinishBad(const Command& cmd, std::string_view reason);
+  // The one mapping from a store Status to a tagged response. `what` fills
+  // in messages such as "Mailbox doesn't exist: <what>".
+  void FinishError(const Command& cmd, const Status& status, std::string_view what = {});
+  // The text of FinishError without finishing (for the caller to decide).
+  std::string ErrorResponse(const Status& status, std::string_view what);
+
+  // Runs `fn` later on this session if it still exists (store completions).
+  template <typename Fn>
+  auto Bind(Fn fn) {
+    std::uint64_t id = id_;
+    protocols::SessionRegistry* registry = ctx_.registry;
+    return [id, registry, fn = std::move(fn)](auto&&... args) mutable {
+      auto* s = static_cast<ImapSession*>(registry->Find(id));
+      if (s == nullptr || s->closed_) return;
+      fn(*s, std::forward<decltype(args)>(args)...);
+    };
+  }
+
+  // Capabilities for the current state (no leading "CAPABILITY").
+  std::string Capabilities() const;
+  bool PlaintextAllowed() const;
+
+  // Login succeeded (LOGIN or AUTHENTICATE).
+  void OnLoggedIn(const Command& cmd, storage::UserRecord user);
+  // Login failed: answers after the throttle's delay.
+  void OnLoginFailed(const Command& cmd, const std::string& user, std::string response);
+  // Starts verifying credentials; finishes `cmd` either way.
+  void CheckPassword(const Command& cmd, std::string user, std::string password);
+
+  // AUTHENTICATE: further client lines go to `handler` until it clears it.
+  void SetLineHandler(std::function<void(ImapSession&, std::string line, bool too_long)> handler) {
+    line_handler_ = std::move(handler);
+  }
+  // STARTTLS: ignore input until OnTlsEstablished().
+  void BeginTls();
+
+  // Opens `name` (SELECT/EXAMINE). Fills `selected_` and writes the
+  // untagged responses. Status on failure (the session is then in the
+  // authenticated state).
+  Status OpenMailbox(const std::string& name, bool read_only);
+  // Leaves the selected mailbox (CLOSE, UNSELECT, failed SELECT).
+  void CloseMailbox();
+
+  // Reads the change log of the selected mailbox and writes the updates
+  // allowed now. `allow_expunge`: EXPUNGE responses may be sent.
+  void SyncMailbox(bool allow_expunge);
+  // Records that this session showed `rec`'s flags (no echo from the bus).
+  void MarkReported(const storage::MessageRecord& rec);
+  // Adds keywords; writes "* FLAGS" and "* OK [PERMANENTFLAGS" when new.
+  void LearnKeywords(const storage::Flags& flags);
+  std::string FlagsLine() const;
+  std::string PermanentFlagsLine() const;
+
+  // A long command's continuation, run from OnDrained() when the output
+  // queue is below the high-water mark, until the command calls Finish().
+  void SetContinuation(std::function<void(ImapSession&)> fn) { continuation_ = std::move(fn); }
+  bool OverHighWater() const;
+
+  // IDLE.
+  void BeginIdle(const Command& cmd);
+
+  // Mailbox names: wire (modified UTF-7 astring) to UTF-8, validated.
+  // `allow_trailing_delimiter`: CREATE "foo/".
+  std::optional<std::string> DecodeMailboxName(const Value& v, bool allow_trailing_delimiter,
+                                               std::string* error);
+  // UTF-8 name to its wire form (an astring).
+  static std::string EncodeMailboxName(std::string_view utf8);
+
+  storage::Origin MakeOrigin() const;
+  void Close();
+  // The live-session table entry (after login and on every SELECT).
+  void RegisterLive();
+
+  // ENABLE: extensions enabled by the client (none are known yet; CONDSTORE
+  // and QRESYNC will be).
+  std::set<std::string>& enabled() { return enabled_; }
+
+ private:
+  void ProcessInput();
+  void Dispatch(Command cmd);
+  void OnParseError(ParseEvent& ev);
+  void CountBad();
+  void HandleIdleLine(std::string line, bool too_long);
+  void OnMailboxChanged();
+  void ArmIdleKeepalive();
+  void UpdateParserLimits();
+
+  protocols::SessionContext& ctx_;
+  protocols::ConnectionInfo& info_;
+  protocols::SessionOutput& out_;
+  std::uint64_t id_ = 0;
+  Parser parser_;
+  State state_ = State::kNotAuthenticated;
+  storage::UserRecord user_;
+  std::optional<SelectedMailbox> selected_;
+  std::set<std::string> enabled_;
+
+  bool busy_ = false;               // a command is running
+  bool in_process_ = false;         // ProcessInput is on the stack
+  bool closed_ = false;             // OnClosed ran or Close() was asked
+  bool tls_pending_ = false;        // STARTTLS answered, handshake not done
+  bool current_uses_seqs_ = false;  // the running command forbids EXPUNGE
+  int bad_commands_ = 0;
+  bool live_registered_ = false;
+
+  std::function<void(ImapSession&, std::string, bool)> line_handler_;
+  std::function<void(ImapSession&)> continuation_;
+
+  // IDLE
+  bool idling_ = false;
+  std::string idle_tag_;
+  std::uint64_t idle_generation_ = 0;
+};
+
+}  // namespace pillarbox::imap
