@@ -4,6 +4,7 @@
 #include <iconv.h>
 
 #include <cstring>
+#include <vector>
 
 #include "common/strings.h"
 #include "protocols/mime/header.h"
@@ -67,9 +68,47 @@ std::string NormalizeCharset(std::string_view charset) {
   return cs.substr(b);
 }
 
+// iconv descriptors are costly to open (gconv module lookup), and SEARCH
+// converts the same few charsets over and over: each thread keeps the last
+// few it used, failed lookups included.
+class IconvCache {
+ public:
+  ~IconvCache() {
+    for (Entry& e : entries_) {
+      if (e.cd != kInvalid) iconv_close(e.cd);
+    }
+  }
+  // A reset descriptor from `from` to UTF-8, or kInvalid if unknown.
+  iconv_t Get(const char* from) {
+    for (Entry& e : entries_) {
+      if (e.name == from) {
+        if (e.cd != kInvalid) iconv(e.cd, nullptr, nullptr, nullptr, nullptr);
+        return e.cd;
+      }
+    }
+    if (entries_.size() >= kMaxEntries) {
+      if (entries_.front().cd != kInvalid) iconv_close(entries_.front().cd);
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back(Entry{from, iconv_open("UTF-8", from)});
+    return entries_.back().cd;
+  }
+
+  static inline const iconv_t kInvalid = reinterpret_cast<iconv_t>(-1);
+
+ private:
+  static constexpr std::size_t kMaxEntries = 8;
+  struct Entry {
+    std::string name;
+    iconv_t cd;
+  };
+  std::vector<Entry> entries_;
+};
+
 bool Iconv(std::string_view bytes, const char* from, std::string* out) {
-  iconv_t cd = iconv_open("UTF-8", from);
-  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  thread_local IconvCache cache;
+  iconv_t cd = cache.Get(from);
+  if (cd == IconvCache::kInvalid) return false;
   std::string result;
   result.reserve(bytes.size() * 2);
   char buf[4096];
@@ -95,7 +134,6 @@ bool Iconv(std::string_view bytes, const char* from, std::string* out) {
   std::size_t o_left = sizeof(buf);
   iconv(cd, nullptr, nullptr, &o, &o_left);
   result.append(buf, static_cast<std::size_t>(o - buf));
-  iconv_close(cd);
   // iconv may pass NUL through; keep the output free of it.
   *out = SanitizeUtf8(result);
   return true;

@@ -126,10 +126,15 @@ void ParseLanguage(std::string_view value, Part* part) {
 // in Dovecot).
 struct FieldsSeen {
   bool type = false, encoding = false, disposition = false, language = false;
+  bool mime_version = false;
 };
 
 void ApplyField(const HeaderField& f, Part* part, FieldsSeen* seen) {
   std::string_view name = f.name;
+  if (EqualsIgnoreAsciiCase(name, "MIME-Version")) {
+    seen->mime_version = true;
+    return;
+  }
   if (StartsWithIgnoreAsciiCase(name, "Content-")) {
     std::string_view rest = name.substr(8);
     if (EqualsIgnoreAsciiCase(rest, "Type")) {
@@ -200,6 +205,17 @@ void ApplyField(const HeaderField& f, Part* part, FieldsSeen* seen) {
     default:
       break;
   }
+}
+
+void ForgetContentFields(Part* part) {
+  part->id.reset();
+  part->description.reset();
+  part->encoding.reset();
+  part->md5.reset();
+  part->disposition.reset();
+  part->disposition_params.clear();
+  part->language.clear();
+  part->location.reset();
 }
 
 // ---------------------------------------------------------------------------
@@ -314,6 +330,12 @@ class Parser {
     HeaderBlock header = ParseHeader(raw_, start, header_limit, kMaxHeaderBytes, kMaxHeaderFields);
     FieldsSeen seen;
     for (const HeaderField& f : header.fields) ApplyField(f, part, &seen);
+    if (is_message && !seen.mime_version && !seen.type) {
+      // Not a MIME message (RFC 2045 4): its other Content-* fields mean
+      // nothing. Dovecot forgets them too; a Content-Type alone is taken
+      // as MIME (real mail often lacks MIME-Version).
+      ForgetContentFields(part);
+    }
     if (in_digest && part->type.empty()) {
       part->type = "message";
       part->subtype = "rfc822";

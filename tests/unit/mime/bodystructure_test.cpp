@@ -184,6 +184,19 @@ TEST(BodyStructureTest, MultipartWithoutBoundaryIsALeaf) {
             R"x(("multipart" "mixed" NIL NIL NIL "7bit" 17 NIL NIL NIL NIL))x");
 }
 
+TEST(BodyStructureTest, ContentFieldsWithoutMimeVersionOrContentTypeAreIgnored) {
+  EXPECT_EQ(Bs("Content-Transfer-Encoding: base64\nContent-Disposition: inline\n\nx\n"),
+            R"x(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 1 NIL NIL NIL NIL))x");
+  EXPECT_EQ(Bs("MIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\nx\n"),
+            R"x(("text" "plain" ("charset" "us-ascii") NIL NIL "base64" 3 1 NIL NIL NIL NIL))x");
+  EXPECT_EQ(Bs("Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nx\n"),
+            R"x(("text" "plain" ("charset" "us-ascii") NIL NIL "base64" 3 1 NIL NIL NIL NIL))x");
+  // Body parts of a multipart are MIME entities whatever their header says.
+  EXPECT_EQ(
+      Bs("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-ID: <i>\n\nx\n--b--\n"),
+      R"x((("text" "plain" ("charset" "us-ascii") "<i>" NIL "7bit" 1 0 NIL NIL NIL NIL) "mixed" ("boundary" "b") NIL NIL NIL))x");
+}
+
 TEST(EnvelopeTest, AddressForms) {
   Part root = ParseMessage(
       Crlf("From: user@host (Real Name), <@route1,@route2:r@h.example>, \"q\\\\uote\" <q@h>\n"
