@@ -152,11 +152,10 @@ struct FetchRenderOptions {
 // Renders "* <seq> FETCH (<items>)\r\n" for one message. Adjacent byte
 // pieces are merged, so a flag-only fetch is a single piece. `view` may be
 // null only when !spec.needs_blob && !spec.needs_structure.
-// Items follow the request order; a part number that does not exist gives
-// NIL (as Dovecot); BINARY of a part with an unknown transfer encoding fails
-// with kInvalidArgument whose message is "UNKNOWN-CTE" (the caller answers
-// "NO [UNKNOWN-CTE] ..."). A missing blob fails with kNotFound/kCorruption
-// from the store.
+// Items follow the request order; a part that does not exist gives an empty
+// string (BINARY.SIZE 0), as Dovecot answers; BINARY of a part with an unknown transfer encoding
+// fails with kInvalidArgument whose message is "UNKNOWN-CTE" (the caller answers "NO [UNKNOWN-CTE]
+// ..."). A missing blob fails with kNotFound/kCorruption from the store.
 Result<std::vector<FetchPiece>> RenderFetch(const FetchSpec& spec, const FetchMessage& message,
                                             storage::ReadView* view,
                                             const FetchRenderOptions& options = {});
