@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "server/cli_internal.h"
 #include "storage/uidl.h"
@@ -40,17 +41,23 @@ std::string PadRight(std::string s, std::size_t width) {
 // One journal event as a line. Fixed minimum widths keep the columns of a
 // --follow stream aligned with the lines printed before it.
 std::string JournalLine(const storage::JournalEvent& ev) {
+  const std::pair<std::string, std::size_t> cells[] = {
+      {FormatTime(ev.time), 20},
+      {Dash(ev.origin.protocol), 9},
+      {ev.origin.session ? "#" + std::to_string(ev.origin.session) : "-", 6},
+      {Dash(CellText(ev.origin.peer, 46)), 15},
+      {Dash(CellText(ev.mailbox, 40)), 8},
+      {ev.uid ? "uid=" + std::to_string(ev.uid) : "-", 9},
+      {ev.guid ? "uidl=" + storage::FormatUidl(ev.guid) : "-", 21},
+      {"\"" + CellText(ev.subject, kSubjectChars) + "\"", 24},
+      {std::string(storage::JournalKindName(ev.kind)), 19},
+      {CellText(ev.detail, 200), 0},
+  };
   std::string line;
-  line += FormatTime(ev.time) + "  ";
-  line += PadRight(Dash(ev.origin.protocol), 9) + " ";
-  line += PadRight(ev.origin.session ? "#" + std::to_string(ev.origin.session) : "-", 7) + " ";
-  line += PadRight(Dash(CellText(ev.origin.peer, 46)), 21) + " ";
-  line += PadRight(Dash(CellText(ev.mailbox, 40)), 10) + " ";
-  line += PadRight(ev.uid ? "uid=" + std::to_string(ev.uid) : "-", 10) + " ";
-  line += PadRight(ev.guid ? "uidl=" + storage::FormatUidl(ev.guid) : "-", 21) + " ";
-  line += PadRight("\"" + CellText(ev.subject, kSubjectChars) + "\"", kSubjectChars + 2) + " ";
-  line += PadRight(std::string(storage::JournalKindName(ev.kind)), 19);
-  if (!ev.detail.empty()) line += " " + CellText(ev.detail, 200);
+  for (const auto& [text, width] : cells) {
+    if (!line.empty()) line += "  ";
+    line += PadRight(text, width);
+  }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
 }

@@ -68,8 +68,10 @@ Result<std::string> PromptPassword() {
         "no terminal to ask for the password; use --password-stdin or --hash");
   }
   auto ask = [fd](const char* prompt) -> std::optional<std::string> {
-    (void)!write(fd, prompt, std::strlen(prompt));
+    // Echo off before the prompt: anything typed ahead of it is discarded
+    // (TCSAFLUSH) rather than taken as the password.
     NoEcho quiet(fd);
+    (void)!write(fd, prompt, std::strlen(prompt));
     return ReadLine(fd);
   };
   auto first = ask("New password: ");
@@ -125,10 +127,15 @@ std::string QuotaText(std::uint64_t own, std::uint64_t dflt, bool bytes) {
 }  // namespace
 
 int UserAdd(const config::Config& config, const UserArgs& args) {
-  auto hash = HashFromArgs(args);
-  if (!hash.ok()) return Fail("user add " + args.name, hash.status());
   auto admin = OpenStoreOrReport(config);
   if (!admin) return kExitTempFail;
+  // Say so before asking for a password that would be of no use.
+  if (admin->Read()->FindUser(args.name).ok()) {
+    PrintError("user add " + args.name + ": the user already exists");
+    return kExitFailure;
+  }
+  auto hash = HashFromArgs(args);
+  if (!hash.ok()) return Fail("user add " + args.name, hash.status());
   auto user = admin->Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> done) {
     admin->store().CreateUser(args.name, *hash, std::move(done));
   });
