@@ -25,7 +25,8 @@ namespace pillarbox::mime {
 // Deeper parts are kept as opaque leaves. (Dovecot allows 100; no real mail
 // comes close to 50, and each level costs stack in the renderers.)
 inline constexpr int kMaxNestingDepth = 50;
-// Parts in one message (all levels). Further parts become opaque leaves.
+// Parts in one message (all levels, the message itself included). A
+// multipart that reaches it keeps the parts parsed so far.
 inline constexpr std::size_t kMaxParts = 10000;
 // Bytes of one header block that are parsed into fields. The rest of a
 // larger header is still skipped as header but its fields are ignored.

@@ -75,4 +75,13 @@ SectionContent ResolveSection(std::string_view raw, const Part& root, const Sect
 std::string FilterHeaderFields(std::string_view header, const std::vector<std::string>& names,
                                bool include);
 
+// IMAP literals cannot carry NUL (RFC 3501 4.3; only BINARY's literal8 can):
+// like Dovecot, FETCH BODY[...] sends each NUL byte as 0x80. Replaces them in
+// place in a chunk about to be sent.
+inline void ReplaceNulsForLiteral(char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    if (data[i] == '\0') data[i] = static_cast<char>(0x80);
+  }
+}
+
 }  // namespace pillarbox::mime

@@ -174,3 +174,17 @@ TEST_F(SectionTest, MismatchedStructureNeverReadsOutOfBounds) {
 
 }  // namespace
 }  // namespace pillarbox::mime
+
+namespace pillarbox::mime {
+namespace {
+
+TEST(LiteralTest, NulsBecome0x80) {
+  std::string s("a\0b\0", 4);
+  ReplaceNulsForLiteral(s.data(), s.size());
+  EXPECT_EQ(s,
+            "a\x80"
+            "b\x80");
+}
+
+}  // namespace
+}  // namespace pillarbox::mime
