@@ -57,6 +57,49 @@ const Expected kCorpus[] = {
      R"x((NIL NIL ((NIL NIL "x" "example.com")) ((NIL NIL "x" "example.com")) ((NIL NIL "x" "example.com")) NIL NIL NIL NIL NIL))x"},
     {"outlook_latin1.eml",
      R"x(("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 45 2 NIL NIL ("de-AT") NIL))x", R"x(("text" "plain" ("charset" "iso-8859-1") NIL NIL "quoted-printable" 45 2))x", R"x(("Thu, 19 Feb 2026 14:00:00 +0100" "=?Windows-1252?Q?Besprechung_=96_Termin?=" (("M=?iso-8859-1?Q?=FC?=ller, Hans" NIL "hans" "example.at")) (("M=?iso-8859-1?Q?=FC?=ller, Hans" NIL "hans" "example.at")) (("M=?iso-8859-1?Q?=FC?=ller, Hans" NIL "hans" "example.at")) ((NIL NIL "team" "example.at")) NIL NIL NIL NIL))x"},
+    {"long_folded.eml",
+     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1 NIL NIL NIL NIL)",
+     "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1)",
+     "(\"Sat, 7 Mar 2026 09:05:00 +0000\" "
+     "\"=?utf-8?q?A_very_long_subject_that_was_folded_by_the_?= "
+     "=?utf-8?q?sending_client_=E2=80=94_twice?= and then some plain words\" ((\"Mailing List\" "
+     "NIL \"list\" \"lists.example.org\")) ((\"Mailing List\" NIL \"list\" \"lists.example.org\")) "
+     "((\"Mailing List\" NIL \"list\" \"lists.example.org\")) ((\"First Person\" NIL \"first\" "
+     "\"example.org\")(\"Second Person\" NIL \"second\" \"example.org\")(\"Third\" NIL \"third\" "
+     "\"example.org\")) NIL NIL NIL \"<folded-id@example.org>\")"},
+    {"forwarded.eml",
+     "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"8bit\" 24 0 NIL NIL NIL "
+     "NIL)(\"message\" \"rfc822\" (\"name\" \"orig.eml\") NIL NIL \"7bit\" 405 (\"Sun, 1 Mar 2026 "
+     "20:00:00 +0100\" {5}\r\nCaf\xC3"
+     "\xA9"
+     " (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) NIL NIL NIL NIL NIL) ((\"text\" \"html\" (\"charset\" "
+     "\"utf-8\") NIL NIL \"7bit\" 22 0 NIL NIL NIL NIL)(\"image\" \"png\" NIL \"<logo@x>\" NIL "
+     "\"base64\" 12 NIL (\"inline\" (\"filename\" \"logo.png\")) NIL NIL) \"related\" "
+     "(\"boundary\" \"rel\" \"type\" \"text/html\") NIL NIL NIL) 18 NIL (\"attachment\" "
+     "(\"filename\" \"orig.eml\")) NIL NIL) \"mixed\" (\"boundary\" \"fw\") NIL NIL NIL)",
+     "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"8bit\" 24 0)(\"message\" \"rfc822\" "
+     "(\"name\" \"orig.eml\") NIL NIL \"7bit\" 405 (\"Sun, 1 Mar 2026 20:00:00 +0100\" "
+     "{5}\r\nCaf\xC3"
+     "\xA9"
+     " (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) (({4}\r\nZo\xC3"
+     "\xAB"
+     " NIL \"zoe\" \"example.net\")) NIL NIL NIL NIL NIL) ((\"text\" \"html\" (\"charset\" "
+     "\"utf-8\") NIL NIL \"7bit\" 22 0)(\"image\" \"png\" NIL \"<logo@x>\" NIL \"base64\" 12) "
+     "\"related\") 18) \"mixed\")",
+     "(NIL {10}\r\nFwd: Caf\xC3"
+     "\xA9"
+     " ((NIL NIL \"fwd\" \"example.com\")) ((NIL NIL \"fwd\" \"example.com\")) ((NIL NIL \"fwd\" "
+     "\"example.com\")) ((NIL NIL \"me\" \"example.com\")) NIL NIL NIL NIL)"},
 };
 
 class CorpusTest : public ::testing::TestWithParam<Expected> {};

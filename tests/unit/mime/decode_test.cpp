@@ -164,6 +164,13 @@ TEST(SearchTextTest, EmbeddedMessagesAreSearched) {
             std::vector<std::string>{"inner"});
 }
 
+TEST(SearchTextTest, FoldedEncodedSubject) {
+  std::string raw = Fixture("long_folded.eml");
+  EXPECT_EQ(DecodedHeaderValues(raw, ParseMessage(raw), "Subject"),
+            std::vector<std::string>{"A very long subject that was folded by the sending client "
+                                     "\xE2\x80\x94 twice and then some plain words"});
+}
+
 TEST(SearchTextTest, Base64TextPart) {
   std::string raw = Crlf(
       "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"

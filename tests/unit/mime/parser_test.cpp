@@ -66,7 +66,8 @@ TEST(ParserTest, NestedOffsets) {
 TEST(ParserTest, CorpusNestsProperly) {
   for (const char* name :
        {"plain.eml", "attachment.eml", "missing_final_boundary.eml", "digest.eml",
-        "headers_only.eml", "no_final_newline.eml", "no_delimiters.eml", "outlook_latin1.eml"}) {
+        "headers_only.eml", "no_final_newline.eml", "no_delimiters.eml", "outlook_latin1.eml",
+        "long_folded.eml", "forwarded.eml"}) {
     SCOPED_TRACE(name);
     std::string raw = Fixture(name);
     CheckNesting(ParseMessage(raw), raw.size());
