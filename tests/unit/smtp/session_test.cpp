@@ -777,3 +777,56 @@ TEST_F(SmtpSessionTest, BackpressurePausesInputWhileWaiting) {
 
 }  // namespace
 }  // namespace pillarbox::smtp
+
+namespace pillarbox::smtp {
+namespace {
+
+TEST_F(SmtpSessionTest, SimpleCommandsInBothModes) {
+  for (bool lmtp : {false, true}) {
+    Open(lmtp);
+    EXPECT_EQ(Send("NOOP\r\nRSET\r\nVRFY <alice@localhost>\r\n"),
+              "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
+              "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n");
+    EXPECT_EQ(Send("HELP\r\n"),
+              std::string("214 2.0.0 Commands: ") + (lmtp ? "LHLO" : "HELO EHLO") +
+                  " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp ? "" : " AUTH") +
+                  "\r\n");
+    EXPECT_EQ(Send("DATA\r\n"),
+              lmtp ? "503 5.5.1 Send LHLO first\r\n" : "503 5.5.1 Send HELO/EHLO first\r\n");
+    EXPECT_EQ(Send("quit\r\n"), "221 2.0.0 mx.test Bye\r\n");
+    EXPECT_TRUE(out_.closed());
+    out_ = FakeOutput();
+  }
+}
+
+TEST_F(SmtpSessionTest, RecipientDeletedBeforeData) {
+  Open(true);
+  Send("LHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\n");
+  ASSERT_TRUE(fx_.WaitStatus([&](auto cb) { fx_.store().DeleteUser("Bob", cb); }).ok());
+  EXPECT_EQ(Send("x\r\n.\r\n"),
+            "250 2.0.0 <alice@x> ID1 Delivered\r\n550 5.1.1 <bob@x> User unknown\r\n");
+  // SMTP: the up-front check notices and nothing is stored.
+  Open(false);
+  Send("EHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<carol@localhost>\r\n"
+       "DATA\r\n");
+  ASSERT_TRUE(fx_.WaitStatus([&](auto cb) { fx_.store().DeleteUser("carol", cb); }).ok());
+  EXPECT_EQ(Send("x\r\n.\r\n"), "451 4.3.0 Recipient vanished, try again later\r\n");
+  EXPECT_EQ(Messages(alice_.id).size(), 1u);
+}
+
+TEST_F(SmtpSessionTest, DetailMailboxDeletedBeforeDataFallsBackToInbox) {
+  auto created = fx_.Wait<storage::MailboxRecord>([&](auto cb) {
+    fx_.store().CreateMailbox(alice_.id, "Work", storage::SpecialUse::kNone, cb);
+  });
+  ASSERT_TRUE(created.ok());
+  Open(true);
+  Send("LHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+work@x>\r\nDATA\r\n");
+  ASSERT_TRUE(fx_.WaitStatus([&](auto cb) {
+                   fx_.store().DeleteMailbox(alice_.id, "Work", storage::Origin{}, cb);
+                 }).ok());
+  EXPECT_EQ(Send("x\r\n.\r\n"), "250 2.0.0 <alice+work@x> ID1 Delivered\r\n");
+  EXPECT_EQ(Messages(alice_.id).size(), 1u);
+}
+
+}  // namespace
+}  // namespace pillarbox::smtp
