@@ -62,7 +62,10 @@ void ImapSession::OnInput(std::string_view data) {
   if (closed_ || state_ == State::kLogout || tls_pending_) return;
   parser_.Feed(data);
   ProcessInput();
-  if (busy_ && parser_.buffered() > kMaxBufferedInput) out_.PauseInput();
+  if (busy_ && !input_paused_ && parser_.buffered() > kMaxBufferedInput) {
+    input_paused_ = true;
+    out_.PauseInput();
+  }
 }
 
 void ImapSession::OnDrained() {
@@ -159,7 +162,10 @@ void ImapSession::ProcessInput() {
     }
   }
   in_process_ = false;
-  if (!busy_ && !closed_ && parser_.buffered() < kMaxBufferedInput) out_.ResumeInput();
+  if (input_paused_ && !busy_ && !closed_ && parser_.buffered() < kMaxBufferedInput) {
+    input_paused_ = false;
+    out_.ResumeInput();
+  }
 }
 
 void ImapSession::OnParseError(ParseEvent& ev) {
@@ -621,11 +627,24 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
       out += "* " + PermanentFlagsLine() + "\r\n";
     }
   }
+  // Read what is needed, then let the view go before claiming \Recent (the
+  // claim may itself read the store).
+  storage::Uid uidnext = 0;
+  if (!sel.pending_new.empty() && !sel.read_only) {
+    auto mb = view->GetMailbox(sel.id);
+    uidnext = mb.ok() ? mb->uidnext : sel.pending_new.back() + 1;
+  }
+  std::vector<std::pair<storage::Uid, storage::Flags>> flag_updates;
+  for (storage::Uid uid : sel.flags_dirty) {
+    if (sel.pending_expunge.count(uid)) continue;
+    auto rec = view->GetMessage(sel.id, uid);
+    if (rec.ok()) flag_updates.emplace_back(uid, std::move(rec->flags));
+  }
+  sel.flags_dirty.clear();
+  view.reset();
   // 3. EXISTS and RECENT.
   if (!sel.pending_new.empty()) {
     if (!sel.read_only) {
-      auto mb = view->GetMailbox(sel.id);
-      storage::Uid uidnext = mb.ok() ? mb->uidnext : sel.pending_new.back() + 1;
       storage::Uid first = store().ClaimRecent(sel.id, uidnext);
       for (storage::Uid uid : sel.pending_new) {
         if (uid >= first) sel.recent.insert(uid);
@@ -638,17 +657,12 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
   }
   // 4. FETCH FLAGS for flag changes.
-  for (storage::Uid uid : sel.flags_dirty) {
-    if (sel.pending_expunge.count(uid)) continue;
+  for (const auto& [uid, flags] : flag_updates) {
     std::uint32_t seq = sel.SeqOf(uid);
     if (seq == 0) continue;
-    auto rec = view->GetMessage(sel.id, uid);
-    if (!rec.ok()) continue;
-    out += "* " + std::to_string(seq) + " FETCH (FLAGS " +
-           FormatFlags(rec->flags, sel.IsRecent(uid)) + ")\r\n";
+    out += "* " + std::to_string(seq) + " FETCH (FLAGS " + FormatFlags(flags, sel.IsRecent(uid)) +
+           ")\r\n";
   }
-  sel.flags_dirty.clear();
-  view.reset();
   if (!out.empty()) Write(std::move(out));
 }
 

@@ -249,6 +249,7 @@ class ImapSession : public protocols::Session {
   bool current_uses_seqs_ = false;  // the running command forbids EXPUNGE
   int bad_commands_ = 0;
   bool live_registered_ = false;
+  bool input_paused_ = false;  // PauseInput() was called
 
   std::function<void(ImapSession&, std::string, bool)> line_handler_;
   std::function<void(ImapSession&)> continuation_;

@@ -1,0 +1,858 @@
+// IMAP session transcripts against a store in a temporary directory.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "protocols/imap/imap_format.h"
+#include "protocols/imap/imap_session.h"
+#include "tests/support/test_support.h"
+
+namespace pillarbox::imap {
+namespace {
+
+using pillarbox::testing::FakeOutput;
+using pillarbox::testing::FakeTimers;
+using pillarbox::testing::StoreFixture;
+
+const char kMsg1[] =
+    "From: Alice <alice@example.com>\r\n"
+    "To: joe@example.com\r\n"
+    "Subject: Hello\r\n"
+    "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n"
+    "\r\n"
+    "Hi Joe.\r\n";
+const char kMsg2[] =
+    "From: Bob <bob@example.com>\r\n"
+    "Subject: Lunch\r\n"
+    "\r\n"
+    "Noon?\r\n";
+
+const char kPreCaps[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN";
+const char kPostCaps[] =
+    "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE "
+    "LIST-EXTENDED";
+
+// A FakeOutput whose queue can be made to hold everything written since the
+// last Take(), like a socket that does not drain.
+struct TestOutput : FakeOutput {
+  bool count_written = false;
+  std::size_t QueuedBytes() const override {
+    return count_written ? written().size() : FakeOutput::QueuedBytes();
+  }
+};
+
+// One client connection.
+struct Client {
+  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
+    session = MakeSession(ctx, info, out);
+  }
+  protocols::ConnectionInfo info;
+  TestOutput out;
+  std::unique_ptr<protocols::Session> session;
+};
+
+class ImapSessionTest : public ::testing::Test {
+ protected:
+  ImapSessionTest() : throttle_(config_.auth) {
+    config_.auth.failure_delay = std::chrono::milliseconds(0);
+    config_.auth.max_failure_delay = std::chrono::milliseconds(0);
+    ctx_.store = &fx_.store();
+    ctx_.config = &config_;
+    ctx_.registry = &registry_;
+    ctx_.throttle = &throttle_;
+    ctx_.timer = timers_.Fn();
+    // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
+    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
+      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
+    });
+    EXPECT_TRUE(user.ok());
+    if (user.ok()) user_ = *user;
+  }
+
+  protocols::ConnectionInfo Loopback() {
+    protocols::ConnectionInfo info;
+    info.peer_ip = "127.0.0.1";
+    info.loopback = true;
+    return info;
+  }
+
+  std::unique_ptr<Client> Connect(protocols::ConnectionInfo info) {
+    auto c = std::make_unique<Client>(ctx_, std::move(info));
+    c->session->Start();
+    return c;
+  }
+  std::unique_ptr<Client> Connect() { return Connect(Loopback()); }
+
+  // Sends `input` and runs store completions until a line tagged `tag`
+  // arrives; returns everything written.
+  std::string Run(Client& c, const std::string& input, const std::string& tag) {
+    c.session->OnInput(input);
+    fx_.RunUntil([&] {
+      const std::string& w = c.out.written();
+      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
+    });
+    fx_.RunPending();
+    return c.out.Take();
+  }
+  // Sends without waiting for a tagged answer.
+  std::string Send(Client& c, const std::string& input) {
+    c.session->OnInput(input);
+    fx_.RunPending();
+    return c.out.Take();
+  }
+
+  std::unique_ptr<Client> LoggedIn() {
+    auto c = Connect();
+    c->out.Take();
+    std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
+    EXPECT_EQ(r, std::string("L OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+    return c;
+  }
+
+  storage::MailboxRecord Mailbox(const std::string& name) {
+    auto view = fx_.store().Read();
+    auto mb = view->FindMailbox(user_.id, name);
+    EXPECT_TRUE(mb.ok()) << name;
+    return mb.ok() ? *mb : storage::MailboxRecord{};
+  }
+
+  std::string SelectReply(const std::string& tag, const std::string& name, std::size_t exists,
+                          std::size_t recent, std::size_t first_unseen, bool read_only = false,
+                          const std::string& keywords = "") {
+    auto mb = Mailbox(name);
+    std::string r = "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords + ")\r\n";
+    if (read_only) {
+      r += "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n";
+    } else {
+      r += "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" + keywords +
+           " \\*)] Flags permitted.\r\n";
+    }
+    r += "* " + std::to_string(exists) + " EXISTS\r\n";
+    r += "* " + std::to_string(recent) + " RECENT\r\n";
+    if (first_unseen) r += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen.\r\n";
+    r += "* OK [UIDVALIDITY " + std::to_string(mb.uidvalidity) + "] UIDs valid\r\n";
+    r += "* OK [UIDNEXT " + std::to_string(mb.uidnext) + "] Predicted next UID\r\n";
+    r += tag + (read_only ? " OK [READ-ONLY] Examine completed.\r\n"
+                          : " OK [READ-WRITE] Select completed.\r\n");
+    return r;
+  }
+
+  storage::Uid Deliver(const std::string& bytes, const std::string& mailbox = "INBOX",
+                       storage::Flags flags = {}) {
+    auto r = fx_.Deliver(user_.id, bytes, mailbox, std::move(flags));
+    fx_.RunPending();
+    return r.uid;
+  }
+
+  StoreFixture fx_;
+  config::Config config_;
+  protocols::SessionRegistry registry_;
+  protocols::AuthThrottle throttle_;
+  FakeTimers timers_;
+  protocols::SessionContext ctx_;
+  storage::UserRecord user_;
+};
+
+// ---- greeting, capability, login -------------------------------------------
+
+TEST_F(ImapSessionTest, GreetingAndCapability) {
+  auto c = Connect();
+  EXPECT_EQ(c->out.Take(), std::string("* OK [CAPABILITY ") + kPreCaps + "] Pillarbox ready.\r\n");
+  EXPECT_EQ(Run(*c, "a CAPABILITY\r\n", "a"),
+            std::string("* CAPABILITY ") + kPreCaps + "\r\na OK Capability completed.\r\n");
+  EXPECT_EQ(Run(*c, "b NOOP\r\n", "b"), "b OK NOOP completed.\r\n");
+  EXPECT_EQ(Run(*c, "c LOGOUT\r\n", "c"), "* BYE Logging out\r\nc OK Logout completed.\r\n");
+  EXPECT_TRUE(c->out.closed());
+}
+
+TEST_F(ImapSessionTest, StartTlsAdvertisedAndLoginDisabledWithoutTls) {
+  protocols::ConnectionInfo info;
+  info.peer_ip = "192.0.2.7";
+  info.tls_available = true;
+  auto c = Connect(info);
+  EXPECT_EQ(c->out.Take(),
+            "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED] "
+            "Pillarbox ready.\r\n");
+  EXPECT_EQ(Run(*c, "a LOGIN joe secret\r\n", "a"),
+            "a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) "
+            "connections.\r\n");
+  EXPECT_EQ(Run(*c, "b AUTHENTICATE PLAIN\r\n", "b"),
+            "b NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) "
+            "connections.\r\n");
+  // STARTTLS: plaintext pipelined after it is dropped.
+  EXPECT_EQ(Send(*c, "c STARTTLS\r\nd LOGIN joe secret\r\n"),
+            "c OK Begin TLS negotiation now.\r\n");
+  EXPECT_TRUE(c->out.tls_started());
+  c->info.tls_active = true;
+  c->session->OnTlsEstablished();
+  EXPECT_EQ(Run(*c, "e CAPABILITY\r\n", "e"),
+            "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\n"
+            "e OK Capability completed.\r\n");
+  EXPECT_EQ(Run(*c, "f STARTTLS\r\n", "f"), "f BAD TLS is already active.\r\n");
+  EXPECT_EQ(Run(*c, "g LOGIN joe secret\r\n", "g"),
+            std::string("g OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, StartTlsUnavailable) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, "a STARTTLS\r\n", "a"), "a BAD TLS support isn't enabled.\r\n");
+}
+
+TEST_F(ImapSessionTest, LoginFailureIsDelayedByTheThrottle) {
+  config_.auth.failure_delay = std::chrono::milliseconds(2000);
+  config_.auth.max_failure_delay = std::chrono::milliseconds(15000);
+  auto c = Connect();
+  c->out.Take();
+  c->session->OnInput("a LOGIN joe wrong\r\n");
+  fx_.RunUntil([&] { return timers_.pending() > 0; });
+  EXPECT_EQ(c->out.Take(), "");
+  timers_.Advance(std::chrono::milliseconds(1999));
+  EXPECT_EQ(c->out.Take(), "");
+  timers_.Advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(c->out.Take(), "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+  // The session goes on.
+  EXPECT_EQ(Run(*c, "b LOGIN joe secret\r\n", "b"),
+            std::string("b OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, LoginUnknownUser) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, "a LOGIN nobody secret\r\n", "a"),
+            "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+}
+
+TEST_F(ImapSessionTest, LoginWithLiterals) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a LOGIN {3}\r\n"), "+ OK\r\n");
+  EXPECT_EQ(Send(*c, "joe {6}\r\n"), "+ OK\r\n");
+  EXPECT_EQ(Run(*c, "secret\r\n", "a"),
+            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, AuthenticatePlainWithInitialResponse) {
+  auto c = Connect();
+  c->out.Take();
+  // "\0joe\0secret"
+  EXPECT_EQ(Run(*c, "a AUTHENTICATE PLAIN AGpvZQBzZWNyZXQ=\r\n", "a"),
+            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, AuthenticatePlainWithContinuation) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+  EXPECT_EQ(Run(*c, "AGpvZQBzZWNyZXQ=\r\n", "a"),
+            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, AuthenticateLogin) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
+  EXPECT_EQ(Send(*c, "am9l\r\n"), "+ UGFzc3dvcmQ6\r\n");
+  EXPECT_EQ(Run(*c, "c2VjcmV0\r\n", "a"),
+            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, AuthenticateCancelAndUnknownMechanism) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+  EXPECT_EQ(Run(*c, "*\r\n", "a"), "a BAD Authentication aborted by client.\r\n");
+  EXPECT_EQ(Run(*c, "b AUTHENTICATE CRAM-MD5\r\n", "b"),
+            "b NO Unsupported authentication mechanism.\r\n");
+  EXPECT_EQ(Run(*c, "c AUTHENTICATE PLAIN AGpvZQB3cm9uZw==\r\n", "c"),
+            "c NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+}
+
+TEST_F(ImapSessionTest, StateChecks) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, "a SELECT INBOX\r\n", "a"), "a BAD Not logged in.\r\n");
+  EXPECT_EQ(Run(*c, "b FOO\r\n", "b"), "b BAD Error in IMAP command FOO: Unknown command.\r\n");
+  auto d = LoggedIn();
+  EXPECT_EQ(Run(*d, "a FETCH 1 FLAGS\r\n", "a"), "a BAD No mailbox selected.\r\n");
+  EXPECT_EQ(Run(*d, "b LOGIN joe secret\r\n", "b"), "b BAD Already logged in.\r\n");
+  EXPECT_EQ(Run(*d, "c UID NOOP\r\n", "c"),
+            "c BAD Error in IMAP command UID NOOP: Unknown command.\r\n");
+}
+
+TEST_F(ImapSessionTest, TooManyBadCommandsBeforeLogin) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, "a FOO\r\n", "a"), "a BAD Error in IMAP command FOO: Unknown command.\r\n");
+  EXPECT_EQ(Run(*c, "b FOO\r\n", "b"), "b BAD Error in IMAP command FOO: Unknown command.\r\n");
+  EXPECT_FALSE(c->out.closed());
+  EXPECT_EQ(Run(*c, "c FOO\r\n", "c"),
+            "c BAD Error in IMAP command FOO: Unknown command.\r\n"
+            "* BYE Too many invalid IMAP commands.\r\n");
+  EXPECT_TRUE(c->out.closed());
+}
+
+TEST_F(ImapSessionTest, TooManyBadCommandsAfterLogin) {
+  config_.limits.max_bad_commands = 2;
+  auto c = LoggedIn();
+  EXPECT_EQ(Send(*c, "a FOO\r\n"), "a BAD Error in IMAP command FOO: Unknown command.\r\n");
+  EXPECT_EQ(Send(*c, "b (\r\n"),
+            "b BAD Error in IMAP command: Missing command name\r\n"
+            "* BYE Too many invalid IMAP commands.\r\n");
+  EXPECT_TRUE(c->out.closed());
+}
+
+TEST_F(ImapSessionTest, PreauthLineLimit) {
+  config_.limits.max_line_length_preauth = 64;
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a LOGIN " + std::string(100, 'x') + "\r\n"),
+            "a BAD Command line too long\r\n");
+  // A literal over the pre-login cap is refused without a continuation.
+  EXPECT_EQ(Send(*c, "b LOGIN joe {65}\r\n"), "b NO [LIMIT] Literal too large\r\n");
+  EXPECT_EQ(Run(*c, "c LOGIN joe secret\r\n", "c"),
+            std::string("c OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, IdleTimeoutAndShutdown) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(c->session->IdleTimeout(), std::chrono::seconds(30 * 60));
+  c->session->OnIdleTimeout();
+  EXPECT_EQ(c->out.Take(), "* BYE Autologout; idle for too long\r\n");
+  EXPECT_TRUE(c->out.closed());
+  auto d = LoggedIn();
+  d->session->OnShutdown();
+  EXPECT_EQ(d->out.Take(), "* BYE Server shutting down.\r\n");
+  EXPECT_TRUE(d->out.closed());
+}
+
+TEST_F(ImapSessionTest, IdAndNamespaceAndEnable) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, "a ID (\"name\" \"test\" \"version\" \"1\")\r\n", "a"),
+            "* ID (\"name\" \"Pillarbox\" \"version\" \"" PILLARBOX_VERSION
+            "\")\r\na OK ID completed.\r\n");
+  EXPECT_EQ(Run(*c, "b ID NIL\r\n", "b"),
+            "* ID (\"name\" \"Pillarbox\" \"version\" \"" PILLARBOX_VERSION
+            "\")\r\nb OK ID completed.\r\n");
+  EXPECT_EQ(Run(*c, "c ID (\"name\")\r\n", "c"),
+            "c BAD Error in IMAP command ID: Invalid ID parameter list\r\n");
+  auto d = LoggedIn();
+  EXPECT_EQ(Run(*d, "a NAMESPACE\r\n", "a"),
+            "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\na OK Namespace completed.\r\n");
+  EXPECT_EQ(Run(*d, "b ENABLE FOO\r\n", "b"), "* ENABLED\r\nb OK Enabled.\r\n");
+}
+
+// ---- mailboxes ---------------------------------------------------------------
+
+TEST_F(ImapSessionTest, SelectAndExamine) {
+  Deliver(kMsg1, "INBOX", storage::Flags{storage::kFlagSeen, {}});
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a SELECT inbox\r\n", "a"), SelectReply("a", "INBOX", 2, 2, 2));
+  // \Recent is seen by exactly one session.
+  auto d = LoggedIn();
+  EXPECT_EQ(Run(*d, "b SELECT INBOX\r\n", "b"), SelectReply("b", "INBOX", 2, 0, 2));
+  EXPECT_EQ(Run(*d, "c EXAMINE INBOX\r\n", "c"), SelectReply("c", "INBOX", 2, 0, 2, true));
+  EXPECT_EQ(Run(*d, "d SELECT nosuch\r\n", "d"),
+            "d NO [NONEXISTENT] Mailbox doesn't exist: nosuch\r\n");
+  // A failed SELECT leaves no mailbox selected.
+  EXPECT_EQ(Run(*d, "e FETCH 1 FLAGS\r\n", "e"), "e BAD No mailbox selected.\r\n");
+}
+
+TEST_F(ImapSessionTest, SelectShowsKeywords) {
+  Deliver(kMsg1, "INBOX", storage::Flags{0, {"$Forwarded", "Work"}});
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a SELECT INBOX\r\n", "a"),
+            SelectReply("a", "INBOX", 1, 1, 1, false, " $Forwarded Work"));
+}
+
+TEST_F(ImapSessionTest, CreateDeleteRename) {
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a CREATE Projects/\r\n", "a"), "a OK Create completed.\r\n");
+  EXPECT_EQ(Run(*c, "b CREATE Projects\r\n", "b"),
+            "b NO [ALREADYEXISTS] Mailbox already exists: Projects\r\n");
+  EXPECT_EQ(Run(*c, "c CREATE inbox\r\n", "c"),
+            "c NO [ALREADYEXISTS] Mailbox already exists: INBOX\r\n");
+  EXPECT_EQ(Run(*c, "d CREATE Projects/2024/Q1\r\n", "d"), "d OK Create completed.\r\n");
+  EXPECT_EQ(Run(*c, "e CREATE a//b\r\n", "e"), "e NO [CANNOT] Invalid mailbox name\r\n");
+  EXPECT_EQ(Run(*c, "f CREATE &AGE\r\n", "f"),
+            "f NO [CANNOT] Mailbox name is not valid mUTF-7\r\n");
+  EXPECT_EQ(Run(*c, "g RENAME Projects Work\r\n", "g"), "g OK Rename completed.\r\n");
+  EXPECT_EQ(Run(*c, "h LIST \"\" Work*\r\n", "h"),
+            "* LIST (\\HasChildren) \"/\" Work\r\n"
+            "* LIST (\\HasChildren) \"/\" Work/2024\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Work/2024/Q1\r\n"
+            "h OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "i RENAME Work Work/Sub\r\n", "i"),
+            "i NO [CANNOT] Can't rename mailbox under itself.\r\n");
+  EXPECT_EQ(Run(*c, "j RENAME Nope X\r\n", "j"),
+            "j NO [NONEXISTENT] Mailbox doesn't exist: Nope\r\n");
+  EXPECT_EQ(Run(*c, "k RENAME Work Sent\r\n", "k"),
+            "k NO [ALREADYEXISTS] Target mailbox already exists.\r\n");
+  EXPECT_EQ(Run(*c, "l DELETE INBOX\r\n", "l"), "l NO [CANNOT] INBOX can't be deleted.\r\n");
+  EXPECT_EQ(Run(*c, "m DELETE Nope\r\n", "m"),
+            "m NO [NONEXISTENT] Mailbox doesn't exist: Nope\r\n");
+  EXPECT_EQ(Run(*c, "n DELETE Work/2024/Q1\r\n", "n"), "n OK Delete completed.\r\n");
+  EXPECT_EQ(Run(*c, "o LIST \"\" Work*\r\n", "o"),
+            "* LIST (\\HasChildren) \"/\" Work\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Work/2024\r\no OK List completed.\r\n");
+  // A parent deleted before its children stays as a \Noselect level.
+  EXPECT_EQ(Run(*c, "p DELETE Work\r\n", "p"), "p OK Delete completed.\r\n");
+  EXPECT_EQ(Run(*c, "q LIST \"\" Work%\r\n", "q"),
+            "* LIST (\\Noselect \\HasChildren) \"/\" Work\r\nq OK List completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, RenameInboxMovesMessages) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a RENAME INBOX Old\r\n", "a"), "a OK Rename completed.\r\n");
+  EXPECT_EQ(Run(*c, "b STATUS INBOX (MESSAGES)\r\n", "b"),
+            "* STATUS INBOX (MESSAGES 0)\r\nb OK Status completed.\r\n");
+  EXPECT_EQ(Run(*c, "c STATUS Old (MESSAGES)\r\n", "c"),
+            "* STATUS Old (MESSAGES 2)\r\nc OK Status completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, ListWildcardsAndAttributes) {
+  auto c = LoggedIn();
+  Run(*c, "a CREATE Lists/imap\r\n", "a");
+  Run(*c, "b CREATE Lists/pop\r\n", "b");
+  Run(*c, "c CREATE Caf&AOk-\r\n", "c");
+  EXPECT_EQ(Run(*c, "d LIST \"\" \"\"\r\n", "d"),
+            "* LIST (\\Noselect) \"/\" \"\"\r\nd OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "e LIST \"\" %\r\n", "e"),
+            "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+            "* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Caf&AOk-\r\n"
+            "* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n"
+            "* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n"
+            "* LIST (\\HasChildren) \"/\" Lists\r\n"
+            "* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"
+            "* LIST (\\HasNoChildren \\Trash) \"/\" Trash\r\n"
+            "e OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "f LIST Lists/ %\r\n", "f"),
+            "* LIST (\\HasNoChildren) \"/\" Lists/imap\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Lists/pop\r\n"
+            "f OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "g LIST \"\" *i*\r\n", "g"),
+            "* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n"
+            "* LIST (\\HasChildren) \"/\" Lists\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Lists/imap\r\n"
+            "* LIST (\\HasNoChildren) \"/\" Lists/pop\r\n"
+            "g OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "h LIST \"\" inBOX\r\n", "h"),
+            "* LIST (\\HasNoChildren) \"/\" INBOX\r\nh OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "i LIST (SPECIAL-USE) \"\" *\r\n", "i"),
+            "* LIST (\\HasNoChildren \\Archive) \"/\" Archive\r\n"
+            "* LIST (\\HasNoChildren \\Drafts) \"/\" Drafts\r\n"
+            "* LIST (\\HasNoChildren \\Junk) \"/\" Junk\r\n"
+            "* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"
+            "* LIST (\\HasNoChildren \\Trash) \"/\" Trash\r\n"
+            "i OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "j LIST (FOO) \"\" *\r\n", "j"),
+            "j BAD Error in IMAP command LIST: Unknown LIST selection option\r\n");
+}
+
+TEST_F(ImapSessionTest, SubscribeAndLsub) {
+  auto c = LoggedIn();
+  Run(*c, "a CREATE Lists/imap\r\n", "a");
+  EXPECT_EQ(Run(*c, "b SUBSCRIBE Lists/imap\r\n", "b"), "b OK Subscribe completed.\r\n");
+  EXPECT_EQ(Run(*c, "c LSUB \"\" Lists*\r\n", "c"),
+            "* LSUB () \"/\" Lists/imap\r\nc OK Lsub completed.\r\n");
+  EXPECT_EQ(Run(*c, "d LSUB \"\" Lists%\r\n", "d"),
+            "* LSUB (\\Noselect) \"/\" Lists\r\nd OK Lsub completed.\r\n");
+  EXPECT_EQ(Run(*c, "e LIST (SUBSCRIBED) \"\" Lists*\r\n", "e"),
+            "* LIST (\\Subscribed \\HasNoChildren) \"/\" Lists/imap\r\ne OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "f LIST \"\" Lists* RETURN (SUBSCRIBED)\r\n", "f"),
+            "* LIST (\\HasChildren) \"/\" Lists\r\n"
+            "* LIST (\\Subscribed \\HasNoChildren) \"/\" Lists/imap\r\n"
+            "f OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "g UNSUBSCRIBE Lists/imap\r\n", "g"), "g OK Unsubscribe completed.\r\n");
+  EXPECT_EQ(Run(*c, "h LSUB \"\" Lists*\r\n", "h"), "h OK Lsub completed.\r\n");
+  // The default mailboxes are subscribed.
+  EXPECT_EQ(Run(*c, "i LSUB \"\" INBOX\r\n", "i"),
+            "* LSUB () \"/\" INBOX\r\ni OK Lsub completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, Status) {
+  Deliver(kMsg1, "INBOX", storage::Flags{storage::kFlagSeen, {}});
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  auto mb = Mailbox("INBOX");
+  EXPECT_EQ(Run(*c, "a STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)\r\n", "a"),
+            "* STATUS INBOX (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY " +
+                std::to_string(mb.uidvalidity) + " UNSEEN 1)\r\na OK Status completed.\r\n");
+  EXPECT_EQ(Run(*c, "b STATUS Nope (MESSAGES)\r\n", "b"),
+            "b NO [NONEXISTENT] Mailbox doesn't exist: Nope\r\n");
+  EXPECT_EQ(Run(*c, "c STATUS INBOX (SIZE)\r\n", "c"),
+            "c BAD Error in IMAP command STATUS: Invalid status item\r\n");
+}
+
+TEST_F(ImapSessionTest, Append) {
+  auto c = LoggedIn();
+  std::string msg = kMsg2;
+  auto mb = Mailbox("INBOX");
+  EXPECT_EQ(Send(*c, "a APPEND INBOX (\\Seen $Work) \"05-Jan-2024 10:00:00 +0100\" {" +
+                         std::to_string(msg.size()) + "}\r\n"),
+            "+ OK\r\n");
+  EXPECT_EQ(Run(*c, msg + "\r\n", "a"),
+            "a OK [APPENDUID " + std::to_string(mb.uidvalidity) + " 1] Append completed.\r\n");
+  {
+    auto view = fx_.store().Read();
+    auto rec = view->GetMessage(mb.id, 1);
+    ASSERT_TRUE(rec.ok());
+    EXPECT_EQ(rec->flags.system, storage::kFlagSeen);
+    EXPECT_EQ(rec->flags.keywords, std::vector<std::string>{"$Work"});
+    EXPECT_EQ(rec->internal_date_tz, 60);
+    EXPECT_EQ(FormatInternalDate(rec->internal_date, rec->internal_date_tz),
+              "\"05-Jan-2024 10:00:00 +0100\"");
+  }
+  // LITERAL+ and TRYCREATE.
+  EXPECT_EQ(Run(*c, "b APPEND Nope {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n", "b"),
+            "b NO [TRYCREATE] Mailbox doesn't exist: Nope\r\n");
+  EXPECT_EQ(Run(*c, "c APPEND INBOX {0}\r\n\r\n", "c"),
+            "+ OK\r\nc NO [CANNOT] Can't save a zero byte message.\r\n");
+  EXPECT_EQ(Run(*c, "d APPEND INBOX (\\Recent) {1+}\r\nx\r\n", "d"),
+            "d BAD Error in IMAP command APPEND: Invalid system flag \\Recent\r\n");
+}
+
+TEST_F(ImapSessionTest, AppendTooLarge) {
+  config_.limits.max_message_size = 10;
+  auto c = LoggedIn();
+  EXPECT_EQ(Send(*c, "a APPEND INBOX {11}\r\n"), "a NO [TOOBIG] Message too large\r\n");
+  EXPECT_EQ(Send(*c, "b APPEND INBOX {11+}\r\n01234567890\r\n"),
+            "b NO [TOOBIG] Message too large\r\n");
+  EXPECT_EQ(Run(*c, "c NOOP\r\n", "c"), "c OK NOOP completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, AppendToSelectedMailboxShowsExists) {
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  std::string msg = kMsg1;
+  auto mb = Mailbox("INBOX");
+  EXPECT_EQ(Run(*c, "b APPEND INBOX {" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n", "b"),
+            "* 1 EXISTS\r\n* 1 RECENT\r\nb OK [APPENDUID " + std::to_string(mb.uidvalidity) +
+                " 1] Append completed.\r\n");
+}
+
+// ---- selected state ---------------------------------------------------------------
+
+TEST_F(ImapSessionTest, StoreAndFetchFlags) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b STORE 1 +FLAGS (\\Flagged)\r\n", "b"),
+            "* 1 FETCH (FLAGS (\\Flagged \\Recent))\r\nb OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "c UID STORE 1:2 FLAGS.SILENT (\\Deleted)\r\n", "c"),
+            "c OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "d FETCH 1:* FLAGS\r\n", "d"),
+            "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n"
+            "* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\n"
+            "d OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*c, "e UID STORE 2 -FLAGS \\Deleted\r\n", "e"),
+            "* 2 FETCH (UID 2 FLAGS (\\Recent))\r\ne OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "f STORE 1 +FLAGS ($Later)\r\n", "f"),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Later)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Later \\*)] "
+            "Flags permitted.\r\n"
+            "* 1 FETCH (FLAGS (\\Deleted \\Recent $Later))\r\nf OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "g STORE 3 +FLAGS (\\Seen)\r\n", "g"),
+            "g BAD Error in IMAP command STORE: Invalid messageset\r\n");
+  EXPECT_EQ(Run(*c, "h STORE 1 +FLAGS (\\Recent)\r\n", "h"),
+            "h BAD Error in IMAP command STORE: Invalid system flag \\Recent\r\n");
+  EXPECT_EQ(Run(*c, "i STORE 1 FOO (\\Seen)\r\n", "i"),
+            "i BAD Error in IMAP command STORE: Invalid STORE item FOO\r\n");
+}
+
+TEST_F(ImapSessionTest, KeywordLimit) {
+  config_.limits.max_keywords = 1;
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b STORE 1 +FLAGS.SILENT (one)\r\n", "b"),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft one)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft one \\*)] "
+            "Flags permitted.\r\n"
+            "b OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "c STORE 1 +FLAGS.SILENT (two)\r\n", "c"),
+            "c NO [LIMIT] Too many keywords in this mailbox.\r\n");
+}
+
+TEST_F(ImapSessionTest, FetchBodySetsSeen) {
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  std::string body = "Hi Joe.\r\n";
+  EXPECT_EQ(Run(*c, "b FETCH 1 BODY.PEEK[TEXT]\r\n", "b"),
+            "* 1 FETCH (BODY[TEXT] {9}\r\n" + body + ")\r\nb OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*c, "c FETCH 1 BODY[TEXT]\r\n", "c"),
+            "* 1 FETCH (BODY[TEXT] {9}\r\n" + body +
+                " FLAGS (\\Seen \\Recent))\r\nc OK Fetch completed.\r\n");
+  // Already \Seen: no FLAGS.
+  EXPECT_EQ(Run(*c, "d UID FETCH 1 BODY[TEXT]\r\n", "d"),
+            "* 1 FETCH (UID 1 BODY[TEXT] {9}\r\n" + body + ")\r\nd OK Fetch completed.\r\n");
+  // Another session sees the change as FETCH FLAGS.
+  auto other = LoggedIn();
+  EXPECT_EQ(Run(*other, "e EXAMINE INBOX\r\n", "e"), SelectReply("e", "INBOX", 1, 0, 0, true));
+  // EXAMINE never sets \Seen.
+  EXPECT_EQ(Run(*other, "f STORE 1 -FLAGS (\\Seen)\r\n", "f"),
+            "f NO [READ-ONLY] Mailbox is read-only.\r\n");
+}
+
+TEST_F(ImapSessionTest, FetchInReadOnlyMailboxDoesNotSetSeen) {
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  Run(*c, "a EXAMINE INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b FETCH 1 (FLAGS BODY[TEXT])\r\n", "b"),
+            "* 1 FETCH (FLAGS () BODY[TEXT] {9}\r\nHi Joe.\r\n)\r\nb OK Fetch completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, UidFetchIncludesUidAndIgnoresMissing) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b UID FETCH 2:10 RFC822.SIZE\r\n", "b"),
+            "* 2 FETCH (UID 2 RFC822.SIZE " + std::to_string(std::string(kMsg2).size()) +
+                ")\r\nb OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*c, "c UID FETCH 5:10 FLAGS\r\n", "c"), "c OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*c, "d FETCH 1 (FOO)\r\n", "d").substr(0, 6), "d BAD ");
+}
+
+TEST_F(ImapSessionTest, FetchBackpressureResumesOnDrain) {
+  std::string big = "Subject: big\r\n\r\n" + std::string(200000, 'x') + "\r\n";
+  Deliver(big);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  c->out.set_queued(config_.limits.output_high_water + 1);
+  std::string got = Send(*c, "b FETCH 1:2 BODY.PEEK[]\r\n");
+  EXPECT_EQ(got, "");  // nothing produced above the high-water mark
+  std::string all;
+  int rounds = 0;
+  c->out.set_queued(0);
+  while (all.find("b OK") == std::string::npos && rounds < 1000) {
+    // Let one chunk out, then pretend the socket is full again.
+    c->session->OnDrained();
+    all += c->out.Take();
+    ++rounds;
+  }
+  EXPECT_EQ(all, "* 1 FETCH (BODY[] {" + std::to_string(big.size()) + "}\r\n" + big +
+                     ")\r\n* 2 FETCH (BODY[] {" + std::to_string(std::string(kMsg2).size()) +
+                     "}\r\n" + kMsg2 + ")\r\nb OK Fetch completed.\r\n");
+  // Pipelined commands wait for the FETCH.
+  c->out.set_queued(config_.limits.output_high_water + 1);
+  EXPECT_EQ(Send(*c, "c FETCH 1 BODY.PEEK[]\r\nd NOOP\r\n"), "");
+  c->out.set_queued(0);
+  c->session->OnDrained();
+  std::string rest = c->out.Take();
+  EXPECT_TRUE(rest.ends_with("c OK Fetch completed.\r\nd OK NOOP completed.\r\n")) << rest.size();
+}
+
+TEST_F(ImapSessionTest, FetchBackpressureSlicesLargeLiterals) {
+  std::string big = "Subject: big\r\n\r\n" + std::string(1000000, 'y') + "\r\n";
+  Deliver(big);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  c->out.count_written = true;
+  c->session->OnInput("b FETCH 1 BODY.PEEK[]\r\n");
+  std::string all;
+  int rounds = 0;
+  for (;;) {
+    std::string part = c->out.Take();
+    // Never much more than the high-water mark plus one chunk at a time.
+    EXPECT_LE(part.size(), config_.limits.output_high_water + kFetchChunkBytes + 100);
+    all += part;
+    if (all.ends_with("b OK Fetch completed.\r\n") || ++rounds > 100) break;
+    c->session->OnDrained();
+  }
+  EXPECT_GE(rounds, 3);
+  EXPECT_EQ(all, "* 1 FETCH (BODY[] {" + std::to_string(big.size()) + "}\r\n" + big +
+                     ")\r\nb OK Fetch completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, Search) {
+  Deliver(kMsg1, "INBOX", storage::Flags{storage::kFlagSeen, {}});
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b SEARCH UNSEEN\r\n", "b"), "* SEARCH 2\r\nb OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "c UID SEARCH SUBJECT hello\r\n", "c"),
+            "* SEARCH 1\r\nc OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "d SEARCH CHARSET UTF-8 ALL\r\n", "d"),
+            "* SEARCH 1 2\r\nd OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "e SEARCH CHARSET KOI8-X ALL\r\n", "e"),
+            "e NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.\r\n");
+  EXPECT_EQ(Run(*c, "f SEARCH FOO\r\n", "f").substr(0, 6), "f BAD ");
+  EXPECT_EQ(Run(*c, "g SEARCH DELETED\r\n", "g"), "* SEARCH\r\ng OK Search completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, ExpungeAndClose) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  Run(*c, "b STORE 1:2 +FLAGS.SILENT (\\Deleted)\r\n", "b");
+  EXPECT_EQ(Run(*c, "c EXPUNGE\r\n", "c"),
+            "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nc OK Expunge completed.\r\n");
+  EXPECT_EQ(Run(*c, "d FETCH 1 UID\r\n", "d"), "* 1 FETCH (UID 3)\r\nd OK Fetch completed.\r\n");
+  Run(*c, "e STORE 1 +FLAGS.SILENT (\\Deleted)\r\n", "e");
+  EXPECT_EQ(Run(*c, "f CLOSE\r\n", "f"), "f OK Close completed.\r\n");
+  EXPECT_EQ(Run(*c, "g STATUS INBOX (MESSAGES)\r\n", "g"),
+            "* STATUS INBOX (MESSAGES 0)\r\ng OK Status completed.\r\n");
+  EXPECT_EQ(Run(*c, "h EXPUNGE\r\n", "h"), "h BAD No mailbox selected.\r\n");
+}
+
+TEST_F(ImapSessionTest, UidExpungeOnlyTheGivenUids) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  Run(*c, "b STORE 1:2 +FLAGS.SILENT (\\Deleted)\r\n", "b");
+  EXPECT_EQ(Run(*c, "c UID EXPUNGE 2\r\n", "c"), "* 2 EXPUNGE\r\nc OK Expunge completed.\r\n");
+  EXPECT_EQ(Run(*c, "d UNSELECT\r\n", "d"), "d OK Unselect completed.\r\n");
+  EXPECT_EQ(Run(*c, "e STATUS INBOX (MESSAGES)\r\n", "e"),
+            "* STATUS INBOX (MESSAGES 1)\r\ne OK Status completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, CopyAndMoveWithCopyUid) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  auto archive = Mailbox("Archive");
+  EXPECT_EQ(
+      Run(*c, "b COPY 1:2 Archive\r\n", "b"),
+      "b OK [COPYUID " + std::to_string(archive.uidvalidity) + " 1:2 1:2] Copy completed.\r\n");
+  EXPECT_EQ(Run(*c, "c COPY 1 Nope\r\n", "c"), "c NO [TRYCREATE] Mailbox doesn't exist: Nope\r\n");
+  EXPECT_EQ(Run(*c, "d UID MOVE 2 Archive\r\n", "d"),
+            "* OK [COPYUID " + std::to_string(archive.uidvalidity) +
+                " 2 3] Moved UIDs.\r\n* 2 EXPUNGE\r\nd OK Move completed.\r\n");
+  EXPECT_EQ(Run(*c, "e MOVE 1 Archive\r\n", "e"),
+            "* OK [COPYUID " + std::to_string(archive.uidvalidity) +
+                " 1 4] Moved UIDs.\r\n* 1 EXPUNGE\r\ne OK Move completed.\r\n");
+  EXPECT_EQ(Run(*c, "f STATUS Archive (MESSAGES)\r\n", "f"),
+            "* STATUS Archive (MESSAGES 4)\r\nf OK Status completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, CopyToSelfShowsExists) {
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  auto mb = Mailbox("INBOX");
+  EXPECT_EQ(Run(*c, "b COPY 1 INBOX\r\n", "b"), "* 2 EXISTS\r\n* 2 RECENT\r\nb OK [COPYUID " +
+                                                    std::to_string(mb.uidvalidity) +
+                                                    " 1 2] Copy completed.\r\n");
+}
+
+// ---- changes made elsewhere ------------------------------------------------
+
+TEST_F(ImapSessionTest, ExpungeFromOtherSessionOnlyAtAllowedPoints) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  Deliver(kMsg1);
+  auto a = LoggedIn();
+  auto b = LoggedIn();
+  Run(*a, "a SELECT INBOX\r\n", "a");
+  Run(*b, "b SELECT INBOX\r\n", "b");
+  Run(*a, "a1 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n", "a1");
+  EXPECT_EQ(Run(*a, "a2 EXPUNGE\r\n", "a2"), "* 2 EXPUNGE\r\na2 OK Expunge completed.\r\n");
+  // FETCH, STORE and SEARCH by sequence number: no EXPUNGE; flags still come.
+  EXPECT_EQ(Run(*b, "b1 FETCH 3 UID\r\n", "b1"), "* 3 FETCH (UID 3)\r\nb1 OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*b, "b2 SEARCH ALL\r\n", "b2"), "* SEARCH 1 3\r\nb2 OK Search completed.\r\n");
+  EXPECT_EQ(Run(*b, "b3 FETCH 2 UID\r\n", "b3"),
+            "b3 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.\r\n");
+  // UID commands and NOOP may report it.
+  EXPECT_EQ(Run(*b, "b4 UID FETCH 3 FLAGS\r\n", "b4"),
+            "* 3 FETCH (UID 3 FLAGS ())\r\n* 2 EXPUNGE\r\nb4 OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*b, "b5 FETCH 2 UID\r\n", "b5"), "* 2 FETCH (UID 3)\r\nb5 OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*b, "b6 NOOP\r\n", "b6"), "b6 OK NOOP completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, DeliveryShowsUpAtNoopAndRecentOnce) {
+  Deliver(kMsg1);
+  auto a = LoggedIn();
+  auto b = LoggedIn();
+  Run(*a, "a SELECT INBOX\r\n", "a");
+  Run(*b, "b SELECT INBOX\r\n", "b");
+  Deliver(kMsg2);
+  EXPECT_EQ(a->out.Take(), "");  // not IDLE: nothing unsolicited
+  EXPECT_EQ(Run(*a, "a1 NOOP\r\n", "a1"), "* 2 EXISTS\r\n* 2 RECENT\r\na1 OK NOOP completed.\r\n");
+  EXPECT_EQ(Run(*b, "b1 NOOP\r\n", "b1"), "* 2 EXISTS\r\n* 0 RECENT\r\nb1 OK NOOP completed.\r\n");
+  EXPECT_EQ(Run(*a, "a2 FETCH 2 FLAGS\r\n", "a2"),
+            "* 2 FETCH (FLAGS (\\Recent))\r\na2 OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*b, "b2 FETCH 2 FLAGS\r\n", "b2"),
+            "* 2 FETCH (FLAGS ())\r\nb2 OK Fetch completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, IdlePushesDeliveryAndExpunge) {
+  Deliver(kMsg1);
+  auto a = LoggedIn();
+  auto b = LoggedIn();
+  Run(*a, "a SELECT INBOX\r\n", "a");
+  Run(*b, "b SELECT INBOX\r\n", "b");
+  EXPECT_EQ(Send(*a, "a1 IDLE\r\n"), "+ idling\r\n");
+  Deliver(kMsg2);
+  EXPECT_EQ(a->out.Take(), "* 2 EXISTS\r\n* 2 RECENT\r\n");
+  Run(*b, "b1 STORE 1 +FLAGS (\\Deleted)\r\n", "b1");
+  EXPECT_EQ(a->out.Take(), "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n");
+  Run(*b, "b2 EXPUNGE\r\n", "b2");
+  EXPECT_EQ(a->out.Take(), "* 1 EXPUNGE\r\n");
+  // Keepalive.
+  timers_.Advance(kIdleKeepalive);
+  EXPECT_EQ(a->out.Take(), "* OK Still here\r\n");
+  EXPECT_EQ(Run(*a, "DONE\r\n", "a1"), "a1 OK Idle completed.\r\n");
+  timers_.Advance(kIdleKeepalive);
+  EXPECT_EQ(a->out.Take(), "");
+  EXPECT_EQ(Send(*a, "a2 IDLE\r\n"), "+ idling\r\n");
+  EXPECT_EQ(Run(*a, "nope\r\n", "a2"), "a2 BAD Expected DONE.\r\n");
+}
+
+TEST_F(ImapSessionTest, IdleInAuthenticatedState) {
+  auto a = LoggedIn();
+  EXPECT_EQ(Send(*a, "a IDLE\r\n"), "+ idling\r\n");
+  EXPECT_EQ(Run(*a, "done\r\n", "a"), "a OK Idle completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, DeleteSelectedMailboxDisconnects) {
+  auto c = LoggedIn();
+  Run(*c, "a CREATE Temp\r\n", "a");
+  Run(*c, "b SELECT Temp\r\n", "b");
+  EXPECT_EQ(
+      Run(*c, "c DELETE Temp\r\n", "c"),
+      "c OK Delete completed.\r\n* BYE Selected mailbox was deleted, have to disconnect.\r\n");
+  EXPECT_TRUE(c->out.closed());
+}
+
+TEST_F(ImapSessionTest, LiveSessionRegistered) {
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  fx_.store().Flush();
+  fx_.RunPending();
+  auto view = fx_.store().Read();
+  auto live = view->LiveSessions(user_.id);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].protocol, "imap");
+  EXPECT_EQ(live[0].mailbox, "INBOX");
+  EXPECT_EQ(live[0].id, c->session->id());
+}
+
+TEST_F(ImapSessionTest, UnicodeMailboxNames) {
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a CREATE Entw&APw-rfe\r\n", "a"), "a OK Create completed.\r\n");
+  auto view = fx_.store().Read();
+  EXPECT_TRUE(view->FindMailbox(user_.id, "Entw\xc3\xbcrfe").ok());
+  view.reset();
+  EXPECT_EQ(Run(*c, "b LIST \"\" Entw*\r\n", "b"),
+            "* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\nb OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "c SELECT \"Entw\xc3\xbcrfe\"\r\n", "c"),
+            "c NO [CANNOT] Mailbox name is not valid mUTF-7\r\n");
+}
+
+}  // namespace
+}  // namespace pillarbox::imap
