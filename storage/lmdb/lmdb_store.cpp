@@ -367,10 +367,12 @@ std::unique_ptr<ReadView> LmdbStore::Read() {
 }
 
 Status LmdbStore::AdoptMapSize(bool blocking) {
+  // The writer may wait for this process's read views to end; a reader
+  // must not wait long (its own thread may hold another view).
   std::unique_lock lock(map_mu_, std::defer_lock);
-  if (blocking) {
-    lock.lock();
-  } else if (!lock.try_lock_for(std::chrono::milliseconds(100))) {
+  auto wait = blocking ? std::chrono::duration_cast<std::chrono::milliseconds>(kGrowWait)
+                       : std::chrono::milliseconds(100);
+  if (!lock.try_lock_for(wait)) {
     return Status::InUse("read views active; cannot adopt the new map size now");
   }
   return MdbStatus(mdb_env_set_mapsize(env_, 0), "adopting the map size");
@@ -553,7 +555,10 @@ void LmdbStore::Authenticate(std::string name, std::string password, Callback<Us
       ok = VerifyPassword(password, user->password_hash);
     } else {
       // Spend the same time on unknown users as on known ones.
-      static const std::string dummy = HashPassword("pillarbox-dummy").value();
+      static const std::string dummy = [] {
+        auto h = HashPassword("pillarbox-dummy");
+        return h.ok() ? *h : std::string("{PLAIN}");
+      }();
       (void)VerifyPassword(password, dummy);
     }
     std::fill(password.begin(), password.end(), '\0');
