@@ -114,6 +114,7 @@ class SmtpSession final : public protocols::Session {
   }
 
   void OnTlsEstablished() override {
+    if (mode_ == Mode::kClosed) return;
     // RFC 3207 4.2: forget everything learned before the handshake.
     in_.clear();
     pos_ = 0;

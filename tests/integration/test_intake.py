@@ -277,6 +277,7 @@ def test_sigkill_during_lmtp_burst_loses_nothing_acknowledged(make_server):
     for t in threads:
         t.join(timeout=60)
     assert acked, "no delivery was acknowledged before the kill"
+    print(f"acknowledged before SIGKILL: {len(acked)}")
     srv.start()
     text = {u: views(srv, u) for u in ("alice", "bob")}
     missing = [(u, s) for u, s in acked

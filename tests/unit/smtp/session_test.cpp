@@ -1,6 +1,8 @@
 // Transcripts of the SMTP/LMTP session against a store in a temp directory.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "protocols/smtp/smtp_session.h"
 #include "tests/support/test_support.h"
 
@@ -95,8 +97,9 @@ class SmtpSessionTest : public ::testing::Test {
   }
 
   config::Config cfg_;
-  StoreFixture fx_;
+  // Outlives fx_: completions the store runs while closing look sessions up.
   protocols::SessionRegistry registry_;
+  StoreFixture fx_;
   protocols::AuthThrottle throttle_{cfg_.auth};
   FakeTimers timers_;
   protocols::SessionContext ctx_;
@@ -787,10 +790,10 @@ TEST_F(SmtpSessionTest, SimpleCommandsInBothModes) {
     EXPECT_EQ(Send("NOOP\r\nRSET\r\nVRFY <alice@localhost>\r\n"),
               "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n"
               "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n");
-    EXPECT_EQ(Send("HELP\r\n"),
-              std::string("214 2.0.0 Commands: ") + (lmtp ? "LHLO" : "HELO EHLO") +
-                  " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp ? "" : " AUTH") +
-                  "\r\n");
+    EXPECT_EQ(Send("HELP\r\n"), std::string("214 2.0.0 Commands: ") +
+                                    (lmtp ? "LHLO" : "HELO EHLO") +
+                                    " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" +
+                                    (lmtp ? "" : " AUTH") + "\r\n");
     EXPECT_EQ(Send("DATA\r\n"),
               lmtp ? "503 5.5.1 Send LHLO first\r\n" : "503 5.5.1 Send HELO/EHLO first\r\n");
     EXPECT_EQ(Send("quit\r\n"), "221 2.0.0 mx.test Bye\r\n");
@@ -807,8 +810,9 @@ TEST_F(SmtpSessionTest, RecipientDeletedBeforeData) {
             "250 2.0.0 <alice@x> ID1 Delivered\r\n550 5.1.1 <bob@x> User unknown\r\n");
   // SMTP: the up-front check notices and nothing is stored.
   Open(false);
-  Send("EHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<carol@localhost>\r\n"
-       "DATA\r\n");
+  Send(
+      "EHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<carol@localhost>\r\n"
+      "DATA\r\n");
   ASSERT_TRUE(fx_.WaitStatus([&](auto cb) { fx_.store().DeleteUser("carol", cb); }).ok());
   EXPECT_EQ(Send("x\r\n.\r\n"), "451 4.3.0 Recipient vanished, try again later\r\n");
   EXPECT_EQ(Messages(alice_.id).size(), 1u);
@@ -823,9 +827,67 @@ TEST_F(SmtpSessionTest, DetailMailboxDeletedBeforeDataFallsBackToInbox) {
   Send("LHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice+work@x>\r\nDATA\r\n");
   ASSERT_TRUE(fx_.WaitStatus([&](auto cb) {
                    fx_.store().DeleteMailbox(alice_.id, "Work", storage::Origin{}, cb);
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(Send("x\r\n.\r\n"), "250 2.0.0 <alice+work@x> ID1 Delivered\r\n");
   EXPECT_EQ(Messages(alice_.id).size(), 1u);
+}
+
+}  // namespace
+}  // namespace pillarbox::smtp
+
+namespace pillarbox::smtp {
+namespace {
+
+// Random bytes and random fragments of real commands never crash the
+// session, and every reply line is "DDD" + " " or "-" + text.
+TEST_F(SmtpSessionTest, GarbageInputKeepsRepliesWellFormed) {
+  const std::vector<std::string> pieces = {"LHLO x\r\n",
+                                           "EHLO x\r\n",
+                                           "MAIL FROM:<a@b>\r\n",
+                                           "RCPT TO:<alice@localhost>\r\n",
+                                           "DATA\r\n",
+                                           "BDAT 3\r\n",
+                                           "BDAT 2 LAST\r\n",
+                                           ".\r\n",
+                                           "\r\n",
+                                           "..\r\n",
+                                           "RSET\r\n",
+                                           "AUTH LOGIN\r\n",
+                                           "*\r\n",
+                                           "\n",
+                                           "\r",
+                                           "x",
+                                           "STARTTLS\r\n"};
+  std::mt19937 rng(12345);
+  for (bool lmtp : {false, true}) {
+    for (int round = 0; round < 20; ++round) {
+      cfg_.limits.max_bad_commands = 1000;
+      Open(lmtp);
+      std::string all;
+      for (int i = 0; i < 60 && !out_.closed(); ++i) {
+        std::string chunk;
+        if (rng() % 4 == 0) {
+          for (int n = rng() % 20; n > 0; --n) chunk.push_back(static_cast<char>(rng() % 256));
+        } else {
+          chunk = pieces[rng() % pieces.size()];
+        }
+        all += Send(chunk);
+        if (out_.tls_started()) break;  // the rest would be TLS
+      }
+      std::size_t start = 0;
+      while (start < all.size()) {
+        auto end = all.find("\r\n", start);
+        ASSERT_NE(end, std::string::npos) << all;
+        std::string line = all.substr(start, end - start);
+        ASSERT_GE(line.size(), 4u) << line;
+        ASSERT_TRUE(isdigit(line[0]) && isdigit(line[1]) && isdigit(line[2])) << line;
+        ASSERT_TRUE(line[3] == ' ' || line[3] == '-') << line;
+        start = end + 2;
+      }
+      out_ = FakeOutput();
+    }
+  }
 }
 
 }  // namespace
