@@ -270,6 +270,14 @@ class Tokenizer {
 
 void Parser::Feed(std::string_view data) { buf_.append(data.data(), data.size()); }
 
+std::size_t Parser::FindLf() {
+  // Bytes already searched are not searched again: a line trickling in one
+  // byte at a time costs O(n), not O(n^2).
+  std::size_t lf = buf_.find('\n', pos_ + no_lf_);
+  no_lf_ = lf == std::string::npos ? buf_.size() - pos_ : 0;
+  return lf;
+}
+
 void Parser::Compact() {
   if (pos_ == buf_.size()) {
     buf_.clear();
@@ -294,6 +302,7 @@ void Parser::ResetCommand() {
 void Parser::Reset() {
   buf_.clear();
   pos_ = 0;
+  no_lf_ = 0;
   state_ = State::kLine;
   line_too_long_ = false;
   ResetCommand();
@@ -347,6 +356,7 @@ ParseEvent Parser::Next() {
             std::min<std::uint64_t>(literal_left_, static_cast<std::uint64_t>(avail)));
         if (state_ == State::kLiteral) literals_.back().text.append(buf_, pos_, n);
         pos_ += n;
+        no_lf_ = 0;
         literal_left_ -= n;
         Compact();
         if (literal_left_ > 0) return {};
@@ -355,12 +365,13 @@ ParseEvent Parser::Next() {
       }
       case State::kLine:
       case State::kDiscardLine: {
-        std::size_t lf = buf_.find('\n', pos_);
+        std::size_t lf = FindLf();
         if (lf == std::string::npos) {
           std::size_t pending = buf_.size() - pos_;
           if (state_ == State::kDiscardLine) {
             if (line_too_long_) {
               pos_ = buf_.size();
+              no_lf_ = 0;
               Compact();
               return {};
             }
@@ -369,6 +380,7 @@ ParseEvent Parser::Next() {
             // line limit.
             if (pending > limits_.max_line_length + 1) {
               pos_ = buf_.size();
+              no_lf_ = 0;
               Compact();
               line_too_long_ = true;
               std::string response = std::move(pending_error_);
@@ -381,6 +393,7 @@ ParseEvent Parser::Next() {
           if (pending > room + 1) {  // +1: a CR may already be here
             if (segments_.empty()) LearnTagAndName(std::string_view(buf_).substr(pos_, room));
             pos_ = buf_.size();
+            no_lf_ = 0;
             Compact();
             state_ = State::kDiscardLine;
             line_too_long_ = true;
@@ -395,12 +408,14 @@ ParseEvent Parser::Next() {
             line_too_long_ = false;
             state_ = State::kLine;
             pos_ = lf + 1;
+            no_lf_ = 0;
             Compact();
             continue;
           }
           // The rest of a command whose literal was refused.
           auto marker = FindLiteralMarker(line);
           pos_ = lf + 1;
+          no_lf_ = 0;
           if (marker && !marker->sync) {
             literal_left_ = marker->size;
             state_ = State::kDiscardLiteral;
@@ -413,6 +428,7 @@ ParseEvent Parser::Next() {
         }
         std::string line_copy(line);
         pos_ = lf + 1;
+        no_lf_ = 0;
         std::optional<ParseEvent> ev = OnLine(line_copy);
         Compact();
         if (ev) return std::move(*ev);
@@ -492,14 +508,16 @@ ParseEvent Parser::Tokenize() {
 std::optional<std::string> Parser::NextLine(bool* too_long) {
   *too_long = false;
   for (;;) {
-    std::size_t lf = buf_.find('\n', pos_);
+    std::size_t lf = FindLf();
     if (state_ == State::kDiscardLine) {
       if (lf == std::string::npos) {
         pos_ = buf_.size();
+        no_lf_ = 0;
         Compact();
         return std::nullopt;
       }
       pos_ = lf + 1;
+      no_lf_ = 0;
       state_ = State::kLine;
       line_too_long_ = false;
       Compact();
@@ -508,6 +526,7 @@ std::optional<std::string> Parser::NextLine(bool* too_long) {
     if (lf == std::string::npos) {
       if (buf_.size() - pos_ > limits_.max_line_length + 1) {
         pos_ = buf_.size();
+        no_lf_ = 0;
         Compact();
         state_ = State::kDiscardLine;
         line_too_long_ = true;
@@ -519,6 +538,7 @@ std::optional<std::string> Parser::NextLine(bool* too_long) {
     std::string line = buf_.substr(pos_, lf - pos_);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     pos_ = lf + 1;
+    no_lf_ = 0;
     Compact();
     if (line.size() > limits_.max_line_length) {
       *too_long = true;

@@ -85,6 +85,7 @@ class Parser {
   enum class State { kLine, kLiteral, kDiscardLine, kDiscardLiteral };
 
   void Compact();
+  std::size_t FindLf();
   void ResetCommand();
   // Called with a complete line of the current command (without CRLF).
   std::optional<ParseEvent> OnLine(std::string_view line);
@@ -97,6 +98,7 @@ class Parser {
   ParserLimits limits_;
   std::string buf_;
   std::size_t pos_ = 0;
+  std::size_t no_lf_ = 0;  // bytes after pos_ known to hold no '\n'
   State state_ = State::kLine;
 
   // The command being received: text segments with a literal between each

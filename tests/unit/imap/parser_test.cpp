@@ -280,5 +280,20 @@ TEST(ImapParser, LargeLiteralArrivesInPieces) {
   EXPECT_EQ(p.buffered(), 0u);
 }
 
+TEST(ImapParser, LongLineTrickledByteByByte) {
+  // Each byte must not rescan the whole line (that would be quadratic).
+  ParserLimits limits;
+  limits.max_line_length = 1u << 20;
+  Parser p(limits);
+  std::string arg(500000, 'x');
+  std::string line = "a X " + arg + "\r\n";
+  std::string out;
+  for (char c : line) {
+    p.Feed(std::string_view(&c, 1));
+    out += Drain(p);
+  }
+  EXPECT_EQ(out, "[a X " + arg + "]");
+}
+
 }  // namespace
 }  // namespace pillarbox::imap
