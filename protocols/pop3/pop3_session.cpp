@@ -223,19 +223,13 @@ void Pop3Session::Resume() {
 }
 
 void Pop3Session::Dispatch(std::string_view line) {
+  // Transcripts ([log] transcripts) are written by the connection, which
+  // also redacts PASS and SASL lines.
   if (sasl_) {
-    if (config_.log.transcripts) LOG_INFO("pop3 {} C: <sasl response>", id_);
     HandleSaslStep(sasl_->Continue(line));
     return;
   }
   CommandLine cmd = SplitCommand(line);
-  if (config_.log.transcripts) {
-    LOG_INFO("pop3 {} C: {}", id_,
-             cmd.name == "PASS" ? std::string("PASS <redacted>")
-             : cmd.name == "AUTH" && cmd.args.size() > 1
-                 ? "AUTH " + std::string(cmd.args[0]) + " <redacted>"
-                 : std::string(line));
-  }
   for (const CommandSpec& spec : kCommands) {
     if (spec.name != cmd.name) continue;
     bool allowed = state_ == State::kAuthorization ? spec.in_authorization : spec.in_transaction;
