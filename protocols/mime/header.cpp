@@ -84,17 +84,20 @@ HeaderBlock ParseHeader(std::string_view text, std::size_t start, std::size_t li
 }
 
 std::string Unfold(std::string_view raw_value) {
-  std::string out;
-  out.reserve(raw_value.size());
   std::size_t i = 0;
   while (i < raw_value.size() && (raw_value[i] == ' ' || raw_value[i] == '\t' ||
                                   raw_value[i] == '\r' || raw_value[i] == '\n')) {
     ++i;
   }
-  for (; i < raw_value.size(); ++i) {
-    char c = raw_value[i];
+  std::string_view rest = raw_value.substr(i);
+  std::size_t brk = rest.find_first_of("\r\n");
+  if (brk == std::string_view::npos) return std::string(rest);  // not folded
+  std::string out(rest.substr(0, brk));
+  out.reserve(rest.size());
+  for (std::size_t k = brk; k < rest.size(); ++k) {
+    char c = rest[k];
     if (c == '\n') continue;
-    if (c == '\r' && i + 1 < raw_value.size() && raw_value[i + 1] == '\n') continue;
+    if (c == '\r' && k + 1 < rest.size() && rest[k + 1] == '\n') continue;
     out.push_back(c);
   }
   return out;

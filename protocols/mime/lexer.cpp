@@ -1,20 +1,35 @@
 #include "protocols/mime/lexer.h"
 
-#include <cstring>
+#include <string_view>
 
 namespace pillarbox::mime {
 
-bool Lexer::IsAtext(unsigned char c) {
-  if (c >= 0x80) return true;  // 8-bit: tolerated (RFC 6532 allows UTF-8)
-  if (c <= ' ' || c == 0x7f) return false;
-  return std::strchr("()<>[]:;@\\,.\"", c) == nullptr;
-}
+namespace {
 
-bool Lexer::IsTokenChar(unsigned char c) {
-  if (c >= 0x80) return true;
-  if (c <= ' ' || c == 0x7f) return false;
-  return std::strchr("()<>@,;:\\\"/[]?=", c) == nullptr;
-}
+// Character classes as tables: these run for every byte of every parsed
+// header value.
+struct CharClasses {
+  bool atext[256] = {};
+  bool token[256] = {};
+  constexpr CharClasses() {
+    for (int c = 0; c < 256; ++c) {
+      // 8-bit bytes are tolerated in both (RFC 6532 allows UTF-8).
+      bool printable = c > ' ' && c != 0x7f;
+      atext[c] = printable;
+      token[c] = printable;
+    }
+    for (char c : std::string_view("()<>[]:;@\\,.\"")) atext[static_cast<unsigned char>(c)] = false;
+    for (char c : std::string_view("()<>@,;:\\\"/[]?="))
+      token[static_cast<unsigned char>(c)] = false;
+  }
+};
+constexpr CharClasses kClasses;
+
+}  // namespace
+
+bool Lexer::IsAtext(unsigned char c) { return kClasses.atext[c]; }
+
+bool Lexer::IsTokenChar(unsigned char c) { return kClasses.token[c]; }
 
 void Lexer::SkipWhitespace() {
   while (!AtEnd()) {
