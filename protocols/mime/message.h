@@ -53,8 +53,10 @@ struct Address {
 };
 using AddressList = std::vector<Address>;
 
-// The envelope fields of RFC 3501 section 7.4.2, from the first occurrence of
-// each header field. nullopt: the field is absent.
+// The envelope fields of RFC 3501 section 7.4.2. Each comes from the last
+// occurrence of its header field, as in Dovecot (the Content-* fields of a
+// part use the first). nullopt / empty list: the field is absent (or, for an
+// address list, has no address).
 struct Envelope {
   std::optional<std::string> date;  // unfolded raw values
   std::optional<std::string> subject;
