@@ -107,6 +107,8 @@ class ReadView {
     bool holds_pop3_lock = false;
     UnixTime since = 0;
   };
+  // Sessions of `user` (0: of every user) in every process that uses this
+  // store; rows of processes that are gone are left out.
   virtual std::vector<LiveSession> LiveSessions(UserId user) = 0;
 };
 
