@@ -43,8 +43,9 @@ done
 echo "pillarbox-entrypoint: effective configuration:"
 "$PILLARBOX" check-config || die "the configuration is invalid (see the line above)."
 
+# `user list` prints a header line, then one user a line, name first.
 user_exists() {
-  "$PILLARBOX" user list | grep -qix -- "$1"
+  "$PILLARBOX" user list | awk 'NR > 1 { print $1 }' | grep -qixF -- "$1"
 }
 
 if [ -n "${PILLARBOX_USERS:-}" ]; then
