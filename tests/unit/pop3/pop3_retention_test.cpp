@@ -141,6 +141,26 @@ TEST_F(Pop3RetentionTest, InvalidPerUserModeFallsBackToConfig) {
   EXPECT_EQ(Guids(), std::vector<std::uint64_t>{d2_.guid});
 }
 
+TEST_F(Pop3RetentionTest, FailedCommitAnswersSysTempAndAppliesNothing) {
+  // The store refuses a malformed target name in the commit: QUIT must say
+  // so, and nothing may be applied.
+  SetSetting("alice", "pop3.delete_mode", "move:Bad//Name");
+  DeliverThree();
+  auto c = Login();
+  EXPECT_EQ(Send(*c, "DELE 1\r\n"), "+OK Marked to be deleted.\r\n");
+  EXPECT_EQ(Send(*c, "QUIT\r\n"), "-ERR [SYS/TEMP] Internal error, see server log (session " +
+                                      std::to_string(c->session->id()) + ").\r\n");
+  EXPECT_TRUE(c->out.closed());
+  Drop(c);
+  EXPECT_EQ(Guids(), (std::vector<std::uint64_t>{d1_.guid, d2_.guid, d3_.guid}));
+  bool aborted = false;
+  for (const auto& e : Journal()) {
+    if (e.kind == storage::JournalKind::kPop3DeleteAborted && e.guid == d1_.guid) aborted = true;
+  }
+  EXPECT_TRUE(aborted);
+  auto d = Login();  // the lock was released
+}
+
 TEST_F(Pop3RetentionTest, DisconnectWithoutQuitChangesNothing) {
   DeliverThree();
   auto c = Login();
@@ -326,6 +346,16 @@ TEST_F(Pop3RetentionTest, DotStuffingEdgeCases) {
             "+OK " + std::to_string(header_only.size()) + " octets\r\n" + header_only + ".\r\n");
   EXPECT_EQ(Send(*c, "TOP 3 0\r\n"), "+OK\r\n" + header_only + ".\r\n");
   EXPECT_EQ(Send(*c, "TOP 1 2\r\n"), "+OK\r\nSubject: dots\r\n\r\n..\r\n...\r\n.\r\n");
+}
+
+TEST_F(Pop3RetentionTest, EmptyBody) {
+  const std::string empty_body = "Subject: empty\r\n\r\n";
+  Deliver(empty_body);
+  auto c = Login();
+  EXPECT_EQ(Send(*c, "RETR 1\r\n"),
+            "+OK " + std::to_string(empty_body.size()) + " octets\r\n" + empty_body + ".\r\n");
+  EXPECT_EQ(Send(*c, "TOP 1 0\r\n"), "+OK\r\n" + empty_body + ".\r\n");
+  EXPECT_EQ(Send(*c, "TOP 1 3\r\n"), "+OK\r\n" + empty_body + ".\r\n");
 }
 
 TEST_F(Pop3RetentionTest, ListSizesEqualRetrievedOctets) {
