@@ -485,3 +485,53 @@ def test_mpop(server, tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     assert n == 4
     assert inbox_counts(server) == (0, 0)
+
+
+# --- connection lifecycle -----------------------------------------------------------
+
+
+def test_idle_timeout_applies_nothing(make_server):
+    srv = make_server(config={"pop3": {"idle_timeout": "1s"}})
+    deliver_n(srv, 1)
+    s = srv.connect("pop3", timeout=15)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"+OK")
+    s.sendall(b"USER alice\r\nPASS secret\r\nDELE 1\r\n")
+    assert f.readline() == b"+OK\r\n"
+    assert f.readline() == b"+OK Logged in.\r\n"
+    assert f.readline() == b"+OK Marked to be deleted.\r\n"
+    assert f.readline() == b"-ERR Disconnected for inactivity.\r\n"
+    assert f.readline() == b""
+    s.close()
+    p = wait_for(lambda: _try_login(srv), what="login after the timeout")
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_drop_during_large_retr(server):
+    server.deliver("alice", message(subject="big", body=("y" * 998 + "\r\n") * 20000))
+    s = server.connect("pop3")
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"USER alice\r\nPASS secret\r\nRETR 1\r\n")
+    assert f.readline() == b"+OK\r\n"
+    assert f.readline() == b"+OK Logged in.\r\n"
+    assert f.readline().endswith(b" octets\r\n")
+    f.read(100000)  # part of it, then hang up
+    s.shutdown(socket.SHUT_RDWR)
+    s.close()
+    p = wait_for(lambda: _try_login(server), what="login after the drop")
+    assert p.stat()[0] == 1
+    p.quit()
+
+
+def test_shutdown_says_goodbye(server):
+    s = server.connect("pop3")
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(b"USER alice\r\nPASS secret\r\n")
+    assert f.readline() == b"+OK\r\n"
+    assert f.readline() == b"+OK Logged in.\r\n"
+    assert server.stop() == 0
+    assert f.readline() == b"-ERR [SYS/TEMP] Server shutting down.\r\n"
+    s.close()
