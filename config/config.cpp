@@ -543,10 +543,8 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(BoolKey(PB_FIELD(pop3, mark_seen_on_retr)));
   t.back().per_user = true;
   t.push_back(BoolKey(PB_FIELD(pop3, lock_session)));
-  t.back().per_user = true;
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, idle_timeout), Millis(1000)));
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, login_delay), Millis(0)));
-  t.back().per_user = true;
   // [lmtp]
   t.push_back(ListKey(PB_FIELD(lmtp, listen), CheckAnyListen));
   // [smtp]
@@ -963,6 +961,19 @@ Status ApplyUserSetting(Config& config, std::string_view key, std::string_view v
     Status s = k.from_text(config, value);
     if (!s.ok()) return KeyError(key, s);
     return Status::Ok();
+  }
+  return Invalid(std::string(key) + ": unknown key");
+}
+
+Result<std::string> CanonicalUserSetting(std::string_view key, std::string_view value) {
+  Config scratch;
+  PB_RETURN_IF_ERROR(ApplyUserSetting(scratch, key, value));
+  for (const auto& k : Table()) {
+    if (k.FullName() != key) continue;
+    std::string text = k.to_toml(scratch);
+    // Per-user keys are enums, booleans and durations: no escapes inside.
+    if (text.size() >= 2 && text.front() == '"') text = text.substr(1, text.size() - 2);
+    return text;
   }
   return Invalid(std::string(key) + ": unknown key");
 }

@@ -200,6 +200,8 @@ std::vector<std::string> UserSettingKeys();
 // Checks that `key` may be overridden per user and that `value` is valid for
 // it. Errors name the key.
 Status ValidateUserSetting(std::string_view key, std::string_view value);
+// The value in its canonical spelling ("yes" -> "true"), as stored.
+Result<std::string> CanonicalUserSetting(std::string_view key, std::string_view value);
 // Applies one override onto `config` (the user's effective configuration).
 Status ApplyUserSetting(Config& config, std::string_view key, std::string_view value);
 // Applies every override; a bad stored value is reported and the rest applied.

@@ -235,6 +235,7 @@ int UserSet(const config::Config& config, const UserArgs& args) {
     PrintError("user set " + args.name + ": " + valid.message());
     return kExitUsage;
   }
+  if (!value.empty()) value = *config::CanonicalUserSetting(key, value);
   auto admin = OpenStoreOrReport(config);
   if (!admin) return kExitTempFail;
   Status s = admin->WaitStatus([&](storage::StatusCallback done) {

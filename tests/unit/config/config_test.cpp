@@ -503,9 +503,13 @@ TEST_F(ConfigTest, UserSettings) {
   EXPECT_FALSE(c.pop3.mark_seen_on_retr);
   // A bad stored value is reported; the others still apply.
   Config d;
-  Status s = ApplyUserSettings(d, {{"pop3.delete_mode", "bogus"}, {"pop3.lock_session", "false"}});
+  Status s =
+      ApplyUserSettings(d, {{"pop3.delete_mode", "bogus"}, {"pop3.mark_seen_on_retr", "false"}});
   EXPECT_FALSE(s.ok());
-  EXPECT_FALSE(d.pop3.lock_session);
+  EXPECT_FALSE(d.pop3.mark_seen_on_retr);
+  EXPECT_EQ(*CanonicalUserSetting("pop3.mark_seen_on_retr", " Yes"), "true");
+  EXPECT_EQ(*CanonicalUserSetting("pop3.delete_mode", "move:Old"), "move:Old");
+  EXPECT_FALSE(CanonicalUserSetting("pop3.delete_mode", "x").ok());
 }
 
 TEST_F(ConfigTest, DeleteModeRoundTrip) {
