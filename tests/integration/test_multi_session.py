@@ -148,9 +148,15 @@ def test_pop3_snapshot_retr_and_quit_expunge_reach_idle_session(srv):
     # RETR sets \Seen, which IMAP sessions see.
     lines = pop.retr(1)[1]
     assert b"Subject: m1" in lines
-    other.noop()
-    fetches = b"\n".join(untagged(other, "FETCH"))
-    assert re.search(rb"1 \(FLAGS \([^)]*\\Seen", fetches), fetches
+    # (The \Seen change may commit just after the RETR reply.)
+    seen = []
+
+    def other_sees_seen():
+        other.noop()
+        seen.extend(untagged(other, "FETCH"))
+        return re.search(rb"1 \(FLAGS \([^)]*\\Seen", b"\n".join(seen))
+
+    wait_for(other_sees_seen, what="FETCH FLAGS \\Seen after RETR")
 
     # DELE is in memory until QUIT: IMAP still has the message.
     pop.dele(2)
