@@ -159,6 +159,10 @@ def test_deliver(offline):
     assert r.returncode == 67 and b"no such user" in r.stderr
     r = srv.cli("deliver", "--user", "alice", input=b"", check=False)
     assert r.returncode == 65
+    # A mailbox name the store cannot use: EX_CANTCREAT, and nothing stored.
+    r = srv.cli("deliver", "--user", "alice", "--mailbox", "a//b", input=message().encode(),
+                check=False)
+    assert r.returncode == 73 and b"a//b" in r.stderr
 
     srv.start()
     imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
@@ -379,3 +383,21 @@ def test_cli_changes_reach_running_server(server):
     pop.pass_("pw-frank")
     assert pop.stat()[0] == 1
     pop.quit()
+
+
+def test_deliver_over_quota_temporary(make_server):
+    srv = make_server(config={"delivery": {"over_quota_temporary": True},
+                              "quota": {"messages": 1}}, start=False)
+    srv.deliver("alice", message(subject="one"))
+    r = srv.cli("deliver", "--user", "alice", input=message(subject="two").encode(), check=False)
+    assert r.returncode == 75 and b"over quota" in r.stderr
+    assert len(srv.cli("journal", "alice").stdout.splitlines()) == 1
+
+
+def test_healthcheck(server):
+    srv = server
+    r = srv.cli("healthcheck", check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    srv.stop()
+    r = srv.cli("healthcheck", check=False)
+    assert r.returncode == 1
