@@ -50,8 +50,9 @@ try {
     emit('idling');
     const data = await exists;
     emit('exists', { count: data.count, prevCount: data.prevCount });
-    await idling.catch(() => {});
+    // A new command ends IDLE (imapflow sends DONE first).
     const last = await client.fetchOne('*', { envelope: true, uid: true });
+    await idling.catch(() => {});
     emit('pushed', { uid: last.uid, subject: last.envelope.subject });
   } finally {
     lock.release();
