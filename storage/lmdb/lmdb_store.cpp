@@ -646,7 +646,12 @@ void LmdbStore::Unsubscribe(std::uint64_t subscription) {
 
 void LmdbStore::PollExternalChanges() {
   MDB_envinfo info;
-  if (mdb_env_info(env_, &info) != MDB_SUCCESS) return;
+  {
+    // mdb_env_info reads the meta pages inside the map, which GrowMap()
+    // remaps on the writer thread: hold the map shared like a transaction.
+    std::shared_lock lock(map_mu_);
+    if (mdb_env_info(env_, &info) != MDB_SUCCESS) return;
+  }
   std::uint64_t last = info.me_last_txnid;
   bool external = external_seen_.exchange(false);
   std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
