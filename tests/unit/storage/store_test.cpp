@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "tests/support/test_support.h"
 
@@ -766,6 +768,24 @@ TEST_F(StoreTest, MapGrowsWhenFull) {
   EXPECT_TRUE(f.store().CheckConsistency().ok());
   f.Reopen();
   EXPECT_EQ(f.store().Read()->FindMailbox(u.id, "INBOX")->messages, 40u);
+}
+
+TEST_F(StoreTest, MapGrowthWaitsForAViewHeldOnAnotherThread) {
+  StoreFixture f([](StoreOptions& o) { o.initial_map_size = 1u << 20; });
+  auto u = f.AddUser("held", "pw");
+  std::atomic<bool> holding{false};
+  std::thread reader([&] {
+    auto view = f.store().Read();
+    EXPECT_TRUE(view->FindUser("held").ok());
+    holding = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  while (!holding) std::this_thread::yield();
+  // Needs the map to grow while the other thread's view is alive.
+  auto r = f.Deliver(u.id, Msg("big", std::string(3u << 20, 'g')));
+  EXPECT_EQ(r.uid, 1u);
+  reader.join();
+  EXPECT_TRUE(f.store().CheckConsistency().ok());
 }
 
 TEST_F(StoreTest, RandomOperationsKeepCountsEqualToARecount) {
