@@ -381,7 +381,12 @@ void Server::Accept(Listener* l) {
   ctx.timer = [this, id](std::chrono::milliseconds delay, std::function<void()> fn) {
     if (timers_) timers_->Add(id, delay, std::move(fn));
   };
-  conn->Start(factories_.at(l->spec.protocol), ctx);
+  try {
+    conn->Start(factories_.at(l->spec.protocol), ctx);
+  } catch (const std::exception& e) {
+    LOG_ERROR("{} #{}: starting the session: {}", l->spec.protocol, id, e.what());
+    conn->Abort();
+  }
 }
 
 void Server::ScheduleTick(Connection* conn) {
