@@ -90,11 +90,18 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   // The last event printed, as (time, seq): --follow prints only later ones.
   std::tuple<storage::UnixTime, std::uint64_t> last{since, 0};
   bool printed_any = false;
+  // Some events (a pending DELE, say) carry no subject; show the one an
+  // earlier event of the same message had.
+  std::map<std::uint64_t, std::string> subjects;
   auto print_new = [&]() {
     auto view = admin->Read();
-    for (const auto& ev : view->Journal(user, std::get<0>(last), max_events)) {
+    for (auto& ev : view->Journal(user, std::get<0>(last), max_events)) {
       std::tuple<storage::UnixTime, std::uint64_t> key{ev.time, ev.seq};
       if (printed_any && key <= last) continue;
+      if (ev.guid && !ev.subject.empty()) subjects[ev.guid] = ev.subject;
+      if (ev.guid && ev.subject.empty()) {
+        if (auto it = subjects.find(ev.guid); it != subjects.end()) ev.subject = it->second;
+      }
       std::printf("%s\n", JournalLine(ev).c_str());
       last = key;
       printed_any = true;
