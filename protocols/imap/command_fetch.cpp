@@ -74,7 +74,10 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
     std::uint32_t seq = sel->SeqOf(uid);
     auto rec = open()->GetMessage(sel->id, uid);
     if (seq == 0 || !rec.ok()) {
-      job->missing = true;
+      // Expunged elsewhere, not yet announced. By UID it is simply gone (as
+      // a UID that never existed); by sequence number the client asked for
+      // it, so the answer says so (RFC 5530 EXPUNGEISSUED).
+      if (!job->h.uid) job->missing = true;
       continue;
     }
     FetchMessage m;

@@ -1,6 +1,9 @@
 // STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN.
-// RECENT is exact for the mailbox this session has selected; for others it
-// is 0, since counting \Recent would need to claim it (Store::ClaimRecent).
+// RECENT: for the mailbox this session has selected, its own \Recent
+// messages; for others, the messages no session has claimed yet (peeked with
+// an empty claim, Store::ClaimRecent(mailbox, 0)).
+#include <algorithm>
+
 #include "protocols/imap/commands.h"
 
 namespace pillarbox::imap {
@@ -34,7 +37,17 @@ void CmdStatus(ImapSession& s, Command& cmd) {
   if (!mb.ok()) return s.FinishError(cmd, mb.status(), *name);
   std::uint32_t recent = 0;
   SelectedMailbox* sel = s.selected();
-  if (sel != nullptr && sel->id == mb->id) recent = static_cast<std::uint32_t>(sel->recent.size());
+  bool want_recent = std::find(items.begin(), items.end(), kRecent) != items.end();
+  if (sel != nullptr && sel->id == mb->id) {
+    recent = static_cast<std::uint32_t>(sel->recent.size());
+  } else if (want_recent) {
+    std::vector<storage::Uid> uids;
+    for (const auto& m : view->ListMessages(mb->id)) uids.push_back(m.uid);
+    view.reset();  // the peek may read the store itself
+    storage::Uid first = s.store().ClaimRecent(mb->id, 0);
+    recent =
+        static_cast<std::uint32_t>(uids.end() - std::lower_bound(uids.begin(), uids.end(), first));
+  }
   std::string out = "STATUS " + ImapSession::EncodeMailboxName(mb->name) + " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ' ';

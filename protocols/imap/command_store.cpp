@@ -82,7 +82,7 @@ void CmdStore(ImapSession& s, Command& cmd) {
             std::uint32_t seq = sel2->SeqOf(uid);
             auto rec = view->GetMessage(sel2->id, uid);
             if (seq == 0 || !rec.ok()) {
-              missing = true;
+              if (!h.uid) missing = true;  // as in FETCH
               continue;
             }
             s2.MarkReported(*rec);

@@ -491,8 +491,10 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
     }
   }
   view.reset();
-  if (!read_only) {
-    storage::Uid first = store().ClaimRecent(sel.id, mb->uidnext);
+  {
+    // EXAMINE claims nothing: with uidnext 0 the claimed range is empty and
+    // the answer is just the first UID nobody has claimed yet.
+    storage::Uid first = store().ClaimRecent(sel.id, read_only ? 0 : mb->uidnext);
     for (auto it = std::lower_bound(sel.uids.begin(), sel.uids.end(), first); it != sel.uids.end();
          ++it) {
       sel.recent.insert(*it);
@@ -630,7 +632,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   // Read what is needed, then let the view go before claiming \Recent (the
   // claim may itself read the store).
   storage::Uid uidnext = 0;
-  if (!sel.pending_new.empty() && !sel.read_only) {
+  if (!sel.pending_new.empty()) {
     auto mb = view->GetMailbox(sel.id);
     uidnext = mb.ok() ? mb->uidnext : sel.pending_new.back() + 1;
   }
@@ -644,11 +646,9 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   view.reset();
   // 3. EXISTS and RECENT.
   if (!sel.pending_new.empty()) {
-    if (!sel.read_only) {
-      storage::Uid first = store().ClaimRecent(sel.id, uidnext);
-      for (storage::Uid uid : sel.pending_new) {
-        if (uid >= first) sel.recent.insert(uid);
-      }
+    storage::Uid first = store().ClaimRecent(sel.id, sel.read_only ? 0 : uidnext);
+    for (storage::Uid uid : sel.pending_new) {
+      if (uid >= first) sel.recent.insert(uid);
     }
     std::sort(sel.pending_new.begin(), sel.pending_new.end());
     for (storage::Uid uid : sel.pending_new) sel.uids.push_back(uid);

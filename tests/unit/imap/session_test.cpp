@@ -89,6 +89,7 @@ class ImapSessionTest : public ::testing::Test {
   std::string Run(Client& c, const std::string& input, const std::string& tag) {
     c.session->OnInput(input);
     fx_.RunUntil([&] {
+      timers_.Advance(std::chrono::milliseconds(0));  // zero-delay continuations
       const std::string& w = c.out.written();
       return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
     });
@@ -483,8 +484,15 @@ TEST_F(ImapSessionTest, Status) {
   auto c = LoggedIn();
   auto mb = Mailbox("INBOX");
   EXPECT_EQ(Run(*c, "a STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)\r\n", "a"),
-            "* STATUS INBOX (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY " +
+            "* STATUS INBOX (MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY " +
                 std::to_string(mb.uidvalidity) + " UNSEEN 1)\r\na OK Status completed.\r\n");
+  // Claimed by a SELECT elsewhere: no longer recent for anyone else.
+  auto d = LoggedIn();
+  Run(*d, "s SELECT INBOX\r\n", "s");
+  EXPECT_EQ(Run(*c, "a2 STATUS INBOX (RECENT)\r\n", "a2"),
+            "* STATUS INBOX (RECENT 0)\r\na2 OK Status completed.\r\n");
+  EXPECT_EQ(Run(*d, "s2 STATUS INBOX (RECENT)\r\n", "s2"),
+            "* STATUS INBOX (RECENT 2)\r\ns2 OK Status completed.\r\n");
   EXPECT_EQ(Run(*c, "b STATUS Nope (MESSAGES)\r\n", "b"),
             "b NO [NONEXISTENT] Mailbox doesn't exist: Nope\r\n");
   EXPECT_EQ(Run(*c, "c STATUS INBOX (SIZE)\r\n", "c"),
@@ -607,8 +615,12 @@ TEST_F(ImapSessionTest, FetchInReadOnlyMailboxDoesNotSetSeen) {
   Deliver(kMsg1);
   auto c = LoggedIn();
   Run(*c, "a EXAMINE INBOX\r\n", "a");
-  EXPECT_EQ(Run(*c, "b FETCH 1 (FLAGS BODY[TEXT])\r\n", "b"),
-            "* 1 FETCH (FLAGS () BODY[TEXT] {9}\r\nHi Joe.\r\n)\r\nb OK Fetch completed.\r\n");
+  EXPECT_EQ(
+      Run(*c, "b FETCH 1 (FLAGS BODY[TEXT])\r\n", "b"),
+      "* 1 FETCH (FLAGS (\\Recent) BODY[TEXT] {9}\r\nHi Joe.\r\n)\r\nb OK Fetch completed.\r\n");
+  // EXAMINE showed \Recent without claiming it: SELECT still gets it.
+  auto d = LoggedIn();
+  EXPECT_EQ(Run(*d, "c SELECT INBOX\r\n", "c"), SelectReply("c", "INBOX", 1, 1, 1));
 }
 
 TEST_F(ImapSessionTest, UidFetchIncludesUidAndIgnoresMissing) {
@@ -768,7 +780,7 @@ TEST_F(ImapSessionTest, ExpungeFromOtherSessionOnlyAtAllowedPoints) {
   EXPECT_EQ(Run(*b, "b3 FETCH 2 UID\r\n", "b3"),
             "b3 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.\r\n");
   // UID commands and NOOP may report it.
-  EXPECT_EQ(Run(*b, "b4 UID FETCH 3 FLAGS\r\n", "b4"),
+  EXPECT_EQ(Run(*b, "b4 UID FETCH 2:3 FLAGS\r\n", "b4"),
             "* 3 FETCH (UID 3 FLAGS ())\r\n* 2 EXPUNGE\r\nb4 OK Fetch completed.\r\n");
   EXPECT_EQ(Run(*b, "b5 FETCH 2 UID\r\n", "b5"), "* 2 FETCH (UID 3)\r\nb5 OK Fetch completed.\r\n");
   EXPECT_EQ(Run(*b, "b6 NOOP\r\n", "b6"), "b6 OK NOOP completed.\r\n");
@@ -852,6 +864,81 @@ TEST_F(ImapSessionTest, UnicodeMailboxNames) {
             "* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\nb OK List completed.\r\n");
   EXPECT_EQ(Run(*c, "c SELECT \"Entw\xc3\xbcrfe\"\r\n", "c"),
             "c NO [CANNOT] Mailbox name is not valid mUTF-7\r\n");
+}
+
+TEST_F(ImapSessionTest, PipelinedCommandsAnswerInOrder) {
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c,
+                "a SELECT INBOX\r\nb STORE 1 +FLAGS (\\Seen)\r\nc CHECK\r\n"
+                "d FETCH 1 FLAGS\r\n",
+                "d"),
+            SelectReply("a", "INBOX", 1, 1, 1) +
+                "* 1 FETCH (FLAGS (\\Seen \\Recent))\r\nb OK Store completed.\r\n"
+                "c OK Check completed.\r\n"
+                "* 1 FETCH (FLAGS (\\Seen \\Recent))\r\nd OK Fetch completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, ReadOnlyMailboxRefusesChangesAndCloseKeepsMessages) {
+  Deliver(kMsg1, "INBOX", storage::Flags{storage::kFlagDeleted, {}});
+  auto c = LoggedIn();
+  Run(*c, "a EXAMINE INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b EXPUNGE\r\n", "b"), "b NO [READ-ONLY] Mailbox is read-only.\r\n");
+  EXPECT_EQ(Run(*c, "c MOVE 1 Trash\r\n", "c"), "c NO [READ-ONLY] Mailbox is read-only.\r\n");
+  EXPECT_EQ(Run(*c, "d CLOSE\r\n", "d"), "d OK Close completed.\r\n");
+  EXPECT_EQ(Run(*c, "e STATUS INBOX (MESSAGES)\r\n", "e"),
+            "* STATUS INBOX (MESSAGES 1)\r\ne OK Status completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, ExpungeByAnotherProtocolShowsAtNoop) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  auto mb = Mailbox("INBOX");
+  // As POP3's QUIT in expunge mode does.
+  storage::ExpungeRequest req;
+  req.mailbox = mb.id;
+  req.uids = std::vector<storage::Uid>{1};
+  req.require_deleted = false;
+  req.origin.protocol = "pop3";
+  auto r = fx_.Wait<std::vector<storage::Uid>>(
+      [&](storage::Callback<std::vector<storage::Uid>> cb) { fx_.store().Expunge(req, cb); });
+  ASSERT_TRUE(r.ok());
+  fx_.RunPending();
+  EXPECT_EQ(c->out.Take(), "");
+  EXPECT_EQ(Run(*c, "b STORE 2 +FLAGS.SILENT (\\Seen)\r\n", "b"), "b OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "c NOOP\r\n", "c"), "* 1 EXPUNGE\r\nc OK NOOP completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, SynchronizingLiteralWaitsForTheRunningCommand) {
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  std::string msg = kMsg1;
+  // The APPEND's "+ OK" comes only after the CREATE before it has answered.
+  c->session->OnInput("b CREATE Box\r\nc APPEND Box {" + std::to_string(msg.size()) + "}\r\n");
+  EXPECT_EQ(c->out.Take(), "");
+  fx_.RunUntil([&] { return c->out.written().find("+ OK") != std::string::npos; });
+  EXPECT_EQ(c->out.Take(), "b OK Create completed.\r\n+ OK\r\n");
+  auto box_validity = Mailbox("Box").uidvalidity;
+  EXPECT_EQ(Run(*c, msg + "\r\n", "c"),
+            "c OK [APPENDUID " + std::to_string(box_validity) + " 1] Append completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, BodySearchRunsInSlices) {
+  // Body searches evaluate a few messages per slice and yield in between.
+  std::string expected = "* SEARCH";
+  for (int i = 1; i <= 45; ++i) {
+    bool hit = i % 7 == 0;
+    Deliver("Subject: n" + std::to_string(i) + "\r\n\r\n" + (hit ? "needle" : "hay") + "\r\n");
+    if (hit) expected += " " + std::to_string(i);
+  }
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  c->session->OnInput("b SEARCH BODY needle\r\n");
+  EXPECT_EQ(c->out.Take(), "");  // the first slice did not finish it
+  EXPECT_GE(timers_.pending(), 1u);
+  EXPECT_EQ(Run(*c, "", "b"), expected + "\r\nb OK Search completed.\r\n");
 }
 
 }  // namespace
