@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <unordered_set>
 
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace pillarbox::storage {
@@ -362,6 +363,7 @@ std::unique_ptr<ReadView> LmdbStore::Read() {
     // Non-blocking: this thread may itself hold another view.
     if (!AdoptMapSize(false).ok()) break;
   }
+  LOG_ERROR("store: cannot open a read transaction in {}", options_.dir);
   return std::make_unique<LmdbReadView>(std::shared_lock<std::shared_timed_mutex>(), nullptr,
                                         &dbis_);
 }
@@ -386,6 +388,7 @@ Status LmdbStore::GrowMap() {
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   std::size_t next = info.me_mapsize * 2;
+  LOG_INFO("store: growing the map of {} to {} MiB", options_.dir, next >> 20);
   return MdbStatus(mdb_env_set_mapsize(env_, next), "growing the map");
 }
 
@@ -499,6 +502,7 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
     }
   }
   if (!batch_status.ok()) {
+    LOG_ERROR("store: a batch of {} mutations failed: {}", batch.size(), batch_status.ToString());
     for (auto& r : results) r = batch_status;
     published.clear();
   }
