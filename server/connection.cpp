@@ -282,6 +282,10 @@ void Connection::OnWriteDone(std::size_t bytes, int status) {
     Abort();
     return;
   }
+  // A client taking a bulk transfer (a large RETR or FETCH) is busy, not
+  // idle, though it sends nothing. Small writes (IDLE keepalives) do not
+  // count, so an abandoned client still times out.
+  if (bytes >= kBulkWriteActivity || QueuedBytes() > 0) last_activity_ = Clock::now();
   if (!out_.empty()) {
     // One write per wake-up; the next one after other clients had a turn.
     host_->ScheduleTick(this);

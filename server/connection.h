@@ -38,6 +38,9 @@ constexpr std::size_t kMaxBytesPerWakeup = 64 * 1024;
 // Input waiting while the session paused it; above this the socket is not
 // read until the session takes some.
 constexpr std::size_t kMaxBufferedInput = 256 * 1024;
+// A completed write at least this big counts as client activity for the
+// idle sweep (the client is reading a bulk transfer).
+constexpr std::size_t kBulkWriteActivity = 4096;
 // A client that does not read its output for this long after a graceful
 // close is cut off.
 constexpr std::chrono::seconds kCloseFlushTimeout{30};

@@ -320,6 +320,30 @@ TEST_F(ConnectionTest, InputResetsTheIdleClock) {
   EXPECT_EQ(rec_->idle, 0);
 }
 
+TEST_F(ConnectionTest, ABulkTransferInProgressIsNotIdle) {
+  Make();
+  Pump();
+  auto now = Connection::Clock::now();
+  conn_->set_last_activity(now - std::chrono::seconds(3600));
+  conn_->Write(std::string(100 * 1024, 'b'));
+  host_.Tick();
+  ASSERT_EQ(io_->in_flight.size(), 1u);
+  conn_->OnWriteDone(io_->in_flight.front().size(), 0);
+  conn_->Sweep(Connection::Clock::now());
+  EXPECT_EQ(rec_->idle, 0);
+}
+
+TEST_F(ConnectionTest, SmallWritesDoNotKeepAnIdleClientAlive) {
+  Make();
+  Pump();
+  auto now = Connection::Clock::now();
+  conn_->set_last_activity(now - std::chrono::seconds(3600));
+  conn_->Write("* OK Still here\r\n");
+  Pump();
+  conn_->Sweep(Connection::Clock::now());
+  EXPECT_EQ(rec_->idle, 1);
+}
+
 TEST_F(ConnectionTest, AClientThatNeverReadsAfterCloseIsCutOff) {
   Make();
   Pump();

@@ -284,6 +284,26 @@ TEST_F(ServerLoopTest, CertificateIsGeneratedOnceAndReused) {
   EXPECT_EQ(StopServer(), 0);
 }
 
+TEST_F(ServerLoopTest, Ipv6Listener) {
+  int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  bool has_ipv6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!has_ipv6) GTEST_SKIP() << "no IPv6 loopback";
+  config_.imap.listen = {"[::1]:0"};
+  StartServer();
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  a.sin6_port = htons(static_cast<std::uint16_t>(plain_port_));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(ReadLine(fd), "* OK hello");
+  ::close(fd);
+  EXPECT_EQ(StopServer(), 0);
+}
+
 TEST(TimersTest, CancelledOwnersNeverFire) {
   uv_loop_t loop;
   ASSERT_EQ(uv_loop_init(&loop), 0);
