@@ -381,13 +381,21 @@ class Renderer {
 
   // BODY[section] / RFC822* content (not BINARY).
   Status RenderBody(const FetchSection& s, std::string_view label, bool show_section) {
-    auto root = Structure();
-    if (!root.ok()) return root.status();
     PB_RETURN_IF_ERROR(LoadRaw());
     cur_ += label;
     if (show_section) cur_ += SectionLabel(s);
     PartialLabel(s);
     cur_ += ' ';
+    if (s.part.empty() && s.text == Text::kNone) {
+      // The whole message (BODY[], RFC822): no structure needed, which
+      // keeps FETCH 1:* BODY.PEEK[] from decoding every structure.
+      std::uint64_t offset = 0, length = raw_.size();
+      ApplyPartial(s, offset, length);
+      BlobLiteral(offset, length);
+      return Status::Ok();
+    }
+    auto root = Structure();
+    if (!root.ok()) return root.status();
     mime::SectionContent c = mime::ResolveSection(raw_, **root, ToMime(s));
     if (!c.found) {
       // No such part: an empty string, as Dovecot answers.
