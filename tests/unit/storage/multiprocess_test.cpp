@@ -1,10 +1,11 @@
 // Tests with a second process on the same store (LMDB allows one
-// environment per path per process, so the other side is a forked child):
+// environment per path per process, so the other side is a child process):
 // external-change detection, map growth by another process, and the crash
 // test (a child killed with SIGKILL mid-write; nothing acknowledged lost).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,65 @@ bool WriteAll(int fd, const std::string& s) {
   return true;
 }
 
+// Runs DISABLED_Child.<name> of this test binary in a new process (spawned,
+// not forked: a fork while the parent's store threads run would copy their
+// locks, e.g. the allocator's, in whatever state they are) with the store
+// directory in PILLARBOX_CHILD_STORE. Returns its exit status.
+int RunChild(const std::string& name, const std::string& dir) {
+  std::string exe = "/proc/self/exe";
+  std::string filter = "--gtest_filter=DISABLED_Child." + name;
+  std::string disabled = "--gtest_also_run_disabled_tests";
+  std::vector<char*> argv = {exe.data(), filter.data(), disabled.data(), nullptr};
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  env.push_back("PILLARBOX_CHILD_STORE=" + dir);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0) return -1;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The child sides. They run only when spawned by RunChild.
+TEST(DISABLED_Child, AppendLargeMessage) {
+  const char* dir = getenv("PILLARBOX_CHILD_STORE");
+  if (dir == nullptr) GTEST_SKIP() << "runs only as a child process";
+  ManualExecutor ex;
+  auto store = OpenChildStore(dir, ex);
+  auto user = store->Read()->FindUser("EXT");
+  if (!user.ok()) _exit(11);
+  AppendRequest req;
+  req.user = user->id;
+  // Big enough that the map must grow beyond the parent's 1 MiB.
+  req.bytes = std::make_shared<const std::string>("Subject: other process\r\n\r\n" +
+                                                  std::string(3u << 20, 'o') + "\r\n");
+  bool ok = false, done = false;
+  store->Append(req, [&](Result<AppendResult> r) {
+    ok = r.ok();
+    done = true;
+  });
+  while (!done) ex.WaitAndRun(100);
+  store.reset();
+  _exit(ok ? 0 : 12);
+}
+
+TEST(DISABLED_Child, RegisterLiveSessionAndExit) {
+  const char* dir = getenv("PILLARBOX_CHILD_STORE");
+  if (dir == nullptr) GTEST_SKIP() << "runs only as a child process";
+  ManualExecutor ex;
+  auto store = OpenChildStore(dir, ex);
+  ReadView::LiveSession s;
+  s.id = 1;
+  s.protocol = "imap";
+  store->RegisterLiveSession(s);
+  store->Flush();
+  // Seen by the other process while we live; then exit without unregistering.
+  _exit(store->Read()->LiveSessions(0).size() == 1 ? 0 : 13);
+}
+
 TEST(ExternalChangesTest, CommitsOfAnotherProcessArePublished) {
   StoreFixture f([](StoreOptions& o) { o.initial_map_size = 1u << 20; });
   auto u = f.AddUser("ext", "pw");
@@ -62,32 +122,7 @@ TEST(ExternalChangesTest, CommitsOfAnotherProcessArePublished) {
   f.store().PollExternalChanges();  // our own commit is not external
   EXPECT_EQ(calls, 1);
 
-  std::string dir = f.dir() + "/store";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ManualExecutor ex;
-    auto store = OpenChildStore(dir, ex);
-    auto user = store->Read()->FindUser("EXT");
-    if (!user.ok()) _exit(11);
-    AppendRequest req;
-    req.user = user->id;
-    // Big enough that the map must grow beyond the parent's 1 MiB.
-    req.bytes = std::make_shared<const std::string>("Subject: other process\r\n\r\n" +
-                                                    std::string(3u << 20, 'o') + "\r\n");
-    bool ok = false, done = false;
-    store->Append(req, [&](Result<AppendResult> r) {
-      ok = r.ok();
-      done = true;
-    });
-    while (!done) ex.WaitAndRun(100);
-    store.reset();
-    _exit(ok ? 0 : 12);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(RunChild("AppendLargeMessage", f.dir() + "/store"), 0);
 
   f.store().PollExternalChanges();
   EXPECT_EQ(calls, 2);
@@ -114,24 +149,7 @@ TEST(ExternalChangesTest, CommitsOfAnotherProcessArePublished) {
 
 TEST(ExternalChangesTest, LiveSessionsOfADeadProcessAreNotListed) {
   StoreFixture f;
-  std::string dir = f.dir() + "/store";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ManualExecutor ex;
-    auto store = OpenChildStore(dir, ex);
-    ReadView::LiveSession s;
-    s.id = 1;
-    s.protocol = "imap";
-    store->RegisterLiveSession(s);
-    store->Flush();
-    // Seen by the other process while we live.
-    _exit(store->Read()->LiveSessions(0).size() == 1 ? 0 : 13);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(RunChild("RegisterLiveSessionAndExit", f.dir() + "/store"), 0);
   // The child exited without unregistering: its row is stale.
   EXPECT_TRUE(f.store().Read()->LiveSessions(0).empty());
 }
