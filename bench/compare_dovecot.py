@@ -160,6 +160,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_username_format = %Ln
 first_valid_uid = 100
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
@@ -198,6 +199,9 @@ service lmtp {{
     address = 127.0.0.1
     port = {self.lmtp}
   }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 5000
 }}
 default_client_limit = 6000
 default_vsz_limit = 1G
