@@ -67,7 +67,7 @@ class AuthThrottle {
 using TimerFn = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
 
 // Sessions alive now, by id. Completions from the store capture a session id
-// and look it up here; a stale id is dropped (CONVENTIONS: libuv ownership 3).
+// and look it up here; a stale id is dropped (CONTRIBUTING.md, threads and lifetimes 4).
 class Session;
 class SessionRegistry {
  public:

@@ -187,7 +187,8 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
       std::lock_guard<std::mutex> lock(q->mu);
       if (q->closed) return;
       q->items.push_back(std::move(fn));
-      // Coalesces: one callback drains everything queued (CONVENTIONS 7).
+      // Coalesces: one callback drains everything queued (CONTRIBUTING.md,
+      // threads and lifetimes).
       uv_async_send(async);
     };
     options.analyzer = protocols::MakeMessageAnalyzer();

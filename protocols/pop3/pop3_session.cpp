@@ -780,7 +780,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
   Message& m = messages_[s.index];
   while (!s.started || out_.QueuedBytes() < high_water) {
     // A fresh short read transaction per step: never held while the client
-    // is slow to read (CONVENTIONS: storage).
+    // is slow to read (CONTRIBUTING.md: one short read view per command).
     std::string chunk;
     {
       auto view = ctx_.store->Read();
