@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/deps.sh --test
+scripts/check_layers.sh
 jobs=$(nproc)
 
 # Node client used by the integration tests (from the npm registry).

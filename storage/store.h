@@ -174,9 +174,9 @@ struct ExpungeRequest {
 
 struct Pop3CommitRequest {
   UserId user = 0;
-  MailboxId mailbox = 0;    // the INBOX snapshotted at login
-  std::vector<Uid> uids;    // DELE'd messages
-  int delete_mode = 0;      // config::Pop3DeleteMode as int
+  MailboxId mailbox = 0;  // the INBOX snapshotted at login
+  std::vector<Uid> uids;  // DELE'd messages
+  Pop3DeleteMode delete_mode = Pop3DeleteMode::kExpunge;
   std::string move_target;  // for move mode (created if missing)
   Origin origin;
 };

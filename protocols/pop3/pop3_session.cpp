@@ -16,6 +16,21 @@ namespace {
 
 using storage::JournalKind;
 
+// The configured mode as the store applies it.
+storage::Pop3DeleteMode StoreDeleteMode(config::Pop3DeleteMode mode) {
+  switch (mode) {
+    case config::Pop3DeleteMode::kExpunge:
+      return storage::Pop3DeleteMode::kExpunge;
+    case config::Pop3DeleteMode::kHide:
+      return storage::Pop3DeleteMode::kHide;
+    case config::Pop3DeleteMode::kMove:
+      return storage::Pop3DeleteMode::kMove;
+    case config::Pop3DeleteMode::kDeny:
+      break;
+  }
+  return storage::Pop3DeleteMode::kDeny;
+}
+
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -904,7 +919,7 @@ void Pop3Session::MaybeCommit() {
   req.user = user_record_.id;
   req.mailbox = inbox_;
   req.uids = std::move(uids);
-  req.delete_mode = static_cast<int>(delete_policy_.mode);
+  req.delete_mode = StoreDeleteMode(delete_policy_.mode);
   req.move_target = delete_policy_.move_target;
   req.origin = MakeOrigin();
   wait_ = Wait::kStore;

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "common/strings.h"
-#include "config/config.h"
 #include "storage/lmdb/lmdb_store.h"
 
 namespace pillarbox::storage::lmdb {
@@ -619,11 +618,9 @@ void LmdbStore::MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Ori
 void LmdbStore::Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) {
   Submit<Pop3CommitResult>(
       [req = std::move(request)](WriteOps& ops) -> Result<Pop3CommitResult> {
-        using config::Pop3DeleteMode;
-        if (req.delete_mode < 0 || req.delete_mode > static_cast<int>(Pop3DeleteMode::kDeny)) {
+        const Pop3DeleteMode mode = req.delete_mode;
+        if (mode > Pop3DeleteMode::kDeny)
           return Status::InvalidArgument("unknown POP3 delete mode");
-        }
-        auto mode = static_cast<Pop3DeleteMode>(req.delete_mode);
         if (mode == Pop3DeleteMode::kDeny) {
           return Status::NoPermission("deleting messages through POP3 is not allowed");
         }

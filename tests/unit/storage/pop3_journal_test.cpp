@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "storage/store.h"
 #include "tests/support/test_support.h"
 
@@ -28,12 +27,12 @@ class Pop3JournalTest : public ::testing::Test {
     return r.ok() ? *r : MailboxRecord{};
   }
   Result<Pop3CommitResult> Commit(UserId user, MailboxId mb, std::vector<Uid> uids,
-                                  config::Pop3DeleteMode mode, std::string target = "") {
+                                  Pop3DeleteMode mode, std::string target = "") {
     Pop3CommitRequest req;
     req.user = user;
     req.mailbox = mb;
     req.uids = std::move(uids);
-    req.delete_mode = static_cast<int>(mode);
+    req.delete_mode = mode;
     req.move_target = std::move(target);
     req.origin.protocol = "pop3";
     req.origin.session = 7;
@@ -96,7 +95,7 @@ TEST_F(Pop3JournalTest, CommitExpungeRemovesMessages) {
   auto a = f_.Deliver(u.id, Msg("1"));
   f_.Deliver(u.id, Msg("2"));
   f_.Deliver(u.id, Msg("3"));
-  auto r = Commit(u.id, a.mailbox, {1, 3, 42}, config::Pop3DeleteMode::kExpunge);
+  auto r = Commit(u.id, a.mailbox, {1, 3, 42}, Pop3DeleteMode::kExpunge);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->applied, (std::vector<Uid>{1, 3}));
   auto msgs = store().Read()->ListMessages(a.mailbox);
@@ -117,7 +116,7 @@ TEST_F(Pop3JournalTest, CommitHideKeepsMessageForImap) {
   auto u = f_.AddUser("cid", "pw");
   auto a = f_.Deliver(u.id, Msg("1"));
   f_.Deliver(u.id, Msg("2"));
-  auto r = Commit(u.id, a.mailbox, {2}, config::Pop3DeleteMode::kHide);
+  auto r = Commit(u.id, a.mailbox, {2}, Pop3DeleteMode::kHide);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->applied, (std::vector<Uid>{2}));
   auto view = store().Read();
@@ -135,7 +134,7 @@ TEST_F(Pop3JournalTest, CommitMoveCreatesTargetAndKeepsGuid) {
   auto u = f_.AddUser("dan", "pw");
   auto a = f_.Deliver(u.id, Msg("1"));
   f_.Deliver(u.id, Msg("2"));
-  auto r = Commit(u.id, a.mailbox, {1}, config::Pop3DeleteMode::kMove, "Downloaded/POP3");
+  auto r = Commit(u.id, a.mailbox, {1}, Pop3DeleteMode::kMove, "Downloaded/POP3");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto target = Mailbox(u.id, "Downloaded/POP3");
   auto moved = store().Read()->ListMessages(target.id);
@@ -144,13 +143,13 @@ TEST_F(Pop3JournalTest, CommitMoveCreatesTargetAndKeepsGuid) {
   EXPECT_EQ(Mailbox(u.id, "INBOX").messages, 1u);
   EXPECT_EQ(Journal(u.id).back().detail, "move:Downloaded/POP3");
   // An existing target is used as it is.
-  r = Commit(u.id, a.mailbox, {2}, config::Pop3DeleteMode::kMove, "Archive");
+  r = Commit(u.id, a.mailbox, {2}, Pop3DeleteMode::kMove, "Archive");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(Mailbox(u.id, "Archive").messages, 1u);
   EXPECT_EQ(Mailbox(u.id, "INBOX").messages, 0u);
   // Moving INBOX into itself is refused.
   f_.Deliver(u.id, Msg("3"));
-  EXPECT_EQ(Commit(u.id, a.mailbox, {3}, config::Pop3DeleteMode::kMove, "inbox").status().code(),
+  EXPECT_EQ(Commit(u.id, a.mailbox, {3}, Pop3DeleteMode::kMove, "inbox").status().code(),
             Code::kInvalidArgument);
   ExpectConsistent();
 }
@@ -159,14 +158,14 @@ TEST_F(Pop3JournalTest, CommitDenyAndForeignMailboxAreRefused) {
   auto u = f_.AddUser("eve", "pw");
   auto v = f_.AddUser("fay", "pw");
   auto a = f_.Deliver(u.id, Msg("1"));
-  EXPECT_EQ(Commit(u.id, a.mailbox, {1}, config::Pop3DeleteMode::kDeny).status().code(),
+  EXPECT_EQ(Commit(u.id, a.mailbox, {1}, Pop3DeleteMode::kDeny).status().code(),
             Code::kNoPermission);
-  EXPECT_EQ(Commit(v.id, a.mailbox, {1}, config::Pop3DeleteMode::kExpunge).status().code(),
+  EXPECT_EQ(Commit(v.id, a.mailbox, {1}, Pop3DeleteMode::kExpunge).status().code(),
             Code::kNoPermission);
   Pop3CommitRequest req;
   req.user = u.id;
   req.mailbox = a.mailbox;
-  req.delete_mode = 9;
+  req.delete_mode = static_cast<Pop3DeleteMode>(9);
   EXPECT_EQ(
       f_.Wait<Pop3CommitResult>([&](Callback<Pop3CommitResult> cb) { store().Pop3Commit(req, cb); })
           .status()
