@@ -583,6 +583,7 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(IntKey<int>(PB_FIELD(limits, max_keywords), 0, kIntMax));
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, output_high_water), 1024, kSizeMax));
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, output_low_water), 0, kSizeMax));
+  t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, max_memory), 0, kSizeMax));
   // [quota]
   t.push_back(SizeKey<std::uint64_t>(PB_FIELD(quota, storage_bytes), 0, kU64Max));
   t.push_back(IntKey<std::uint64_t>(PB_FIELD(quota, messages), 0,

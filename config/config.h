@@ -103,6 +103,10 @@ struct LimitsConfig {
   int max_keywords = 256;     // per mailbox
   std::size_t output_high_water = 256 * 1024;
   std::size_t output_low_water = 64 * 1024;
+  // Memory clients may make the server hold (buffered input, queued output,
+  // literals and messages in flight); above it new work gets a temporary
+  // error. 0: automatic (half of physical memory or of the cgroup limit).
+  std::size_t max_memory = 0;
 };
 
 struct QuotaConfig {

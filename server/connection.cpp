@@ -126,16 +126,36 @@ void Connection::Deliver(std::string_view plaintext) {
     in_pos_ = 0;
   }
   in_.append(plaintext);
+  UpdateCharge();
   UpdateReading();
   ProcessInput();
+}
+
+bool Connection::InputBlocked() const {
+  return paused_ || output_blocked_ || closing_ || handle_closing_ || starttls_pending_ ||
+         handshaking_ || !started_;
+}
+
+void Connection::UpdateCharge() {
+  // A large input buffer left behind by a burst is given back once empty
+  // (not while the session reads a view of it).
+  if (!processing_ && in_pos_ == in_.size() && in_.capacity() > 4 * kMaxBytesPerWakeup) {
+    std::string().swap(in_);
+    in_pos_ = 0;
+  }
+  charge_.Set(in_.size() + QueuedBytes());
 }
 
 void Connection::ProcessInput() {
   if (processing_) return;  // the outer call continues
   processing_ = true;
   std::size_t budget = kMaxBytesPerWakeup;
-  while (in_pos_ < in_.size() && budget > 0 && !paused_ && !closing_ && !handle_closing_ &&
-         !starttls_pending_ && !handshaking_ && started_) {
+  for (;;) {
+    // A client that sends without reading our answers gets no more of its
+    // input handled until it has read them: whatever the protocol, input
+    // never turns into unbounded queued output.
+    if (QueuedBytes() >= options_.output_high_water) output_blocked_ = true;
+    if (in_pos_ >= in_.size() || budget == 0 || InputBlocked()) break;
     std::size_t n = std::min(in_.size() - in_pos_, budget);
     std::string_view chunk(in_.data() + in_pos_, n);
     in_pos_ += n;
@@ -158,10 +178,10 @@ void Connection::ProcessInput() {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  if (in_pos_ < in_.size() && !paused_ && !closing_ && !handle_closing_ && !starttls_pending_ &&
-      !handshaking_ && started_) {
+  if (in_pos_ < in_.size() && !InputBlocked()) {
     host_->ScheduleTick(this);  // the rest after other clients had a turn
   }
+  UpdateCharge();
   UpdateReading();
   CloseIfDoneAfterEof();
 }
@@ -235,6 +255,7 @@ void Connection::Enqueue(std::string bytes) {
   if (handle_closing_ || bytes.empty()) return;
   queued_bytes_ += bytes.size();
   out_.push_back(std::move(bytes));
+  UpdateCharge();
   if (QueuedBytes() > options_.output_hard_limit) {
     LOG_WARN("{}: {} bytes of output queued: client not reading; disconnecting", Tag(),
              QueuedBytes());
@@ -276,6 +297,7 @@ void Connection::FlushOutput() {
 void Connection::OnWriteDone(std::size_t bytes, int status) {
   write_in_flight_ = false;
   in_flight_bytes_ -= std::min(bytes, in_flight_bytes_);
+  UpdateCharge();
   if (handle_closing_) return;
   if (status != 0) {
     LOG_DEBUG("{}: write failed: {}", Tag(), uv_strerror(status));
@@ -294,6 +316,11 @@ void Connection::OnWriteDone(std::size_t bytes, int status) {
       started_ && !starttls_pending_ && !handshaking_) {
     drain_armed_ = false;
     session_->OnDrained();
+  }
+  if (output_blocked_ && QueuedBytes() < options_.output_low_water && !handle_closing_) {
+    // The client read its answers: its input is handled again.
+    output_blocked_ = false;
+    if (buffered_input() > 0 || peer_eof_) host_->ScheduleTick(this);
   }
   if (QueuedBytes() == 0) {
     if (starttls_pending_) {
@@ -386,6 +413,14 @@ void Connection::Abort() {
   closing_ = true;
   reading_ = false;
   io_->Close();
+  // Nothing more is read or handed to the session.
+  if (processing_) {
+    discard_input_ = true;
+  } else {
+    std::string().swap(in_);
+    in_pos_ = 0;
+  }
+  UpdateCharge();
 }
 
 void Connection::OnHandleClosed() {

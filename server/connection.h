@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/memory_budget.h"
 #include "protocols/session.h"
 #include "server/tls/tls_context.h"
 #include "server/tls/tls_transport.h"
@@ -139,6 +140,10 @@ class Connection final : public protocols::SessionOutput {
   bool reading() const { return reading_; }
   bool handshaking() const { return handshaking_; }
   std::size_t buffered_input() const { return in_.size() - in_pos_; }
+  // Input is not handed to the session until the client reads its output.
+  bool output_blocked() const { return output_blocked_; }
+  // Bytes of input and output this connection holds (memory budget).
+  std::size_t held() const { return charge_.bytes(); }
   Clock::time_point last_activity() const { return last_activity_; }
   // For tests: pretend the last input arrived at `t`.
   void set_last_activity(Clock::time_point t) { last_activity_ = t; }
@@ -153,6 +158,9 @@ class Connection final : public protocols::SessionOutput {
   void ContinueClose();
   void CloseIfDoneAfterEof();
   void UpdateReading();
+  void UpdateCharge();
+  // Buffered input must wait (paused, output over high water, closing, TLS).
+  bool InputBlocked() const;
   void Fail(const std::string& why);
   std::string Tag() const;
 
@@ -176,6 +184,10 @@ class Connection final : public protocols::SessionOutput {
   std::size_t in_flight_bytes_ = 0;
   bool write_in_flight_ = false;
   bool drain_armed_ = false;
+  // Output reached the high-water mark; input waits until it is below the
+  // low-water mark.
+  bool output_blocked_ = false;
+  MemoryCharge charge_;
 
   bool started_ = false;  // session Start() ran
   bool reading_ = false;  // StreamIo is reading

@@ -36,7 +36,16 @@ std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict ve
                               ? "Too many connections from your address"
                               : "Too many connections";
   std::string line;
-  if (protocol == "imap") {
+  if (verdict == ConnectionLimiter::Verdict::kShortOfMemory) {
+    what = "Server is short of memory, try again later";
+    if (protocol == "imap") {
+      line = "* BYE [UNAVAILABLE] ";
+    } else if (protocol == "pop3") {
+      line = "-ERR [SYS/TEMP] ";
+    } else {
+      line = "421 4.3.2 ";  // RFC 3463: system not accepting network messages
+    }
+  } else if (protocol == "imap") {
     line = "* BYE ";
   } else if (protocol == "pop3") {
     line = "-ERR [SYS/TEMP] ";  // RFC 3206

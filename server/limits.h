@@ -17,7 +17,9 @@ class ConnectionLimiter {
   ConnectionLimiter(int max_total, int max_per_ip)
       : max_total_(max_total), max_per_ip_(max_per_ip) {}
 
-  enum class Verdict { kAccept, kTooManyTotal, kTooManyFromIp };
+  // kShortOfMemory: the memory budget ([limits] max_memory) is used up; the
+  // server decides this, not the limiter.
+  enum class Verdict { kAccept, kTooManyTotal, kTooManyFromIp, kShortOfMemory };
   // Counts the connection when accepted. Unix-socket clients (empty ip) are
   // only counted in the total. A limit <= 0 means unlimited.
   Verdict TryAcquire(const std::string& ip);
@@ -35,7 +37,8 @@ class ConnectionLimiter {
 };
 
 // "* BYE Too many connections\r\n" (imap), "-ERR [SYS/TEMP] ...\r\n" (pop3),
-// "421 4.7.0 ...\r\n" (smtp, lmtp).
+// "421 4.7.0 ...\r\n" (smtp, lmtp); short of memory: "* BYE [UNAVAILABLE]",
+// "-ERR [SYS/TEMP]", "421 4.3.2".
 std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict verdict);
 
 }  // namespace pillarbox::server

@@ -4,6 +4,9 @@
 //   <data_dir>/store/         the LMDB environment (storage::StoreOptions::dir)
 //   <data_dir>/tls/cert.pem   generated self-signed certificate (no [tls] cert)
 //   <data_dir>/tls/key.pem    its private key, mode 0600
+//   <data_dir>/tmp/           LMTP/SMTP messages being received, beyond 1 MiB
+//                             (anonymous files: nothing stays there; made by
+//                             protocols/smtp, storage::SpillFile)
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 #include "server/server_loop.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "protocols/analyzer.h"
 #include "server/paths.h"
 #include "server/uv_stream.h"
@@ -129,6 +131,10 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
   }
   loop_ready_ = true;
   ::signal(SIGPIPE, SIG_IGN);
+  std::size_t budget =
+      config_.limits.max_memory ? config_.limits.max_memory : AutomaticMemoryBudget();
+  MemoryBudget::Global().set_limit(budget);
+  LOG_INFO("memory budget for client data: {} MiB", budget >> 20);
 
   auto specs = ListenersFromConfig(config_);
   if (!specs.ok()) return specs.status();
@@ -355,8 +361,9 @@ void Server::Accept(Listener* l) {
 
   Entry entry;
   entry.ip = info.peer_ip;
-  auto verdict =
-      stopping_ ? ConnectionLimiter::Verdict::kTooManyTotal : limiter_.TryAcquire(info.peer_ip);
+  auto verdict = stopping_                            ? ConnectionLimiter::Verdict::kTooManyTotal
+                 : MemoryBudget::Global().Exhausted() ? ConnectionLimiter::Verdict::kShortOfMemory
+                                                      : limiter_.TryAcquire(info.peer_ip);
   entry.counted = verdict == ConnectionLimiter::Verdict::kAccept;
   entry.conn = std::make_unique<Connection>(id, std::move(options), info, this);
   Connection* conn = entry.conn.get();
@@ -428,6 +435,7 @@ void Server::OnConnectionClosed(Connection* conn) {
 }
 
 void Server::Sweep() {
+  ReturnFreedMemory();
   auto now = Connection::Clock::now();
   std::vector<Connection*> conns;
   conns.reserve(connections_.size());
@@ -441,6 +449,21 @@ void Server::Sweep() {
       LOG_ERROR("connection #{}: {}", c->id(), e.what());
       c->Abort();
     }
+  }
+}
+
+void Server::ReturnFreedMemory() {
+  // glibc keeps freed heap memory for reuse: after a client that held
+  // hundreds of megabytes (a pipelining burst, a large literal) is gone,
+  // the process would stay that big. malloc_trim gives the free pages back;
+  // it walks the heap, so it runs only when much was freed, at most once
+  // per sweep (a second).
+  MemoryBudget& budget = MemoryBudget::Global();
+  std::size_t peak = budget.TakePeak();
+  if (peak > budget.used() + kTrimAfterFreed) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
   }
 }
 

@@ -37,6 +37,9 @@ namespace pillarbox::server {
 
 // How often the sweep looks for idle connections and overdue handshakes.
 constexpr std::chrono::milliseconds kSweepInterval{1000};
+// Client memory freed since the last sweep above which the sweep returns
+// free heap pages to the system (malloc_trim).
+constexpr std::size_t kTrimAfterFreed = 4u << 20;
 // How often commits of other processes (the CLI) are picked up.
 constexpr std::chrono::milliseconds kExternalPollInterval{200};
 
@@ -96,6 +99,7 @@ class Server final : public ConnectionHost {
   Status BindListener(Listener* l);
   void Accept(Listener* l);
   void Sweep();
+  void ReturnFreedMemory();
   void RunRetention();
   void DrainPosted();
   void FinishStop();

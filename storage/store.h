@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/spill_file.h"
 #include "storage/types.h"
 
 namespace pillarbox::storage {
@@ -117,6 +118,10 @@ struct AppendRequest {
   std::string mailbox = "INBOX";             // UTF-8 name
   bool create_mailbox = false;               // create when missing (else NotFound)
   std::shared_ptr<const std::string> bytes;  // normalized to CRLF by the store
+  // A message received into a file (LMTP/SMTP DATA over a threshold): the
+  // message is `bytes` (the trace headers; may be null) followed by the
+  // file's content, read back on the writer thread when it is committed.
+  std::shared_ptr<const SpillFile> spill;
   Flags flags;
   std::optional<UnixTime> internal_date;  // default: now
   std::int32_t internal_date_tz = 0;

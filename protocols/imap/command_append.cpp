@@ -1,6 +1,7 @@
 // APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315). The literal
 // size was checked by the parser before it was read. A missing mailbox gets
 // [TRYCREATE]; new keywords count against config.limits.max_keywords.
+#include "common/memory_budget.h"
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
@@ -81,20 +82,24 @@ void CmdAppend(ImapSession& s, Command& cmd) {
   h.tag = cmd.tag;
   h.name = cmd.name;
   std::string n = *name;
-  s.store().Append(std::move(req), s.Bind([h, n](ImapSession& s2, Result<storage::AppendResult> r) {
-    if (!r.ok()) {
-      if (r.status().code() == Code::kNotFound) {
-        return s2.Finish(h, "NO [TRYCREATE] Mailbox doesn't exist: " + n);
-      }
-      return s2.FinishError(h, r.status(), n);
-    }
-    // A message appended to the selected mailbox shows up
-    // as EXISTS before the tagged answer.
-    SelectedMailbox* sel = s2.selected();
-    if (sel != nullptr && sel->id == r->mailbox) sel->changes_pending = true;
-    s2.Finish(h, "OK [APPENDUID " + std::to_string(r->uidvalidity) + " " + std::to_string(r->uid) +
-                     "] Append completed.");
-  }));
+  // The message stays in memory until the store has committed it.
+  auto charge = std::make_shared<MemoryCharge>();
+  charge->Set(req.bytes->size());
+  s.store().Append(std::move(req),
+                   s.Bind([h, n, charge](ImapSession& s2, Result<storage::AppendResult> r) {
+                     if (!r.ok()) {
+                       if (r.status().code() == Code::kNotFound) {
+                         return s2.Finish(h, "NO [TRYCREATE] Mailbox doesn't exist: " + n);
+                       }
+                       return s2.FinishError(h, r.status(), n);
+                     }
+                     // A message appended to the selected mailbox shows up
+                     // as EXISTS before the tagged answer.
+                     SelectedMailbox* sel = s2.selected();
+                     if (sel != nullptr && sel->id == r->mailbox) sel->changes_pending = true;
+                     s2.Finish(h, "OK [APPENDUID " + std::to_string(r->uidvalidity) + " " +
+                                      std::to_string(r->uid) + "] Append completed.");
+                   }));
 }
 
 }  // namespace pillarbox::imap

@@ -44,10 +44,14 @@ void ImapSession::UpdateParserLimits() {
     l.max_line_length = limits.max_line_length_preauth;
     l.max_append_literal = limits.max_line_length_preauth;
     l.max_other_literals = limits.max_line_length_preauth;
+    l.max_command_literals = limits.max_line_length_preauth;
+    l.max_skipped_literal = kMaxSkippedLiteralPreauth;
   } else {
     l.max_line_length = limits.max_line_length;
     l.max_append_literal = limits.max_message_size;
     l.max_other_literals = limits.max_line_length;
+    // One APPEND takes one message (and small literals beside it).
+    l.max_command_literals = limits.max_message_size + limits.max_line_length;
   }
   parser_.set_limits(l);
 }
@@ -62,7 +66,7 @@ void ImapSession::OnInput(std::string_view data) {
   if (closed_ || state_ == State::kLogout || tls_pending_) return;
   parser_.Feed(data);
   ProcessInput();
-  if (busy_ && !input_paused_ && parser_.buffered() > kMaxBufferedInput) {
+  if ((busy_ || OverHighWater()) && !input_paused_ && parser_.buffered() > kMaxBufferedInput) {
     input_paused_ = true;
     out_.PauseInput();
   }
@@ -74,6 +78,8 @@ void ImapSession::OnDrained() {
     auto fn = continuation_;
     fn(*this);
   }
+  // Pipelined commands that waited for the client to read its answers.
+  if (!busy_ && !OverHighWater()) ProcessInput();
 }
 
 void ImapSession::OnTlsEstablished() {
@@ -145,6 +151,10 @@ void ImapSession::ProcessInput() {
       continue;
     }
     if (busy_) break;
+    // A client that pipelines without reading its answers waits for them
+    // (OnDrained goes on), so one burst of input cannot queue unbounded
+    // output.
+    if (OverHighWater()) break;
     ParseEvent ev = parser_.Next();
     if (ev.kind == ParseEvent::Kind::kNeedMore) break;
     switch (ev.kind) {
@@ -162,14 +172,22 @@ void ImapSession::ProcessInput() {
     }
   }
   in_process_ = false;
-  if (input_paused_ && !busy_ && !closed_ && parser_.buffered() < kMaxBufferedInput) {
+  if (input_paused_ && !busy_ && !closed_ && !OverHighWater() &&
+      parser_.buffered() < kMaxBufferedInput) {
     input_paused_ = false;
     out_.ResumeInput();
   }
 }
 
 void ImapSession::OnParseError(ParseEvent& ev) {
-  Write((ev.tag.empty() ? std::string("*") : ev.tag) + " " + ev.response + "\r\n");
+  if (!ev.response.empty()) {
+    Write((ev.tag.empty() ? std::string("*") : ev.tag) + " " + ev.response + "\r\n");
+  }
+  if (ev.fatal) {
+    Write("* BYE Literal too large to skip, closing connection.\r\n");
+    Close();
+    return;
+  }
   if (ev.response.starts_with("BAD")) CountBad();
 }
 

@@ -49,6 +49,9 @@ std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
 inline constexpr std::chrono::milliseconds kIdleKeepalive{2 * 60 * 1000};
 // Bad commands allowed before login (after login: config.limits.max_bad_commands).
 inline constexpr int kMaxBadCommandsPreauth = 3;
+// Before login, a refused non-synchronizing literal larger than this ends
+// the connection instead of being read and dropped.
+inline constexpr std::uint64_t kMaxSkippedLiteralPreauth = 1u << 20;
 // Input buffered while a command runs before the connection stops reading.
 inline constexpr std::size_t kMaxBufferedInput = 1u << 20;
 // Bytes of a blob written per Write() while streaming a FETCH literal.

@@ -268,7 +268,17 @@ class Tokenizer {
 
 }  // namespace
 
-void Parser::Feed(std::string_view data) { buf_.append(data.data(), data.size()); }
+void Parser::Feed(std::string_view data) {
+  buf_.append(data.data(), data.size());
+  UpdateCharge();
+}
+
+void Parser::UpdateCharge() {
+  // Accepted literals count at their announced size from the moment they
+  // are accepted (a reservation), so that many connections announcing large
+  // literals at once cannot all be let in.
+  charge_.Set(buf_.size() + text_bytes_ + literal_bytes_);
+}
 
 std::size_t Parser::FindLf() {
   // Bytes already searched are not searched again: a line trickling in one
@@ -286,6 +296,9 @@ void Parser::Compact() {
     buf_.erase(0, pos_);
     pos_ = 0;
   }
+  // A burst of pipelined commands or a large literal leaves a big buffer
+  // behind: give it back once it is empty.
+  if (buf_.empty() && buf_.capacity() > kCompactThreshold * 4) std::string().swap(buf_);
 }
 
 void Parser::ResetCommand() {
@@ -296,7 +309,6 @@ void Parser::ResetCommand() {
   literal_left_ = 0;
   tag_.clear();
   name_.clear();
-  pending_error_.clear();
 }
 
 void Parser::Reset() {
@@ -304,14 +316,27 @@ void Parser::Reset() {
   pos_ = 0;
   no_lf_ = 0;
   state_ = State::kLine;
-  line_too_long_ = false;
+  scan_.Reset();
   ResetCommand();
+  UpdateCharge();
 }
 
-std::size_t Parser::LiteralCap() const {
-  if (name_ == "APPEND") return limits_.max_append_literal;
-  return limits_.max_other_literals > literal_bytes_ ? limits_.max_other_literals - literal_bytes_
-                                                     : 0;
+std::uint64_t Parser::LiteralCap(std::string* refusal) const {
+  std::size_t total_left = limits_.max_command_literals > literal_bytes_
+                               ? limits_.max_command_literals - literal_bytes_
+                               : 0;
+  if (name_ == "APPEND") {
+    if (limits_.max_append_literal <= total_left) {
+      *refusal = "NO [TOOBIG] Message too large";
+      return limits_.max_append_literal;
+    }
+    *refusal = "NO [LIMIT] Too much literal data in one command";
+    return total_left;
+  }
+  *refusal = "NO [LIMIT] Literal too large";
+  std::size_t other_left =
+      limits_.max_other_literals > literal_bytes_ ? limits_.max_other_literals - literal_bytes_ : 0;
+  return std::min(other_left, total_left);
 }
 
 void Parser::LearnTagAndName(std::string_view line) {
@@ -341,16 +366,106 @@ ParseEvent Parser::Error(std::string response) {
   return ev;
 }
 
-ParseEvent Parser::FinishDiscard() {
+void Parser::LineScanner::Step(char c) {
+  // Quoted strings, as FindLiteralMarker sees them.
+  if (in_quote) {
+    if (escape) {
+      escape = false;
+    } else if (c == '\\') {
+      escape = true;
+    } else if (c == '"') {
+      in_quote = false;
+    }
+  } else if (c == '"') {
+    in_quote = true;
+  }
+  // The text after the last '{' of the line: digits, an optional '+', '}'
+  // and at most the CR of the line end.
+  if (c == '{') {
+    *this = LineScanner{in_quote, escape};
+    marker = Marker::kDigits;
+    return;
+  }
+  switch (marker) {
+    case Marker::kNone:
+      return;
+    case Marker::kDigits:
+      if (c >= '0' && c <= '9') {
+        std::uint64_t next = size * 10 + static_cast<std::uint64_t>(c - '0');
+        if (next < size || size > (UINT64_MAX / 10)) overflow = true;
+        size = next;
+        digits = true;
+      } else if (c == '+' && digits) {
+        sync = false;
+        marker = Marker::kPlus;
+      } else if (c == '}' && digits) {
+        marker = Marker::kClose;
+      } else {
+        marker = Marker::kNone;
+      }
+      return;
+    case Marker::kPlus:
+      marker = c == '}' ? Marker::kClose : Marker::kNone;
+      return;
+    case Marker::kClose:
+      marker = c == '\r' ? Marker::kCloseCr : Marker::kNone;
+      return;
+    case Marker::kCloseCr:
+      marker = Marker::kNone;
+      return;
+  }
+}
+
+ParseEvent Parser::Refuse(std::string response, bool sync, bool overflow, std::uint64_t size) {
+  ParseEvent ev = Error(std::move(response));
+  if (sync) return ev;  // the client waits for "+" and sends nothing more of it
+  if (overflow || size > limits_.max_skipped_literal) {
+    // Cannot count the bytes to skip (or would count them for nothing):
+    // the connection cannot find the next command.
+    ev.fatal = true;
+    state_ = State::kFatal;
+    return ev;
+  }
+  literal_left_ = size;
+  state_ = State::kSkipLiteral;
+  return ev;
+}
+
+std::optional<ParseEvent> Parser::EndSkippedLine() {
+  if (scan_.HasMarker() && !scan_.sync) {
+    if (scan_.overflow || scan_.size > limits_.max_skipped_literal) {
+      state_ = State::kFatal;
+      ParseEvent ev;
+      ev.kind = ParseEvent::Kind::kError;
+      ev.fatal = true;
+      return ev;
+    }
+    literal_left_ = scan_.size;
+    state_ = State::kSkipLiteral;
+    return std::nullopt;
+  }
+  // No literal follows (or a synchronizing one, which the client will not
+  // send without "+"): the refused command ends here.
   state_ = State::kLine;
-  return Error(pending_error_);
+  return std::nullopt;
 }
 
 ParseEvent Parser::Next() {
+  ParseEvent ev = NextEvent();
+  UpdateCharge();
+  return ev;
+}
+
+ParseEvent Parser::NextEvent() {
   for (;;) {
     switch (state_) {
+      case State::kFatal:
+        pos_ = buf_.size();
+        no_lf_ = 0;
+        Compact();
+        return {};
       case State::kLiteral:
-      case State::kDiscardLiteral: {
+      case State::kSkipLiteral: {
         std::size_t avail = buf_.size() - pos_;
         std::size_t n = static_cast<std::size_t>(
             std::min<std::uint64_t>(literal_left_, static_cast<std::uint64_t>(avail)));
@@ -360,72 +475,67 @@ ParseEvent Parser::Next() {
         literal_left_ -= n;
         Compact();
         if (literal_left_ > 0) return {};
-        state_ = state_ == State::kLiteral ? State::kLine : State::kDiscardLine;
+        if (state_ == State::kLiteral) {
+          state_ = State::kLine;
+        } else {
+          state_ = State::kSkipLine;
+          scan_.Reset();
+        }
         continue;
       }
-      case State::kLine:
-      case State::kDiscardLine: {
+      case State::kSkipLine: {
+        const char* begin = buf_.data() + pos_;
+        std::size_t avail = buf_.size() - pos_;
+        const void* found = std::memchr(begin, '\n', avail);
+        std::size_t n =
+            found ? static_cast<std::size_t>(static_cast<const char*>(found) - begin) : avail;
+        for (std::size_t i = 0; i < n; ++i) scan_.Step(begin[i]);
+        pos_ += n;
+        no_lf_ = 0;
+        if (!found) {
+          Compact();
+          return {};
+        }
+        ++pos_;  // the LF
+        Compact();
+        if (auto ev = EndSkippedLine()) return std::move(*ev);
+        continue;
+      }
+      case State::kDiscardRawLine: {
+        std::size_t lf = FindLf();
+        if (lf == std::string::npos) {
+          pos_ = buf_.size();
+          no_lf_ = 0;
+          Compact();
+          return {};
+        }
+        pos_ = lf + 1;
+        no_lf_ = 0;
+        state_ = State::kLine;
+        Compact();
+        continue;
+      }
+      case State::kLine: {
         std::size_t lf = FindLf();
         if (lf == std::string::npos) {
           std::size_t pending = buf_.size() - pos_;
-          if (state_ == State::kDiscardLine) {
-            if (line_too_long_) {
-              pos_ = buf_.size();
-              no_lf_ = 0;
-              Compact();
-              return {};
-            }
-            // The rest of a command whose literal was refused: wait for the
-            // line end (it may announce another literal to skip), within the
-            // line limit.
-            if (pending > limits_.max_line_length + 1) {
-              pos_ = buf_.size();
-              no_lf_ = 0;
-              Compact();
-              line_too_long_ = true;
-              std::string response = std::move(pending_error_);
-              return Error(std::move(response));
-            }
-            return {};
-          }
           std::size_t room =
               limits_.max_line_length > text_bytes_ ? limits_.max_line_length - text_bytes_ : 0;
           if (pending > room + 1) {  // +1: a CR may already be here
             if (segments_.empty()) LearnTagAndName(std::string_view(buf_).substr(pos_, room));
-            pos_ = buf_.size();
+            // The line is skipped from its start, so that a literal it
+            // announces at its end is skipped too, as when the whole line
+            // had arrived at once (OnLine).
+            ParseEvent ev = Error("BAD Command line too long");
+            state_ = State::kSkipLine;
+            scan_.Reset();
             no_lf_ = 0;
-            Compact();
-            state_ = State::kDiscardLine;
-            line_too_long_ = true;
-            return Error("BAD Command line too long");
+            return ev;
           }
           return {};
         }
         std::string_view line(buf_.data() + pos_, lf - pos_);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (state_ == State::kDiscardLine) {
-          if (line_too_long_) {
-            line_too_long_ = false;
-            state_ = State::kLine;
-            pos_ = lf + 1;
-            no_lf_ = 0;
-            Compact();
-            continue;
-          }
-          // The rest of a command whose literal was refused.
-          auto marker = FindLiteralMarker(line);
-          pos_ = lf + 1;
-          no_lf_ = 0;
-          if (marker && !marker->sync) {
-            literal_left_ = marker->size;
-            state_ = State::kDiscardLiteral;
-            Compact();
-            continue;
-          }
-          ParseEvent ev = FinishDiscard();
-          Compact();
-          return ev;
-        }
         std::string line_copy(line);
         pos_ = lf + 1;
         no_lf_ = 0;
@@ -446,7 +556,13 @@ std::optional<ParseEvent> Parser::OnLine(std::string_view line) {
     LearnTagAndName(line.substr(0, limits_.max_line_length));
   }
   if (text_bytes_ + line.size() > limits_.max_line_length) {
-    return Error("BAD Command line too long");
+    // The same as when the line is refused before its end arrives: a
+    // literal it announces is skipped.
+    ParseEvent ev = Error("BAD Command line too long");
+    scan_.Reset();
+    for (char c : line) scan_.Step(c);
+    if (EndSkippedLine()) ev.fatal = true;
+    return ev;
   }
   text_bytes_ += line.size();
   auto marker = FindLiteralMarker(line);
@@ -455,22 +571,15 @@ std::optional<ParseEvent> Parser::OnLine(std::string_view line) {
     return Tokenize();
   }
   segments_.emplace_back(line.substr(0, marker->start));
-  std::uint64_t cap = LiteralCap();
+  std::string refusal;
+  std::uint64_t cap = LiteralCap(&refusal);
+  if (!marker->overflow && marker->size <= cap &&
+      !MemoryBudget::Global().Fits(static_cast<std::size_t>(marker->size))) {
+    refusal = "NO [UNAVAILABLE] Server is short of memory, try again later";
+    cap = 0;
+  }
   if (marker->overflow || marker->size > cap) {
-    std::string response =
-        name_ == "APPEND" ? "NO [TOOBIG] Message too large" : "NO [LIMIT] Literal too large";
-    if (marker->sync) {
-      // The client waits for "+" and sends nothing more of this command.
-      return Error(std::move(response));
-    }
-    if (marker->overflow) {
-      // Cannot even count the bytes to skip: give up on resynchronizing.
-      return Error(std::move(response));
-    }
-    pending_error_ = std::move(response);
-    literal_left_ = marker->size;
-    state_ = State::kDiscardLiteral;
-    return std::nullopt;
+    return Refuse(std::move(refusal), marker->sync, marker->overflow, marker->size);
   }
   Value lit;
   lit.kind = Value::Kind::kLiteral;
@@ -509,17 +618,17 @@ std::optional<std::string> Parser::NextLine(bool* too_long) {
   *too_long = false;
   for (;;) {
     std::size_t lf = FindLf();
-    if (state_ == State::kDiscardLine) {
+    if (state_ == State::kDiscardRawLine) {
       if (lf == std::string::npos) {
         pos_ = buf_.size();
         no_lf_ = 0;
         Compact();
+        UpdateCharge();
         return std::nullopt;
       }
       pos_ = lf + 1;
       no_lf_ = 0;
       state_ = State::kLine;
-      line_too_long_ = false;
       Compact();
       continue;
     }
@@ -528,8 +637,8 @@ std::optional<std::string> Parser::NextLine(bool* too_long) {
         pos_ = buf_.size();
         no_lf_ = 0;
         Compact();
-        state_ = State::kDiscardLine;
-        line_too_long_ = true;
+        UpdateCharge();
+        state_ = State::kDiscardRawLine;
         *too_long = true;
         return std::string();
       }
@@ -540,6 +649,7 @@ std::optional<std::string> Parser::NextLine(bool* too_long) {
     pos_ = lf + 1;
     no_lf_ = 0;
     Compact();
+    UpdateCharge();
     if (line.size() > limits_.max_line_length) {
       *too_long = true;
       return std::string();

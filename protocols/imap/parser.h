@@ -8,11 +8,19 @@
 // writes: the session turns kContinue into "+ OK" and errors into responses.
 //
 // Limits are checked before anything is buffered: a command line longer than
-// ParserLimits::max_line_length is discarded up to its end; a literal larger
-// than its cap is refused (synchronizing: without a continuation, the client
-// sends nothing; non-synchronizing: its bytes are read and dropped, since the
-// client sends them anyway). Either way the parser resynchronizes at the next
-// command and the connection stays usable.
+// ParserLimits::max_line_length is refused; a literal larger than its cap (or
+// than what the process-wide memory budget can take) is refused
+// (synchronizing: without a continuation, the client sends nothing;
+// non-synchronizing: its bytes are read and dropped, since the client sends
+// them anyway). The error is reported at once, and the rest of the refused
+// command is skipped in one state (kSkipLine/kSkipLiteral) that only looks
+// at one byte at a time: wherever the reads fall, the same bytes are skipped,
+// including further non-synchronizing literals announced at line ends, and
+// nothing is buffered. The parser resynchronizes at the next command and the
+// connection stays usable. A non-synchronizing literal too large to skip
+// (over ParserLimits::max_skipped_literal, or a size that does not fit 64
+// bits) cannot be resynchronized after: that error is `fatal` and the
+// session ends the connection.
 //
 // Raw lines (AUTHENTICATE responses, IDLE's "DONE") are read with NextLine().
 //
@@ -26,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/memory_budget.h"
 #include "protocols/imap/value.h"
 
 namespace pillarbox::imap {
@@ -38,6 +47,13 @@ struct ParserLimits {
   // All literals of any other command together (passwords, names, search
   // strings): small, since they are buffered whole.
   std::size_t max_other_literals = 64 * 1024;
+  // All literals of one command together, APPEND included: one command
+  // cannot hold more than this however many literals it announces.
+  std::size_t max_command_literals = 50u * 1024 * 1024 + 64 * 1024;
+  // A refused non-synchronizing literal up to this size is read and
+  // dropped; a larger one ends the connection (skipping it would keep the
+  // connection busy for nothing).
+  std::uint64_t max_skipped_literal = 1ull << 30;
   // Nesting of parenthesized lists.
   int max_list_depth = 32;
 };
@@ -53,6 +69,9 @@ struct ParseEvent {
   Command command;
   std::string tag;
   std::string response;
+  // kError only: the parser cannot find the next command after this one
+  // (a literal too large to skip). The session answers, says BYE, closes.
+  bool fatal = false;
 };
 
 class Parser {
@@ -78,12 +97,48 @@ class Parser {
 
   // Bytes buffered and not yet consumed.
   std::size_t buffered() const { return buf_.size() - pos_; }
+  // Bytes held for the client (input buffer and the current command's
+  // literals): what this parser counts against the memory budget.
+  std::size_t held() const { return charge_.bytes(); }
   // True while a command is partially received.
   bool InCommand() const { return !segments_.empty() || state_ != State::kLine; }
 
  private:
-  enum class State { kLine, kLiteral, kDiscardLine, kDiscardLiteral };
+  enum class State {
+    kLine,            // reading a command line
+    kLiteral,         // reading an accepted literal
+    kSkipLine,        // skipping the rest of a refused command's line
+    kSkipLiteral,     // skipping a literal announced by a refused command
+    kDiscardRawLine,  // NextLine: dropping the rest of an overlong raw line
+    kFatal,           // after a fatal error: nothing more is parsed
+  };
 
+  // Follows one line of a refused command byte by byte, to learn whether it
+  // ends with a literal announcement, with the rules of FindLiteralMarker
+  // (a "{" inside a quoted string does not count), without buffering it.
+  struct LineScanner {
+    enum class Marker { kNone, kDigits, kPlus, kClose, kCloseCr };
+    void Reset() { *this = LineScanner(); }
+    void Step(char c);
+    // At the line end: a literal announcement ends the line.
+    bool HasMarker() const {
+      return !in_quote && (marker == Marker::kClose || marker == Marker::kCloseCr);
+    }
+    bool in_quote = false;
+    bool escape = false;
+    Marker marker = Marker::kNone;
+    bool digits = false;    // at least one digit after '{'
+    bool sync = true;       // no '+'
+    bool overflow = false;  // the size does not fit 64 bits
+    std::uint64_t size = 0;
+  };
+
+  ParseEvent NextEvent();
+  void UpdateCharge();
+  // After a refused command: skip what the client still sends of it.
+  ParseEvent Refuse(std::string response, bool sync, bool overflow, std::uint64_t size);
+  // The refused command's line ended (scan_ saw all of it).
+  std::optional<ParseEvent> EndSkippedLine();
   void Compact();
   std::size_t FindLf();
   void ResetCommand();
@@ -91,8 +146,9 @@ class Parser {
   std::optional<ParseEvent> OnLine(std::string_view line);
   ParseEvent Tokenize();
   ParseEvent Error(std::string response);
-  ParseEvent FinishDiscard();
-  std::size_t LiteralCap() const;
+  // The largest literal the current command may still announce, and the
+  // answer when one is larger.
+  std::uint64_t LiteralCap(std::string* refusal) const;
   void LearnTagAndName(std::string_view first_line);
 
   ParserLimits limits_;
@@ -109,10 +165,10 @@ class Parser {
   std::size_t literal_bytes_ = 0;
   std::uint64_t literal_left_ = 0;  // kLiteral / kDiscardLiteral
   bool literal_binary_ = false;
-  std::string tag_;             // learned from the first line (may be empty)
-  std::string name_;            // upper-cased command name ("UID FETCH": "FETCH")
-  std::string pending_error_;   // response for a command being discarded
-  bool line_too_long_ = false;  // kDiscardLine because of the length limit
+  std::string tag_;      // learned from the first line (may be empty)
+  std::string name_;     // upper-cased command name ("UID FETCH": "FETCH")
+  LineScanner scan_;     // kSkipLine
+  MemoryCharge charge_;  // buf_ and the literals held
 };
 
 // Renders a Value back into IMAP syntax (for logs and tests).

@@ -6,6 +6,15 @@
 // stops, so replies always go out in command order (RFC 2920) no matter how
 // many commands a client pipelines; the rest of the buffer is handled when
 // the wait ends. Buffered input beyond kMaxBufferedInput pauses the socket.
+//
+// Memory: a message body is kept in memory up to kSpillThreshold; beyond
+// that it goes to an anonymous spill file under <data_dir>/tmp in chunks of
+// about kSpillThreshold, and the store reads it back at commit
+// (AppendRequest::spill). So a client that sends a large DATA without the
+// final dot holds about 1 MiB of memory, not the message. The buffered
+// input and the in-memory body count against the process memory budget
+// ([limits] max_memory); when it is used up, MAIL, DATA and BDAT get
+// 452 4.3.1.
 #include <algorithm>
 #include <charconv>
 #include <mutex>
@@ -14,6 +23,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/memory_budget.h"
 #include "common/strings.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/smtp/address.h"
@@ -37,6 +47,13 @@ constexpr std::size_t kMaxBufferedInput = 64 * 1024;
 // NOOP, RSET, VRFY and HELP without a delivery in between (Postfix's
 // smtpd_junk_command_limit): a client looping on them is closed.
 constexpr int kMaxJunkCommands = 100;
+// A message body beyond this goes to a spill file, written in chunks of
+// this size. Writing 1 MiB to a file on the loop thread is a page-cache
+// copy (no fsync, and the file is never synced: it is scratch), a fraction
+// of a millisecond, once per MiB received: cheaper than handing each chunk
+// to a worker, and the loop already spends more copying those bytes in.
+constexpr std::size_t kSpillThreshold = 1u << 20;
+constexpr const char* kShortOfMemory = "452 4.3.1 Server is short of memory, try again later";
 
 std::string UpperAscii(std::string_view s) {
   std::string out(s);
@@ -164,9 +181,12 @@ class SmtpSession final : public protocols::Session {
     Address from;
     std::uint64_t declared_size = 0;  // SIZE=, 0: not given
     std::vector<Recipient> rcpts;
-    bool bdat = false;  // BDAT used: DATA is no longer allowed
-    std::string body;
+    bool bdat = false;          // BDAT used: DATA is no longer allowed
+    std::string body;           // in memory: all of it, or what follows `spill`
     std::size_t body_size = 0;  // including bytes dropped over the limit
+    // The body so far, once it passed kSpillThreshold.
+    std::shared_ptr<storage::SpillFile> spill;
+    bool spill_failed = false;  // the rest is dropped; the message gets 451
   };
 
   // One message being committed.
@@ -224,6 +244,7 @@ class SmtpSession final : public protocols::Session {
       in_.erase(0, pos_);
       pos_ = 0;
     }
+    charge_.Set(in_.size() + txn_.body.size());
     bool want_pause = (busy_ || output_blocked_) && in_.size() - pos_ > kMaxBufferedInput;
     if (want_pause != input_paused_ && mode_ != Mode::kClosed) {
       input_paused_ = want_pause;
@@ -247,6 +268,7 @@ class SmtpSession final : public protocols::Session {
         bool done = false;
         std::size_t used = decoder_->Feed(avail, &txn_.body, &done);
         pos_ += used;
+        MaybeSpill();
         if (!done) return false;
         mode_ = Mode::kCommand;
         EndData();
@@ -261,6 +283,7 @@ class SmtpSession final : public protocols::Session {
             txn_.body.append(avail.data(), std::min(take, limit - txn_.body_size));
           }
           txn_.body_size += take;
+          MaybeSpill();
         }
         pos_ += take;
         bdat_remaining_ -= take;
@@ -430,6 +453,7 @@ class SmtpSession final : public protocols::Session {
     if (size > cfg_.limits.max_message_size) {
       return Reply("552 5.3.4 Message size exceeds fixed maximum message size");
     }
+    if (MemoryBudget::Global().Exhausted()) return Reply(kShortOfMemory);
     txn_ = Transaction();
     txn_.active = true;
     txn_.from = std::move(parsed->address);
@@ -600,11 +624,13 @@ class SmtpSession final : public protocols::Session {
     if (!txn_.active) return BadCommand("503 5.5.1 Need MAIL command first");
     if (txn_.rcpts.empty()) return BadCommand("503 5.5.1 No valid recipients");
     if (txn_.bdat) return BadCommand("503 5.5.1 DATA not allowed after BDAT");
+    if (MemoryBudget::Global().Exhausted()) return Reply(kShortOfMemory);
     Reply("354 End data with <CR><LF>.<CR><LF>");
     decoder_.emplace(cfg_.limits.max_message_size);
     txn_.body.clear();
     if (txn_.declared_size) {
-      txn_.body.reserve(std::min<std::uint64_t>(txn_.declared_size, cfg_.limits.max_message_size));
+      txn_.body.reserve(std::min<std::uint64_t>(
+          {txn_.declared_size, cfg_.limits.max_message_size, kSpillThreshold}));
     }
     mode_ = Mode::kData;
   }
@@ -615,6 +641,30 @@ class SmtpSession final : public protocols::Session {
     decoder_.reset();
     if (overflow) return FailAll("552 5.3.4", "Message too big");
     Deliver();
+  }
+
+  // Moves the body to the spill file once it is large (see kSpillThreshold).
+  void MaybeSpill() {
+    if (txn_.body.size() < kSpillThreshold) return;
+    if (!txn_.spill && !txn_.spill_failed) {
+      auto file = storage::SpillFile::Create(cfg_.server.data_dir + "/tmp");
+      if (file.ok()) {
+        txn_.spill = std::move(*file);
+      } else {
+        LOG_ERROR("{}: {}", lmtp_ ? "lmtp" : "smtp", file.status().ToString());
+        txn_.spill_failed = true;
+      }
+    }
+    if (txn_.spill) {
+      Status s = txn_.spill->Append(txn_.body);
+      if (!s.ok()) {
+        LOG_ERROR("{}: {}", lmtp_ ? "lmtp" : "smtp", s.ToString());
+        txn_.spill.reset();
+        txn_.spill_failed = true;
+      }
+    }
+    // Kept: up to one chunk of buffer, reused for the next one.
+    txn_.body.clear();
   }
 
   void Bdat(std::string_view args) {
@@ -643,6 +693,8 @@ class SmtpSession final : public protocols::Session {
       bdat_error_ = "503 5.5.1 Need MAIL command first";
     } else if (txn_.rcpts.empty()) {
       bdat_error_ = "503 5.5.1 No valid recipients";
+    } else if (!txn_.bdat && MemoryBudget::Global().Exhausted()) {
+      bdat_error_ = kShortOfMemory;
     }
     if (bdat_error_.empty() && !txn_.bdat) {
       txn_.bdat = true;
@@ -653,7 +705,11 @@ class SmtpSession final : public protocols::Session {
   }
 
   void EndBdatChunk() {
-    if (!bdat_error_.empty()) return BadCommand(std::exchange(bdat_error_, ""));
+    if (!bdat_error_.empty()) {
+      std::string error = std::exchange(bdat_error_, "");
+      if (error == kShortOfMemory) return Reply(error);
+      return BadCommand(error);
+    }
     if (txn_.body_size > cfg_.limits.max_message_size) {
       if (bdat_last_) return FailAll("552 5.3.4", "Message too big");
       // The transaction is over; later chunks of it get 503.
@@ -845,11 +901,24 @@ class SmtpSession final : public protocols::Session {
     f.id = id;
     if (single) f.for_recipient = txn_.rcpts[0].address;
     f.time = options_.now();
+    if (txn_.spill_failed) {
+      return FailAll("451 4.3.0", "Temporary failure, try again later");
+    }
     std::string bytes = FormatTraceHeaders(f);
-    bytes += txn_.body;
+    if (txn_.spill) {
+      // The rest of the body joins the file; the store reads it all back.
+      if (Status s = txn_.spill->Append(txn_.body); !s.ok()) {
+        LOG_ERROR("{}: {}", lmtp_ ? "lmtp" : "smtp", s.ToString());
+        return FailAll("451 4.3.0", "Temporary failure, try again later");
+      }
+    } else {
+      bytes += txn_.body;
+    }
     txn_.body.clear();
     txn_.body.shrink_to_fit();
+    std::uint64_t message_size = bytes.size() + (txn_.spill ? txn_.spill->size() : 0);
     auto shared = std::make_shared<const std::string>(std::move(bytes));
+    std::shared_ptr<const storage::SpillFile> spill = txn_.spill;
 
     if (!lmtp_) {
       // SMTP has one reply for all recipients: refuse the message up front
@@ -859,7 +928,7 @@ class SmtpSession final : public protocols::Session {
       for (const auto& r : txn_.rcpts) {
         auto user = view->GetUser(r.user);
         if (!user.ok()) return FailAll("451 4.3.0", "Recipient vanished, try again later");
-        if (OverQuota(*user, shared->size())) {
+        if (OverQuota(*user, message_size)) {
           return FailAll(QuotaCode(), "Mailbox full");
         }
       }
@@ -872,16 +941,18 @@ class SmtpSession final : public protocols::Session {
     busy_ = true;
     for (std::size_t i = 0; i < txn_.rcpts.size(); ++i) {
       if (txn_.rcpts[i].same_as >= 0) continue;
-      Submit(i, txn_.rcpts[i].mailbox, shared);
+      Submit(i, txn_.rcpts[i].mailbox, shared, spill);
     }
   }
 
   void Submit(std::size_t index, const std::string& mailbox,
-              std::shared_ptr<const std::string> bytes) {
+              std::shared_ptr<const std::string> bytes,
+              std::shared_ptr<const storage::SpillFile> spill) {
     storage::AppendRequest req;
     req.user = txn_.rcpts[index].user;
     req.mailbox = mailbox;
     req.bytes = bytes;
+    req.spill = spill;
     req.origin.protocol = lmtp_ ? "lmtp" : "smtp";
     req.origin.session = id_;
     req.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
@@ -889,19 +960,20 @@ class SmtpSession final : public protocols::Session {
     auto* registry = ctx_.registry;
     std::uint64_t id = id_;
     std::uint64_t seq = delivery_->seq;
-    ctx_.store->Append(std::move(req),
-                       [registry, id, seq, index, mailbox, bytes](Result<storage::AppendResult> r) {
-                         auto* s = static_cast<SmtpSession*>(registry->Find(id));
-                         if (s) s->OnAppended(seq, index, mailbox, bytes, r.status());
-                       });
+    ctx_.store->Append(std::move(req), [registry, id, seq, index, mailbox, bytes,
+                                        spill = std::move(spill)](Result<storage::AppendResult> r) {
+      auto* s = static_cast<SmtpSession*>(registry->Find(id));
+      if (s) s->OnAppended(seq, index, mailbox, bytes, spill, r.status());
+    });
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, const std::string& mailbox,
-                  std::shared_ptr<const std::string> bytes, Status status) {
+                  std::shared_ptr<const std::string> bytes,
+                  std::shared_ptr<const storage::SpillFile> spill, Status status) {
     if (mode_ == Mode::kClosed || !delivery_ || delivery_->seq != seq) return;
     if (status.code() == Code::kNotFound && mailbox != "INBOX") {
       // The detail mailbox was deleted since RCPT: INBOX takes it.
-      return Submit(index, "INBOX", std::move(bytes));
+      return Submit(index, "INBOX", std::move(bytes), std::move(spill));
     }
     if (!status.ok()) {
       LOG_WARN("{}: delivery to <{}> failed: {}", lmtp_ ? "lmtp" : "smtp",
@@ -987,6 +1059,7 @@ class SmtpSession final : public protocols::Session {
   bool pumping_ = false;
   bool input_paused_ = false;
   bool output_blocked_ = false;
+  MemoryCharge charge_;  // in_ and the in-memory body
 
   bool greeted_ = false;
   bool esmtp_ = false;

@@ -400,7 +400,19 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
   auto prep = std::make_shared<Prepared>();
   Submit<AppendResult>(
       [req = std::move(request), prep](WriteOps& ops) -> Result<AppendResult> {
-        if (!req.bytes) return Status::InvalidArgument("no message bytes");
+        if (!req.bytes && !req.spill) return Status::InvalidArgument("no message bytes");
+        if (!prep->ready && req.spill) {
+          // A spilled message is in memory only from here to the commit.
+          auto body = req.spill->ReadAll();
+          if (!body.ok()) return body.status();
+          std::string whole = req.bytes ? *req.bytes : std::string();
+          whole += *body;
+          body->clear();
+          body->shrink_to_fit();
+          prep->bytes = NormalizeLineEndings(whole);
+          prep->id = Sha256(prep->bytes);
+          prep->ready = true;
+        }
         if (!prep->ready) {
           // On the writer thread, once, even if the batch is retried.
           prep->bytes = NormalizeLineEndings(*req.bytes);

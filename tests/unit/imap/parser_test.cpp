@@ -15,7 +15,8 @@ std::string Describe(const ParseEvent& ev) {
     case ParseEvent::Kind::kContinue:
       return "[+]";
     case ParseEvent::Kind::kError:
-      return "[ERR " + (ev.tag.empty() ? std::string("*") : ev.tag) + " " + ev.response + "]";
+      return "[ERR " + (ev.tag.empty() ? std::string("*") : ev.tag) + " " + ev.response +
+             (ev.fatal ? " FATAL]" : "]");
     case ParseEvent::Kind::kCommand: {
       std::string s = "[" + ev.command.tag + (ev.command.uid ? " UID " : " ") + ev.command.name;
       for (const Value& v : ev.command.args) {
@@ -53,6 +54,13 @@ std::string FeedSplit(const std::string& input, const std::vector<std::size_t>& 
   p.Feed(std::string_view(input).substr(prev));
   out += Drain(p);
   return out;
+}
+
+// Feeds `input` `step` bytes at a time.
+std::string FeedEvery(const std::string& input, std::size_t step, const ParserLimits& limits) {
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = step; i < input.size(); i += step) cuts.push_back(i);
+  return FeedSplit(input, cuts, limits);
 }
 
 // Runs `input` whole, byte by byte, and split at every point (in two), and
@@ -293,6 +301,156 @@ TEST(ImapParser, LongLineTrickledByteByByte) {
     out += Drain(p);
   }
   EXPECT_EQ(out, "[a X " + arg + "]");
+}
+
+// Regression: after a refused literal, the rest of the command's line was
+// length-checked only while no line feed had arrived, so a literal
+// announced at the end of an overlong rest was skipped when the line came
+// in one read and taken as commands when a read ended before it.
+TEST(ImapParser, RefusedLiteralRemainderIsSkippedTheSameHoweverSplit) {
+  ParserLimits limits;
+  limits.max_line_length = 512;
+  limits.max_other_literals = 1024;
+  std::string input =
+      "\x06"
+      "a X {1025+}\r\n" +
+      std::string(1025, 'x') + " " + std::string(512, 'A') + " {1+}\r\nZ\r\n";
+  const std::string expected = "[ERR * NO [LIMIT] Literal too large]";
+  Check(input, expected, limits);
+  for (std::size_t step : {2, 3, 5, 7, 64, 100, 1000}) {
+    EXPECT_EQ(FeedEvery(input, step, limits), expected) << "step " << step;
+  }
+}
+
+TEST(ImapParser, RefusedLiteralRemainderHidesNoCommand) {
+  // The live reproducer: "c CREATE PWNED" is the content of a literal
+  // announced by the refused command, never a command.
+  ParserLimits limits;
+  limits.max_line_length = 64 * 1024;
+  limits.max_other_literals = 64 * 1024;
+  std::string input = "a SEARCH TEXT {70000+}\r\n" + std::string(70000, 'x') + " " +
+                      std::string(65600, 'A') + " {14+}\r\nc CREATE PWNED\r\nd NOOP\r\n";
+  const std::string expected = "[ERR a NO [LIMIT] Literal too large][d NOOP]";
+  EXPECT_EQ(FeedSplit(input, {}, limits), expected) << "whole";
+  // A pause before " {14+}", then the rest.
+  std::size_t pause = input.find(" {14+}");
+  EXPECT_EQ(FeedSplit(input, {pause}, limits), expected);
+  EXPECT_EQ(FeedSplit(input, {pause - 1000, pause}, limits), expected);
+  for (std::size_t step : {1, 7, 4096, 65536}) {
+    EXPECT_EQ(FeedEvery(input, step, limits), expected) << "step " << step;
+  }
+  for (std::size_t cut = 0; cut < input.size(); cut += 997) {
+    ASSERT_EQ(FeedSplit(input, {cut}, limits), expected) << "split at " << cut;
+  }
+}
+
+TEST(ImapParser, OverlongLineAnnouncingALiteralSkipsTheLiteral) {
+  ParserLimits limits;
+  limits.max_line_length = 20;
+  Check("a X 01234567890123456789 {6+}\r\nb NOOP\r\nc NOOP\r\n",
+        "[ERR a BAD Command line too long][c NOOP]", limits);
+  // A '{' inside a quoted string announces nothing.
+  Check("a X \"01234567890123456789 {6+}\"\r\nb NOOP\r\n",
+        "[ERR a BAD Command line too long][b NOOP]", limits);
+  Check("a X \"01234567890123456789\" {6+}\r\nb NOOP\r\nc NOOP\r\n",
+        "[ERR a BAD Command line too long][c NOOP]", limits);
+  // A synchronizing literal is not sent without "+": the command ends.
+  Check("a X 01234567890123456789 {6}\r\nb NOOP\r\n", "[ERR a BAD Command line too long][b NOOP]",
+        limits);
+}
+
+TEST(ImapParser, RefusedLiteralIsAnsweredAtOnce) {
+  ParserLimits limits;
+  limits.max_other_literals = 10;
+  Parser p(limits);
+  p.Feed("a LOGIN {100+}\r\n0123");
+  // The answer does not wait for the 100 bytes to be skipped.
+  EXPECT_EQ(Drain(p), "[ERR a NO [LIMIT] Literal too large]");
+  p.Feed(std::string(96, 'x') + "\r\nb NOOP\r\n");
+  EXPECT_EQ(Drain(p), "[b NOOP]");
+}
+
+// Regression: {18446744073709551615+} fits 64 bits, so it was skipped byte
+// by byte and never answered; {99999999999999999999+} overflows and was
+// answered, then its bytes were parsed as commands.
+TEST(ImapParser, LiteralTooLargeToSkipIsFatal) {
+  ParserLimits limits;
+  Check("a LOGIN {18446744073709551615+}\r\nb NOOP\r\n",
+        "[ERR a NO [LIMIT] Literal too large FATAL]", limits);
+  Check("a LOGIN {99999999999999999999+}\r\nb NOOP\r\n",
+        "[ERR a NO [LIMIT] Literal too large FATAL]", limits);
+  Check("a APPEND INBOX {18446744073709551615+}\r\nb NOOP\r\n",
+        "[ERR a NO [TOOBIG] Message too large FATAL]", limits);
+  // Synchronizing: the client sends nothing without "+", nothing to skip.
+  Check("a APPEND INBOX {18446744073709551615}\r\nb NOOP\r\n",
+        "[ERR a NO [TOOBIG] Message too large][b NOOP]", limits);
+  limits.max_other_literals = 10;
+  limits.max_skipped_literal = 100;
+  Check("a LOGIN {100+}\r\n" + std::string(100, 'x') + "\r\nb NOOP\r\n",
+        "[ERR a NO [LIMIT] Literal too large][b NOOP]", limits);
+  Check("a LOGIN {101+}\r\n" + std::string(101, 'x') + "\r\nb NOOP\r\n",
+        "[ERR a NO [LIMIT] Literal too large FATAL]", limits);
+  // Announced later in the skipped rest.
+  Check("a LOGIN {11+}\r\n01234567890 {101+}\r\nb NOOP\r\n",
+        "[ERR a NO [LIMIT] Literal too large][ERR *  FATAL]", limits);
+}
+
+// Regression: the cap on APPEND literals applied to each literal, so one
+// command could hold any number of them.
+TEST(ImapParser, AllLiteralsOfOneCommandAreCapped) {
+  ParserLimits limits;  // before login, as the session sets them
+  limits.max_line_length = 8192;
+  limits.max_append_literal = 8192;
+  limits.max_other_literals = 8192;
+  limits.max_command_literals = 8192;
+  std::string one(8192, 'm');
+  Check("a APPEND x {8192+}\r\n" + one + "\r\n", "[a APPEND x {8192}\r\n" + one + "]", limits);
+  std::string attack = "a APPEND x {8192+}\r\n";
+  for (int i = 0; i < 20; ++i) attack += one + " {8192+}\r\n";
+  attack += one + "\r\nb NOOP\r\n";
+  const std::string expected = "[ERR a NO [LIMIT] Too much literal data in one command][b NOOP]";
+  EXPECT_EQ(FeedSplit(attack, {}, limits), expected);
+  EXPECT_EQ(FeedEvery(attack, 1, limits), expected);
+  EXPECT_EQ(FeedEvery(attack, 1000, limits), expected);
+  // Nothing of the refused command stays buffered.
+  Parser p(limits);
+  p.Feed(std::string_view(attack).substr(0, attack.size() - 8));  // before "b NOOP"
+  EXPECT_EQ(Drain(p), "[ERR a NO [LIMIT] Too much literal data in one command]");
+  EXPECT_LT(p.held(), 100u);
+
+  // After login: one message, not twenty.
+  limits.max_line_length = 512;
+  limits.max_append_literal = 1000;
+  limits.max_other_literals = 512;
+  limits.max_command_literals = 1000 + 512;
+  std::string msg(1000, 'm');
+  std::string two = "a APPEND x {1000+}\r\n" + msg + " {1000+}\r\n" + msg + "\r\nb NOOP\r\n";
+  EXPECT_EQ(FeedSplit(two, {}, limits),
+            "[ERR a NO [LIMIT] Too much literal data in one command][b NOOP]");
+  EXPECT_EQ(FeedEvery(two, 7, limits),
+            "[ERR a NO [LIMIT] Too much literal data in one command][b NOOP]");
+}
+
+TEST(ImapParser, LiteralsCountAgainstTheMemoryBudget) {
+  MemoryBudget& budget = MemoryBudget::Global();
+  std::size_t before = budget.used();
+  budget.set_limit(before + 10000);
+  {
+    Parser p;
+    p.Feed("a APPEND x {5000}\r\n");
+    EXPECT_EQ(Drain(p), "[+]");
+    // The literal is reserved at its announced size.
+    EXPECT_GE(budget.used(), before + 5000);
+    Parser q;
+    q.Feed("b APPEND x {6000}\r\nc NOOP\r\n");
+    EXPECT_EQ(Drain(q),
+              "[ERR b NO [UNAVAILABLE] Server is short of memory, try again later][c NOOP]");
+    q.Feed("d APPEND x {6000+}\r\n" + std::string(6000, 'x') + "\r\ne NOOP\r\n");
+    EXPECT_EQ(Drain(q),
+              "[ERR d NO [UNAVAILABLE] Server is short of memory, try again later][e NOOP]");
+  }
+  EXPECT_EQ(budget.used(), before);
+  budget.set_limit(0);
 }
 
 }  // namespace

@@ -665,6 +665,62 @@ TEST_F(ImapSessionTest, FetchBackpressureResumesOnDrain) {
   EXPECT_TRUE(rest.ends_with("c OK Fetch completed.\r\nd OK NOOP completed.\r\n")) << rest.size();
 }
 
+// Regression: before login, "N CAPABILITY" pipelined a million times in one
+// write by a client that never reads queued every answer (300 MB).
+TEST_F(ImapSessionTest, PipelinedCommandsWaitWhileOutputIsOverHighWater) {
+  auto c = Connect();
+  c->out.Take();
+  c->out.count_written = true;
+  std::string burst;
+  const int kCommands = 5000;
+  for (int i = 1; i <= kCommands; ++i) burst += std::to_string(i) + " CAPABILITY\r\n";
+  c->session->OnInput(burst);
+  std::string first = c->out.written();
+  // Stopped at the high-water mark, not after 5000 answers (~650 KB).
+  EXPECT_LE(first.size(), config_.limits.output_high_water + 200);
+  EXPECT_GE(first.size(), config_.limits.output_high_water);
+  std::string all;
+  for (int rounds = 0; rounds < 100; ++rounds) {
+    all += c->out.Take();
+    if (all.ends_with(std::to_string(kCommands) + " OK Capability completed.\r\n")) break;
+    c->session->OnDrained();
+  }
+  EXPECT_TRUE(all.ends_with(std::to_string(kCommands) + " OK Capability completed.\r\n"));
+  std::size_t answers = 0;
+  for (std::size_t p = 0; (p = all.find(" OK Capability completed.", p)) != std::string::npos;
+       ++p) {
+    ++answers;
+  }
+  EXPECT_EQ(answers, static_cast<std::size_t>(kCommands));
+}
+
+TEST_F(ImapSessionTest, LiteralTooLargeToSkipEndsTheConnection) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Send(*c, "a LOGIN {18446744073709551615+}\r\nb NOOP\r\n"),
+            "a NO [LIMIT] Literal too large\r\n"
+            "* BYE Literal too large to skip, closing connection.\r\n");
+  EXPECT_TRUE(c->out.closed());
+}
+
+TEST_F(ImapSessionTest, AppendLiteralsOfOneCommandAreCappedTogether) {
+  config_.limits.max_message_size = 100000;
+  auto c = LoggedIn();
+  std::string msg(100000, 'm');
+  EXPECT_EQ(
+      Run(*c, "a APPEND INBOX {100000+}\r\n" + msg + " {100000+}\r\n" + msg + "\r\nb NOOP\r\n",
+          "b"),
+      "a NO [LIMIT] Too much literal data in one command\r\nb OK NOOP completed.\r\n");
+  // Before login the whole command is capped at the preauth line length.
+  auto d = Connect();
+  d->out.Take();
+  std::string lit(config_.limits.max_line_length_preauth, 'x');
+  std::string n = std::to_string(lit.size());
+  EXPECT_EQ(
+      Send(*d, "a APPEND x {" + n + "+}\r\n" + lit + " {" + n + "+}\r\n" + lit + "\r\nb NOOP\r\n"),
+      "a NO [LIMIT] Too much literal data in one command\r\nb OK NOOP completed.\r\n");
+}
+
 TEST_F(ImapSessionTest, FetchBackpressureSlicesLargeLiterals) {
   std::string big = "Subject: big\r\n\r\n" + std::string(1000000, 'y') + "\r\n";
   Deliver(big);

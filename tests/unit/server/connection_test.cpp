@@ -135,6 +135,79 @@ TEST_F(ConnectionTest, BackpressureStopsAtHighWaterAndResumesOnDrain) {
   EXPECT_GT(rec_->drained, 3);  // resumed several times
 }
 
+// Regression: input kept being handed to the session while the client did
+// not read its answers, so a burst of pipelined commands queued unbounded
+// output (IMAP: 300 MB for a million CAPABILITY commands).
+TEST_F(ConnectionTest, InputWaitsWhileOutputIsOverHighWater) {
+  ConnectionOptions o;
+  o.output_high_water = 1000;
+  o.output_low_water = 100;
+  Make(o);
+  Pump();
+  rec_->chunks.clear();
+  rec_->input.clear();
+  conn_->Write(std::string(3000, 'z'));
+  host_.Tick();  // one write of the 3000 bytes in flight; the client reads nothing
+  ASSERT_EQ(io_->in_flight.size(), 1u);
+  conn_->OnRead("a\r\nb\r\n");
+  EXPECT_TRUE(rec_->chunks.empty());  // the session is not fed
+  EXPECT_TRUE(conn_->output_blocked());
+  host_.Tick();
+  EXPECT_TRUE(rec_->chunks.empty());
+  EXPECT_EQ(conn_->buffered_input(), 6u);
+  // Input beyond the cap stops the socket instead of piling up.
+  conn_->OnRead(std::string(kMaxBufferedInput, 'c'));
+  EXPECT_FALSE(io_->reading);
+  EXPECT_TRUE(rec_->chunks.empty());
+  // The client reads: its input is handled again.
+  std::string wire = Pump();
+  EXPECT_FALSE(conn_->output_blocked());
+  EXPECT_EQ(rec_->input.substr(0, 6), "a\r\nb\r\n");
+  EXPECT_EQ(rec_->input.size(), 6 + kMaxBufferedInput);
+  EXPECT_TRUE(io_->reading);
+  EXPECT_TRUE(wire.starts_with(std::string(3000, 'z') + "ECHO a\r\nECHO b\r\n"));
+}
+
+TEST_F(ConnectionTest, InputResumesOnlyBelowLowWater) {
+  ConnectionOptions o;
+  o.output_high_water = 1000;
+  o.output_low_water = 100;
+  Make(o);
+  Pump();
+  rec_->chunks.clear();
+  conn_->Write(std::string(1000, 'z'));
+  conn_->Write(std::string(950, 'y'));
+  host_.Tick();  // 1950 bytes go out in one write
+  conn_->OnRead("a\r\n");
+  EXPECT_TRUE(rec_->chunks.empty());
+  // Completing the write drains everything: below low water, input flows.
+  std::string w = std::move(io_->in_flight.front());
+  io_->in_flight.pop_front();
+  conn_->OnWriteDone(w.size(), 0);
+  host_.Tick();
+  EXPECT_EQ(rec_->chunks.size(), 1u);
+}
+
+TEST_F(ConnectionTest, BuffersCountAgainstTheMemoryBudget) {
+  std::size_t before = MemoryBudget::Global().used();
+  ConnectionOptions o;
+  o.output_high_water = 1000;
+  o.output_low_water = 100;
+  Make(o);
+  Pump();
+  conn_->Write(std::string(5000, 'z'));
+  conn_->OnRead("a\r\n");
+  EXPECT_GE(MemoryBudget::Global().used(), before + 5000);
+  EXPECT_EQ(conn_->held(), 5000u + 3);
+  Pump();
+  EXPECT_EQ(conn_->held(), 0u);
+  conn_->Write(std::string(5000, 'z'));
+  conn_->Abort();
+  FinishClose();
+  conn_.reset();
+  EXPECT_EQ(MemoryBudget::Global().used(), before);
+}
+
 TEST_F(ConnectionTest, DrainedIsNotCalledWhenOutputNeverReachedLowWater) {
   Make();
   Pump();

@@ -62,5 +62,14 @@ TEST(RefusalLineTest, EachProtocolSpeaksItsOwnLanguage) {
             "* BYE Too many connections from your address\r\n");
 }
 
+TEST(RefusalLineTest, ShortOfMemoryIsATemporaryError) {
+  EXPECT_EQ(RefusalLine("imap", V::kShortOfMemory),
+            "* BYE [UNAVAILABLE] Server is short of memory, try again later\r\n");
+  EXPECT_EQ(RefusalLine("pop3", V::kShortOfMemory),
+            "-ERR [SYS/TEMP] Server is short of memory, try again later\r\n");
+  EXPECT_EQ(RefusalLine("lmtp", V::kShortOfMemory),
+            "421 4.3.2 Server is short of memory, try again later\r\n");
+}
+
 }  // namespace
 }  // namespace pillarbox::server

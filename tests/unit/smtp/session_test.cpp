@@ -1,8 +1,11 @@
 // Transcripts of the SMTP/LMTP session against a store in a temp directory.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <random>
 
+#include "common/memory_budget.h"
 #include "protocols/smtp/smtp_session.h"
 #include "tests/support/test_support.h"
 
@@ -180,6 +183,88 @@ TEST_F(SmtpSessionTest, LmtpDeliversWithTraceHeaders) {
   EXPECT_EQ(events.back().origin.peer, "127.0.0.1");
   EXPECT_EQ(Send("QUIT\r\n"), "221 2.0.0 mx.test Bye\r\n");
   EXPECT_TRUE(out_.closed());
+}
+
+// Open files of this process under `dir` (spill files show as
+// "<dir>/#123 (deleted)" or "<dir>/spill-XXXXXX (deleted)").
+int OpenFilesUnder(const std::string& dir) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code ec2;
+    auto target = std::filesystem::read_symlink(e.path(), ec2);
+    if (!ec2 && target.string().starts_with(dir + "/")) ++n;
+  }
+  return n;
+}
+
+// Regression: a DATA body was held in memory until the final dot, so
+// clients that never sent it could hold gigabytes before anything was
+// authenticated. Beyond 1 MiB it goes to a spill file under <data_dir>/tmp.
+TEST_F(SmtpSessionTest, LargeDataGoesToASpillFileAndIsDeliveredWhole) {
+  cfg_.limits.max_message_size = 8u << 20;
+  cfg_.server.data_dir = fx_.dir() + "/data";
+  const std::string tmp = cfg_.server.data_dir + "/tmp";
+  Open(true);
+  Send("LHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@a>\r\nRCPT TO:<bob@b>\r\n");
+  EXPECT_EQ(Send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+  std::size_t before = MemoryBudget::Global().used();
+  std::string body = "Subject: big\r\n\r\n";
+  std::string line(998, 'b');
+  while (body.size() < (3u << 20)) body += line + "\r\n";
+  for (std::size_t i = 0; i < body.size(); i += 65536) {
+    EXPECT_EQ(Send(std::string_view(body).substr(i, 65536)), "");
+  }
+  // The body is in a file, not in memory.
+  EXPECT_EQ(OpenFilesUnder(tmp), 1);
+  EXPECT_LT(MemoryBudget::Global().used(), before + (1u << 20) + 200000);
+  EXPECT_EQ(Send(".\r\n"),
+            "250 2.0.0 <alice@a> ID1 Delivered\r\n250 2.0.0 <bob@b> ID1 Delivered\r\n");
+  std::string stored = Body(bob_.id, 0);
+  EXPECT_TRUE(stored.ends_with(kDate + std::string("\r\n") + body)) << stored.size();
+  EXPECT_TRUE(stored.starts_with("Return-Path: <s@x>\r\n"));
+  EXPECT_EQ(Messages(alice_.id)[0].blob, Messages(bob_.id)[0].blob);
+  // Nothing is left behind, open or on disk.
+  EXPECT_EQ(OpenFilesUnder(tmp), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp));
+  // A transaction given up midway (RSET after a DATA cut off: a new
+  // connection here) closes its file too.
+  Open(false);
+  Send("EHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n");
+  Send(body);
+  EXPECT_EQ(OpenFilesUnder(tmp), 1);
+  session_->OnClosed();
+  session_.reset();
+  EXPECT_EQ(OpenFilesUnder(tmp), 0);
+}
+
+TEST_F(SmtpSessionTest, BdatChunksGoToASpillFileToo) {
+  cfg_.limits.max_message_size = 8u << 20;
+  cfg_.server.data_dir = fx_.dir() + "/data";
+  Open(false);
+  Send("EHLO m\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@localhost>\r\n");
+  std::string chunk(1500000, 'c');
+  EXPECT_EQ(Send("BDAT 1500000\r\n" + chunk), "250 2.0.0 1500000 octets received\r\n");
+  EXPECT_EQ(OpenFilesUnder(cfg_.server.data_dir + "/tmp"), 1);
+  EXPECT_EQ(Send("BDAT 3 LAST\r\nend"), "250 2.0.0 Ok: delivered as ID1\r\n");
+  EXPECT_TRUE(Body(alice_.id, 0).ends_with(chunk + "end"));
+}
+
+TEST_F(SmtpSessionTest, ShortOfMemoryRefusesNewMessages) {
+  MemoryBudget& budget = MemoryBudget::Global();
+  Open(true);
+  Send("LHLO m\r\n");
+  budget.set_limit(budget.used() + 1);
+  budget.Add(2);
+  EXPECT_EQ(Send("MAIL FROM:<s@x>\r\n"),
+            "452 4.3.1 Server is short of memory, try again later\r\n");
+  budget.Sub(2);
+  EXPECT_EQ(Send("MAIL FROM:<s@x>\r\nRCPT TO:<alice@a>\r\n"), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n");
+  budget.Add(2);
+  EXPECT_EQ(Send("DATA\r\n"), "452 4.3.1 Server is short of memory, try again later\r\n");
+  budget.Sub(2);
+  budget.set_limit(0);
+  EXPECT_EQ(Send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
 }
 
 TEST_F(SmtpSessionTest, LmtpThreeRecipientsOneBlob) {
