@@ -865,7 +865,10 @@ class SmtpSession final : public protocols::Session {
       }
     }
 
-    delivery_.emplace();
+    // Not emplace(): clang checks optional<Delivery>'s traits where the
+    // member is declared, before Delivery's member initializers are parsed,
+    // and then finds Delivery not default-constructible.
+    delivery_ = Delivery{};
     delivery_->seq = ++delivery_seq_;
     delivery_->results.resize(txn_.rcpts.size());
     delivery_->id = id;
