@@ -158,24 +158,37 @@ void FuzzStore::Wait() {
 }
 
 storage::UserRecord FuzzStore::AddUser(const std::string& name, const std::string& password) {
-  std::optional<Result<storage::UserRecord>> out;
-  store_->CreateUser(name, "{PLAIN}" + password,
-                     [&](Result<storage::UserRecord> r) { out.emplace(std::move(r)); });
-  Wait();
-  Check(out && out->ok(), "CreateUser failed");
-  return **out;
+  return AddUsers({{name, password}}).front();
 }
 
-void FuzzStore::Deliver(storage::UserId user, const std::string& bytes) {
-  storage::AppendRequest req;
-  req.user = user;
-  req.mailbox = "INBOX";
-  req.bytes = std::make_shared<const std::string>(bytes);
-  req.origin.protocol = "test";
-  bool ok = false;
-  store_->Append(std::move(req), [&](Result<storage::AppendResult> r) { ok = r.ok(); });
+std::vector<storage::UserRecord> FuzzStore::AddUsers(
+    const std::vector<std::pair<std::string, std::string>>& users) {
+  std::vector<std::optional<Result<storage::UserRecord>>> out(users.size());
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    store_->CreateUser(users[i].first, "{PLAIN}" + users[i].second,
+                       [&out, i](Result<storage::UserRecord> r) { out[i].emplace(std::move(r)); });
+  }
   Wait();
-  Check(ok, "Append failed");
+  std::vector<storage::UserRecord> records;
+  for (auto& r : out) {
+    Check(r && r->ok(), "CreateUser failed");
+    records.push_back(**r);
+  }
+  return records;
+}
+
+void FuzzStore::Deliver(storage::UserId user, const std::vector<std::string>& messages) {
+  std::size_t ok = 0;
+  for (const auto& bytes : messages) {
+    storage::AppendRequest req;
+    req.user = user;
+    req.mailbox = "INBOX";
+    req.bytes = std::make_shared<const std::string>(bytes);
+    req.origin.protocol = "test";
+    store_->Append(std::move(req), [&ok](Result<storage::AppendResult> r) { ok += r.ok(); });
+  }
+  Wait();
+  Check(ok == messages.size(), "Append failed");
 }
 
 void FuzzStore::SetQuota(const std::string& name, std::uint64_t bytes) {

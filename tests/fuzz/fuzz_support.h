@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocols/session.h"
@@ -118,7 +119,11 @@ class FuzzStore {
   // Synchronous helpers for set-up; abort on error. Hashes are {PLAIN} so
   // that logins stay cheap.
   storage::UserRecord AddUser(const std::string& name, const std::string& password);
-  void Deliver(storage::UserId user, const std::string& bytes);
+  // Creates the users in one group commit (name, password pairs).
+  std::vector<storage::UserRecord> AddUsers(
+      const std::vector<std::pair<std::string, std::string>>& users);
+  // Appends the messages to INBOX in one group commit, in this order.
+  void Deliver(storage::UserId user, const std::vector<std::string>& messages);
   void SetQuota(const std::string& name, std::uint64_t bytes);
   // Deletes every user (and so every message).
   void DeleteAllUsers();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "protocols/pop3/pop3_session.h"
@@ -31,24 +32,28 @@ struct World {
 };
 World* world = nullptr;
 
-void Populate() {
-  fuzz::FuzzStore& fs = world->store;
-  storage::UserRecord alice = fs.AddUser("alice", "secret");
-  fs.AddUser("bob", "pw");
-  fs.Deliver(alice.id,
-             "From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: hi\r\n"
-             "Date: Wed, 18 Nov 2026 11:06:40 +0000\r\n\r\nHello\r\n.\r\n..two dots\r\nbye\r\n");
-  fs.Deliver(alice.id,
-             "From: carol@example.net\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n"
-             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-             "Content-Type: text/plain\r\n\r\npart one\r\n--b\r\nContent-Type: "
-             "application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-             "AAECAwQF\r\n--b--\r\n");
-  // Larger than one streaming step (pop3::kStreamChunk), no final newline.
+// The messages, built once: the big one is larger than one streaming step
+// (pop3::kStreamChunk) and has no final newline.
+std::vector<std::string> Messages() {
   std::string big = "Subject: big\r\n\r\n";
   while (big.size() < 70 * 1024) big += ".line of the big message, dot first\r\n";
   big += "last";
-  fs.Deliver(alice.id, big);
+  return {
+      "From: Bob <bob@example.org>\r\nTo: alice@example.com\r\nSubject: hi\r\n"
+      "Date: Wed, 18 Nov 2026 11:06:40 +0000\r\n\r\nHello\r\n.\r\n..two dots\r\nbye\r\n",
+      "From: carol@example.net\r\nSubject: =?UTF-8?B?w6l0w6k=?=\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+      "Content-Type: text/plain\r\n\r\npart one\r\n--b\r\nContent-Type: "
+      "application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "AAECAwQF\r\n--b--\r\n",
+      big,
+  };
+}
+
+void Populate() {
+  static const std::vector<std::string> messages = Messages();
+  auto users = world->store.AddUsers({{"alice", "secret"}, {"bob", "pw"}});
+  world->store.Deliver(users[0].id, messages);
 }
 
 }  // namespace

@@ -37,11 +37,8 @@ World* world = nullptr;
 
 void Populate() {
   fuzz::FuzzStore& fs = world->store;
-  fs.AddUser("alice", "secret");
-  fs.AddUser("bob", "pw");
-  fs.AddUser("carol", "pw");
+  fs.AddUsers({{"alice", "secret"}, {"bob", "pw"}, {"carol", "pw"}, {"dave@example.com", "pw"}});
   fs.SetQuota("carol", 600);
-  fs.AddUser("dave@example.com", "pw");
 }
 
 // Every line is "ddd" followed by ' ', '-' or CRLF, and ends in CRLF; a
