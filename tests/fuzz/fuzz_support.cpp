@@ -40,6 +40,13 @@ void Check(bool ok, const char* what) {
   std::abort();
 }
 
+void CheckCrlfOnly(std::string_view out) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '\r') Check(i + 1 < out.size() && out[i + 1] == '\n', "bare CR in the output");
+    if (out[i] == '\n') Check(i > 0 && out[i - 1] == '\r', "bare LF in the output");
+  }
+}
+
 // --- CountingStore -------------------------------------------------------------
 
 template <typename Fn>

@@ -26,6 +26,10 @@ namespace pillarbox::fuzz {
 // Aborts (a finding for libFuzzer) with `what` on stderr unless `ok`.
 void Check(bool ok, const char* what);
 
+// Aborts unless every CR in `out` starts a CRLF and every LF ends one: a
+// bare CR or LF in a reply would let client text forge protocol lines.
+void CheckCrlfOnly(std::string_view out);
+
 // Forwards every call to a real store and counts the operations whose
 // completion has not run yet, so that a driver knows when a session waits
 // for nothing. Also notes whether anything was written.

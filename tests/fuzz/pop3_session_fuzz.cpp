@@ -6,8 +6,9 @@
 // Input: byte 0 picks the configuration (delete mode, loopback, STARTTLS
 // available, slow client, \Seen on RETR, how the connection ends), byte 1
 // seeds the split of the rest into pieces; the rest is what the client
-// sends. After an input that wrote to the store, the store's invariants are
-// checked and the users are recreated, so every input starts alike.
+// sends. The output must consist of CRLF-terminated lines. After an input
+// that wrote to the store, the store's invariants are checked and the users
+// are recreated, so every input starts alike.
 //
 // Build: cmake -DPILLARBOX_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ ...
 // Run:   ./pop3_session_fuzz -max_len=8192 corpus_dir (seeds in
@@ -117,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::Check(!session.HasPendingWork(), "the session still waits after OnClosed()");
   }
   fuzz::Check(world->registry.size() == 0, "a session stayed registered");
+  fuzz::CheckCrlfOnly(out.written);
 
   if (world->store.store().mutated()) {
     world->store.CheckConsistency();
