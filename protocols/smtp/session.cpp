@@ -865,9 +865,10 @@ class SmtpSession final : public protocols::Session {
       }
     }
 
-    // Not emplace(): clang checks optional<Delivery>'s traits where the
-    // member is declared, before Delivery's member initializers are parsed,
-    // and then finds Delivery not default-constructible.
+    // Not emplace(): clang (14) evaluates is_constructible<Delivery> where
+    // the optional member is declared, while this class is incomplete and
+    // Delivery's member initializers are not parsed yet, and keeps the
+    // answer "not default-constructible".
     delivery_ = Delivery{};
     delivery_->seq = ++delivery_seq_;
     delivery_->results.resize(txn_.rcpts.size());
