@@ -934,7 +934,11 @@ class SmtpSession final : public protocols::Session {
       }
     }
 
-    delivery_.emplace();
+    // Not emplace(): clang (14) evaluates is_constructible<Delivery> where
+    // the optional member is declared, while this class is incomplete and
+    // Delivery's member initializers are not parsed yet, and keeps the
+    // answer "not default-constructible".
+    delivery_ = Delivery{};
     delivery_->seq = ++delivery_seq_;
     delivery_->results.resize(txn_.rcpts.size());
     delivery_->id = id;
