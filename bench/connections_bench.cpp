@@ -50,6 +50,7 @@ class LineEcho : public protocols::Session {
   void OnShutdown() override {}
   void OnClosed() override {}
   std::chrono::seconds IdleTimeout() const override { return std::chrono::seconds(60); }
+  bool Authenticated() const override { return true; }
   std::uint64_t id() const override { return 1; }
 
  private:

@@ -23,6 +23,18 @@ bool StartsWithIgnoreAsciiCase(std::string_view s, std::string_view prefix);
 // <0, 0, >0 like memcmp, on ASCII-folded bytes.
 int CompareIgnoreAsciiCase(std::string_view a, std::string_view b);
 
+// Longest client-supplied value LogSafe() copies into a log line; a user
+// name, mailbox name or address is far shorter, and a flood must not
+// become a flood in the log.
+inline constexpr std::size_t kLogSafeMaxBytes = 256;
+
+// A value that came from a client, made safe to log: control bytes (below
+// 0x20, and 0x7f) and bytes that are not part of well-formed UTF-8 are
+// written as \xNN, so that the value can neither end the log line and forge
+// the next one nor hide text from a terminal. Longer than `max_bytes`, it is
+// cut (at a character boundary) and "... (N bytes)" follows.
+std::string LogSafe(std::string_view s, std::size_t max_bytes = kLogSafeMaxBytes);
+
 // Big-endian fixed-width integers.
 inline void PutBigEndian64(std::string& out, std::uint64_t v) {
   char b[8];

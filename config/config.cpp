@@ -570,7 +570,10 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(BoolKey(PB_FIELD(delivery, over_quota_temporary)));
   // [limits]
   t.push_back(IntKey<int>(PB_FIELD(limits, max_connections), 1, kIntMax));
+  t.push_back(IntKey<int>(PB_FIELD(limits, max_smtp_connections), 1, kIntMax));
+  t.push_back(IntKey<int>(PB_FIELD(limits, max_lmtp_connections), 1, kIntMax));
   t.push_back(IntKey<int>(PB_FIELD(limits, max_connections_per_ip), 1, kIntMax));
+  t.push_back(DurationKey<Seconds>(PB_FIELD(limits, login_timeout), Millis(1000)));
   // IMAP needs room for a command with a few arguments even before login.
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, max_line_length), 512, kGiB));
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, max_line_length_preauth), 512, kGiB));

@@ -92,8 +92,15 @@ struct DeliveryConfig {
 };
 
 struct LimitsConfig {
+  // Connection budgets per protocol family, so that one cannot starve another:
+  // IMAP and POP3 together, SMTP, LMTP (the MTA's intake).
   int max_connections = 1000;
-  int max_connections_per_ip = 100;
+  int max_smtp_connections = 100;
+  int max_lmtp_connections = 100;
+  int max_connections_per_ip = 100;  // IMAP, POP3 and SMTP (LMTP is trusted)
+  // From the connection to login (IMAP, POP3) or to MAIL FROM or AUTH (SMTP);
+  // input does not extend it. LMTP has none.
+  Seconds login_timeout{60};
   std::size_t max_line_length = 64 * 1024;         // IMAP command line (after login)
   std::size_t max_line_length_preauth = 8 * 1024;  // before login
   std::size_t max_message_size = 50u * 1024 * 1024;

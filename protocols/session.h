@@ -100,12 +100,12 @@ struct SessionContext {
 
 // Facts about one connection.
 struct ConnectionInfo {
-  std::string peer_ip;        // "127.0.0.1", "::1"
+  std::string peer_ip;  // "127.0.0.1", "::1"
   std::uint16_t peer_port = 0;
   bool loopback = false;
-  bool tls_active = false;    // implicit TLS, or after STARTTLS
-  bool tls_available = false; // a certificate is loaded (STARTTLS possible)
-  bool unix_socket = false;   // LMTP over a unix socket
+  bool tls_active = false;     // implicit TLS, or after STARTTLS
+  bool tls_available = false;  // a certificate is loaded (STARTTLS possible)
+  bool unix_socket = false;    // LMTP over a unix socket
 };
 
 class Session {
@@ -129,6 +129,15 @@ class Session {
   // No output is possible after this.
   virtual void OnClosed() = 0;
   virtual std::chrono::seconds IdleTimeout() const = 0;
+  // True once the client is past its login phase: logged in (IMAP, POP3),
+  // past MAIL FROM or AUTH (SMTP); always for LMTP, which is trusted intake.
+  // Until then the connection closes it at [limits] login_timeout after
+  // connecting, however many bytes it sends, and a full server drops the
+  // oldest such connection to admit a new client.
+  virtual bool Authenticated() const = 0;
+  // The login deadline passed: say goodbye and Close(). The default is the
+  // idle timeout's goodbye.
+  virtual void OnLoginTimeout() { OnIdleTimeout(); }
   // For logs and the live-session table.
   virtual std::uint64_t id() const = 0;
 };

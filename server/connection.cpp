@@ -451,6 +451,18 @@ void Connection::Sweep(Clock::time_point now) {
     }
     return;
   }
+  if (options_.login_timeout.count() > 0 && !authenticated() &&
+      now - created_ > options_.login_timeout) {
+    LOG_INFO("{}: not logged in {} s after connecting ({}): disconnecting", Tag(),
+             options_.login_timeout.count(), info_.peer_ip);
+    if (session_ && started_ && !handshaking_ && !starttls_pending_) {
+      session_->OnLoginTimeout();
+      Close();  // a session that did not close itself is closed for it
+    } else {
+      Abort();
+    }
+    return;
+  }
   if (handshaking_ || starttls_pending_) {
     auto since = handshaking_ ? handshake_started_ : last_activity_;
     if (now - since > options_.handshake_timeout) {

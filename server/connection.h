@@ -85,6 +85,9 @@ struct ConnectionOptions {
   // that never reads) aborts the connection.
   std::size_t output_hard_limit = 128u * 1024 * 1024;
   std::chrono::seconds handshake_timeout{30};
+  // From the connection until the session is Authenticated(); input does
+  // not extend it ([limits] login_timeout). 0: none.
+  std::chrono::seconds login_timeout{0};
   bool transcripts = false;  // log every line at debug level
 };
 
@@ -116,8 +119,9 @@ class Connection final : public protocols::SessionOutput {
 
   // --- from the server -----------------------------------------------------
   void OnTick();
-  // The periodic sweep: handshake deadline, stuck graceful close, session
-  // idle timeout. `now` is passed in so that tests can move time.
+  // The periodic sweep: login deadline, handshake deadline, stuck graceful
+  // close, session idle timeout. `now` is passed in so that tests can move
+  // time.
   void Sweep(Clock::time_point now);
   // SIGTERM: the session says goodbye and closes (or we close).
   void Shutdown();
@@ -145,6 +149,9 @@ class Connection final : public protocols::SessionOutput {
   // Bytes of input and output this connection holds (memory budget).
   std::size_t held() const { return charge_.bytes(); }
   Clock::time_point last_activity() const { return last_activity_; }
+  Clock::time_point created() const { return created_; }
+  // Past its login phase (protocols::Session::Authenticated()).
+  bool authenticated() const { return session_ && started_ && session_->Authenticated(); }
   // For tests: pretend the last input arrived at `t`.
   void set_last_activity(Clock::time_point t) { last_activity_ = t; }
 
@@ -202,6 +209,7 @@ class Connection final : public protocols::SessionOutput {
   bool handle_closing_ = false;
   bool closed_ = false;
   Clock::time_point last_activity_;
+  const Clock::time_point created_ = Clock::now();
   Clock::time_point handshake_started_;
   Clock::time_point close_started_;
   Transcript transcript_;

@@ -2,24 +2,32 @@
 
 namespace pillarbox::server {
 
-ConnectionLimiter::Verdict ConnectionLimiter::TryAcquire(const std::string& ip) {
-  if (max_total_ > 0 && total_ >= static_cast<std::size_t>(max_total_)) {
+Family FamilyOf(std::string_view protocol) {
+  if (protocol == "smtp") return Family::kSmtp;
+  if (protocol == "lmtp") return Family::kLmtp;
+  return Family::kImapPop3;
+}
+
+ConnectionLimiter::Verdict ConnectionLimiter::TryAcquire(const std::string& ip, Family family) {
+  auto f = static_cast<std::size_t>(family);
+  std::size_t* n = nullptr;
+  if (!ip.empty()) {
+    n = &per_ip_[ip];
+    if (max_per_ip_ > 0 && *n >= static_cast<std::size_t>(max_per_ip_))
+      return Verdict::kTooManyFromIp;
+  }
+  if (max_total_[f] > 0 && total_[f] >= static_cast<std::size_t>(max_total_[f])) {
+    if (n != nullptr && *n == 0) per_ip_.erase(ip);
     return Verdict::kTooManyTotal;
   }
-  if (!ip.empty()) {
-    std::size_t& n = per_ip_[ip];
-    if (max_per_ip_ > 0 && n >= static_cast<std::size_t>(max_per_ip_)) {
-      if (n == 0) per_ip_.erase(ip);
-      return Verdict::kTooManyFromIp;
-    }
-    ++n;
-  }
-  ++total_;
+  if (n != nullptr) ++*n;
+  ++total_[f];
   return Verdict::kAccept;
 }
 
-void ConnectionLimiter::Release(const std::string& ip) {
-  if (total_ > 0) --total_;
+void ConnectionLimiter::Release(const std::string& ip, Family family) {
+  auto f = static_cast<std::size_t>(family);
+  if (total_[f] > 0) --total_[f];
   if (ip.empty()) return;
   auto it = per_ip_.find(ip);
   if (it == per_ip_.end()) return;

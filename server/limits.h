@@ -1,10 +1,15 @@
-// Connection limits: in total and per client address ([limits]
-// max_connections, max_connections_per_ip), and the refusal line each
-// protocol sends when a new connection is over a limit.
+// Connection limits: a budget per protocol family ([limits] max_connections
+// for IMAP and POP3, max_smtp_connections, max_lmtp_connections), so that
+// readers (or an attacker posing as many) cannot starve the MTA's intake;
+// one per client address ([limits] max_connections_per_ip, across IMAP,
+// POP3 and SMTP); and the refusal line each protocol sends when a new
+// connection is over a limit. The server (server_loop.cpp) makes room in a
+// full family by dropping its oldest connection that has not logged in.
 //
 // Threads: loop thread only.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -12,27 +17,42 @@
 
 namespace pillarbox::server {
 
+// Protocol families with a budget each.
+enum class Family { kImapPop3 = 0, kSmtp = 1, kLmtp = 2 };
+inline constexpr std::size_t kFamilies = 3;
+// "imap", "pop3" -> kImapPop3; "smtp" -> kSmtp; "lmtp" -> kLmtp.
+Family FamilyOf(std::string_view protocol);
+
 class ConnectionLimiter {
  public:
+  // The same budget for every family.
   ConnectionLimiter(int max_total, int max_per_ip)
+      : ConnectionLimiter({max_total, max_total, max_total}, max_per_ip) {}
+  // Budgets indexed by Family.
+  ConnectionLimiter(std::array<int, kFamilies> max_total, int max_per_ip)
       : max_total_(max_total), max_per_ip_(max_per_ip) {}
 
   // kShortOfMemory: the memory budget ([limits] max_memory) is used up; the
   // server decides this, not the limiter.
   enum class Verdict { kAccept, kTooManyTotal, kTooManyFromIp, kShortOfMemory };
-  // Counts the connection when accepted. Unix-socket clients (empty ip) are
-  // only counted in the total. A limit <= 0 means unlimited.
-  Verdict TryAcquire(const std::string& ip);
+  // Counts the connection when accepted. Clients with an empty ip (unix
+  // sockets; LMTP, which the server does not count per address) are only
+  // counted in their family's total. The address is checked first, so that
+  // kTooManyTotal means a slot in the family would admit the client.
+  // A limit <= 0 means unlimited.
+  Verdict TryAcquire(const std::string& ip, Family family = Family::kImapPop3);
   // REQUIRES: a matching accepted TryAcquire.
-  void Release(const std::string& ip);
+  void Release(const std::string& ip, Family family = Family::kImapPop3);
 
-  std::size_t total() const { return total_; }
+  std::size_t total(Family family = Family::kImapPop3) const {
+    return total_[static_cast<std::size_t>(family)];
+  }
   std::size_t from(const std::string& ip) const;
 
  private:
-  int max_total_;
+  std::array<int, kFamilies> max_total_;
   int max_per_ip_;
-  std::size_t total_ = 0;
+  std::array<std::size_t, kFamilies> total_{};
   std::unordered_map<std::string, std::size_t> per_ip_;
 };
 

@@ -105,7 +105,9 @@ Result<std::vector<storage::RetentionRule>> ParseRetentionRules(
 Server::Server(const config::Config& config, Factories factories)
     : config_(config),
       factories_(std::move(factories)),
-      limiter_(config.limits.max_connections, config.limits.max_connections_per_ip) {}
+      limiter_({config.limits.max_connections, config.limits.max_smtp_connections,
+                config.limits.max_lmtp_connections},
+               config.limits.max_connections_per_ip) {}
 
 Server::~Server() {
   if (!loop_ready_) return;
@@ -357,13 +359,24 @@ void Server::Accept(Listener* l) {
   options.output_hard_limit =
       std::max(kMinOutputHardLimit, 2 * config_.limits.max_message_size + (1u << 20));
   options.handshake_timeout = config_.tls.handshake_timeout;
+  options.login_timeout = config_.limits.login_timeout;
   options.transcripts = config_.log.transcripts;
 
   Entry entry;
-  entry.ip = info.peer_ip;
+  entry.protocol = l->spec.protocol;
+  entry.family = FamilyOf(l->spec.protocol);
+  // LMTP is the MTA's trusted intake: its own budget, no per-address limit.
+  entry.ip = entry.family == Family::kLmtp ? std::string() : info.peer_ip;
   auto verdict = stopping_                            ? ConnectionLimiter::Verdict::kTooManyTotal
                  : MemoryBudget::Global().Exhausted() ? ConnectionLimiter::Verdict::kShortOfMemory
-                                                      : limiter_.TryAcquire(info.peer_ip);
+                                                      : limiter_.TryAcquire(entry.ip, entry.family);
+  // Full: the newcomer takes the place of the oldest client that has not
+  // logged in (Dovecot's login processes do the same), so that idle or
+  // trickling connections cannot lock everybody out.
+  if (verdict == ConnectionLimiter::Verdict::kTooManyTotal && !stopping_ &&
+      DropOldestUnauthenticated(entry.family, l->spec.key)) {
+    verdict = limiter_.TryAcquire(entry.ip, entry.family);
+  }
   entry.counted = verdict == ConnectionLimiter::Verdict::kAccept;
   entry.conn = std::make_unique<Connection>(id, std::move(options), info, this);
   Connection* conn = entry.conn.get();
@@ -372,8 +385,9 @@ void Server::Accept(Listener* l) {
   connections_.emplace(id, std::move(entry));
 
   if (verdict != ConnectionLimiter::Verdict::kAccept) {
-    LOG_INFO("{}: refusing {}: {} connections in total, {} from it", l->spec.key, info.peer_ip,
-             limiter_.total(), limiter_.from(info.peer_ip));
+    LOG_INFO("{}: refusing {}: {} connections of its kind, {} from its address", l->spec.key,
+             unix_socket ? "unix" : info.peer_ip, limiter_.total(FamilyOf(l->spec.protocol)),
+             limiter_.from(info.peer_ip));
     conn->Refuse(RefusalLine(l->spec.protocol, verdict));
     return;
   }
@@ -395,6 +409,35 @@ void Server::Accept(Listener* l) {
     LOG_ERROR("{} #{}: starting the session: {}", l->spec.protocol, id, e.what());
     conn->Abort();
   }
+}
+
+bool Server::DropOldestUnauthenticated(Family family, const std::string& listener_key) {
+  // Connection ids grow with time: the smallest is the oldest.
+  std::uint64_t oldest = 0;
+  Entry* victim = nullptr;
+  for (auto& [id, e] : connections_) {
+    if (!e.counted || e.family != family || e.conn->closing() || e.conn->authenticated()) continue;
+    if (victim == nullptr || id < oldest) {
+      oldest = id;
+      victim = &e;
+    }
+  }
+  if (victim == nullptr) return false;
+  Connection* conn = victim->conn.get();
+  auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(Connection::Clock::now() - conn->created());
+  LOG_INFO("{}: full: dropping {} #{} from {} (not logged in after {} s) for a new client",
+           listener_key, victim->protocol, oldest,
+           conn->info().unix_socket ? "unix" : conn->info().peer_ip, age.count());
+  limiter_.Release(victim->ip, victim->family);
+  victim->counted = false;
+  if (conn->session() != nullptr && !conn->handshaking()) {
+    conn->Write(RefusalLine(victim->protocol, ConnectionLimiter::Verdict::kTooManyTotal));
+    conn->Close();
+  } else {
+    conn->Abort();
+  }
+  return true;
 }
 
 void Server::ScheduleTick(Connection* conn) {
@@ -427,7 +470,7 @@ void Server::OnConnectionClosed(Connection* conn) {
   std::uint64_t id = conn->id();
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  if (it->second.counted) limiter_.Release(it->second.ip);
+  if (it->second.counted) limiter_.Release(it->second.ip, it->second.family);
   if (timers_) timers_->CancelOwner(id);
   scheduled_set_.erase(id);
   connections_.erase(it);  // destroys conn and its session

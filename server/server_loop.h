@@ -92,12 +92,18 @@ class Server final : public ConnectionHost {
   };
   struct Entry {
     std::unique_ptr<Connection> conn;
-    std::string ip;
+    std::string ip;  // as counted by the limiter ("" for LMTP and unix sockets)
+    std::string protocol;
+    Family family = Family::kImapPop3;
     bool counted = false;  // holds a ConnectionLimiter slot
   };
 
   Status BindListener(Listener* l);
   void Accept(Listener* l);
+  // A full family makes room: its oldest connection that is not
+  // Authenticated() says why and closes, and gives up its slot. False when
+  // every connection of the family is logged in (or closing).
+  bool DropOldestUnauthenticated(Family family, const std::string& listener_key);
   void Sweep();
   void ReturnFreedMemory();
   void RunRetention();

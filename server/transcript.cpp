@@ -3,6 +3,8 @@
 #include <cctype>
 #include <vector>
 
+#include "common/strings.h"
+
 namespace pillarbox::server {
 namespace {
 
@@ -48,12 +50,7 @@ bool EndsWithLiteral(std::string_view line) {
 
 }  // namespace
 
-std::string Transcript::Shorten(std::string_view line) {
-  if (line.size() <= kMaxLoggedLine) return std::string(line);
-  std::string out(line.substr(0, kMaxLoggedLine));
-  out += "... (" + std::to_string(line.size()) + " bytes)";
-  return out;
-}
+std::string Transcript::Shorten(std::string_view line) { return LogSafe(line, kMaxLoggedLine); }
 
 std::string Transcript::RedactInput(std::string_view line) {
   if (in_login_literal_) {
@@ -66,25 +63,25 @@ std::string Transcript::RedactInput(std::string_view line) {
   std::string_view rest = line;
   std::string_view first = NextWord(&rest);
   // POP3 and SMTP: the command comes first.
-  if (IEquals(first, "PASS")) return std::string(first) + " ***";
+  if (IEquals(first, "PASS")) return LogSafe(first) + " ***";
   if (IEquals(first, "APOP")) {
     std::string_view user = NextWord(&rest);
-    return std::string(first) + " " + std::string(user) + " ***";
+    return LogSafe(first) + " " + LogSafe(user) + " ***";
   }
   if (IEquals(first, "AUTH")) {
     std::string_view mech = NextWord(&rest);
     in_sasl_ = true;
-    std::string out = std::string(first) + " " + std::string(mech);
+    std::string out = LogSafe(first) + " " + LogSafe(mech);
     if (!NextWord(&rest).empty()) out += " ***";
     return out;
   }
   // IMAP: a tag, then the command.
   std::string_view second = NextWord(&rest);
   if (IEquals(second, "LOGIN")) {
-    std::string out = std::string(first) + " " + std::string(second);
+    std::string out = LogSafe(first) + " " + LogSafe(second);
     std::string_view user = NextWord(&rest);
     if (!user.empty() && user.front() != '"' && user.back() != '}') {
-      out += " " + std::string(user);
+      out += " " + LogSafe(user);
     }
     out += " ***";
     in_login_literal_ = EndsWithLiteral(line);
@@ -93,7 +90,7 @@ std::string Transcript::RedactInput(std::string_view line) {
   if (IEquals(second, "AUTHENTICATE")) {
     std::string_view mech = NextWord(&rest);
     in_sasl_ = true;
-    std::string out = std::string(first) + " " + std::string(second) + " " + std::string(mech);
+    std::string out = LogSafe(first) + " " + LogSafe(second) + " " + LogSafe(mech);
     if (!NextWord(&rest).empty()) out += " ***";
     return out;
   }

@@ -12,6 +12,9 @@
 // the server answers with something other than a continuation, "+ " or
 // "334 ") is logged as "***".
 //
+// Every logged line has its control bytes and malformed UTF-8 escaped
+// (LogSafe, common/strings.h): a client cannot forge log lines.
+//
 // Threads: owned by one connection.
 #pragma once
 

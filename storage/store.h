@@ -265,9 +265,16 @@ class Store {
   // `mailbox` (by this process or, via PollExternalChanges, another one).
   using Listener = std::function<void(MailboxId)>;
   virtual std::uint64_t Subscribe(MailboxId mailbox, Listener listener) = 0;
+  // Ends a Subscribe() or a WatchUser(). Unknown ids are ignored.
   virtual void Unsubscribe(std::uint64_t subscription) = 0;
-  // Detects commits made by other processes (cheap when there are none) and
-  // publishes the mailboxes they touched.
+  // `listener` runs once on the owner thread after `user` was deleted (by
+  // this process, or by another one: see PollExternalChanges), before the
+  // change bus publishes the user's mailboxes. Sessions end themselves then.
+  using UserListener = std::function<void(UserId)>;
+  virtual std::uint64_t WatchUser(UserId user, UserListener listener) = 0;
+  // Detects commits made by other processes (cheap when there are none),
+  // tells the watchers of users that no longer exist, and publishes the
+  // mailboxes they touched.
   virtual void PollExternalChanges() = 0;
 
   // Blocks until every submitted mutation has committed and its completion

@@ -1,6 +1,7 @@
 // ID (RFC 2971): logs what the client says about itself and answers with
 // the server's name and version.
 #include "common/log.h"
+#include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
 
@@ -31,7 +32,7 @@ void CmdId(ImapSession& s, Command& cmd) {
         return s.FinishBad(cmd, "Invalid ID parameter list");
       }
       if (!logged.empty()) logged += ", ";
-      logged += k.text + "=" + (v.IsNil() ? std::string("NIL") : v.text);
+      logged += LogSafe(k.text) + "=" + (v.IsNil() ? std::string("NIL") : LogSafe(v.text));
     }
   } else if (!arg.IsNil()) {
     return s.FinishBad(cmd, "Expected NIL or a parameter list");

@@ -93,6 +93,21 @@ void ImapSession::OnIdleTimeout() {
   Close();
 }
 
+void ImapSession::OnLoginTimeout() {
+  if (closed_ || state_ == State::kLogout) return;
+  Write("* BYE Login timed out.\r\n");
+  Close();
+}
+
+void ImapSession::OnUserDeleted() {
+  if (closed_ || state_ == State::kLogout) return;
+  LOG_INFO("imap session {}: user {} was deleted: disconnecting", id_, LogSafe(user_.name));
+  // A response being streamed (a FETCH literal) cannot take an untagged
+  // line in its middle: then the connection just closes.
+  if (!continuation_) Write("* BYE Account deleted.\r\n");
+  Close();
+}
+
 void ImapSession::OnShutdown() {
   if (closed_ || state_ == State::kLogout) return;
   Write("* BYE Server shutting down.\r\n");
@@ -104,6 +119,10 @@ void ImapSession::OnClosed() {
   closed_ = true;
   continuation_ = nullptr;
   line_handler_ = nullptr;
+  if (user_watch_ != 0) {
+    store().Unsubscribe(user_watch_);
+    user_watch_ = 0;
+  }
   if (selected_ && selected_->subscription != 0) {
     store().Unsubscribe(selected_->subscription);
     selected_->subscription = 0;
@@ -268,10 +287,10 @@ std::string ImapSession::ErrorResponse(const Status& status, std::string_view wh
     case Code::kLimit:
       return "NO [LIMIT] Limit exceeded.";
     case Code::kInvalidArgument:
-      LOG_INFO("imap session {}: refused: {}", id_, status.ToString());
+      LOG_INFO("imap session {}: refused: {}", id_, LogSafe(status.ToString()));
       return "NO [CANNOT] Operation not possible.";
     default:
-      LOG_ERROR("imap session {}: {}", id_, status.ToString());
+      LOG_ERROR("imap session {}: {}", id_, LogSafe(status.ToString()));
       return "NO [SERVERBUG] Internal error, see server log (session " + std::to_string(id_) + ")";
   }
 }
@@ -342,10 +361,21 @@ void ImapSession::CheckPassword(const Command& cmd, std::string user, std::strin
 }
 
 void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
+  // Watch for the user's deletion, then check that it has not already
+  // happened while the password was being verified.
+  user_watch_ =
+      store().WatchUser(user.id, Bind([](ImapSession& s, storage::UserId) { s.OnUserDeleted(); }));
+  if (!store().Read()->GetUser(user.id).ok()) {
+    store().Unsubscribe(user_watch_);
+    user_watch_ = 0;
+    OnLoginFailed(cmd, user.name, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    return;
+  }
   if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user.name);
-  LOG_INFO("imap session {}: {} logged in from {}", id_, user.name, info_.peer_ip);
+  LOG_INFO("imap session {}: {} logged in from {}", id_, LogSafe(user.name), info_.peer_ip);
   user_ = std::move(user);
   state_ = State::kAuthenticated;
+  logged_in_ = true;
   bad_commands_ = 0;
   UpdateParserLimits();
   RegisterLive();
@@ -353,7 +383,7 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
 }
 
 void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std::string response) {
-  LOG_INFO("imap session {}: login failed for {} from {}", id_, user, info_.peer_ip);
+  LOG_INFO("imap session {}: login failed for {} from {}", id_, LogSafe(user), info_.peer_ip);
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() > 0 && ctx_.timer) {

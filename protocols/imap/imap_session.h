@@ -126,6 +126,8 @@ class ImapSession : public protocols::Session {
   void OnShutdown() override;
   void OnClosed() override;
   std::chrono::seconds IdleTimeout() const override;
+  bool Authenticated() const override { return logged_in_; }
+  void OnLoginTimeout() override;
   std::uint64_t id() const override { return id_; }
 
   // ---- for command handlers (command_*.cpp) ------------------------------
@@ -234,6 +236,8 @@ class ImapSession : public protocols::Session {
   void OnMailboxChanged();
   void ArmIdleKeepalive();
   void UpdateParserLimits();
+  // The logged-in user was deleted (pillarbox user del): BYE and close.
+  void OnUserDeleted();
 
   protocols::SessionContext& ctx_;
   protocols::ConnectionInfo& info_;
@@ -252,7 +256,9 @@ class ImapSession : public protocols::Session {
   bool current_uses_seqs_ = false;  // the running command forbids EXPUNGE
   int bad_commands_ = 0;
   bool live_registered_ = false;
-  bool input_paused_ = false;  // PauseInput() was called
+  bool logged_in_ = false;
+  std::uint64_t user_watch_ = 0;  // Store::WatchUser id, 0: none
+  bool input_paused_ = false;     // PauseInput() was called
 
   std::function<void(ImapSession&, std::string, bool)> line_handler_;
   std::function<void(ImapSession&)> continuation_;

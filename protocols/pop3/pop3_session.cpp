@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/strings.h"
 #include "storage/uidl.h"
 
 namespace pillarbox::pop3 {
@@ -127,6 +128,29 @@ void Pop3Session::OnIdleTimeout() {
   // RFC 1939 3: an autologout timer ends the session without UPDATE.
   Reply("-ERR Disconnected for inactivity.");
   Terminate();
+}
+
+void Pop3Session::OnLoginTimeout() {
+  if (state_ == State::kDone) return;
+  Reply("-ERR Disconnected: no login in time.");
+  Terminate();
+}
+
+void Pop3Session::OnUserDeleted() {
+  if (state_ == State::kDone) return;
+  LOG_INFO("pop3 {}: user {} was deleted: disconnecting", id_, LogSafe(user_record_.name));
+  // Nothing is left to apply, nor to journal as aborted.
+  for (Message& m : messages_) m.deleted = false;
+  // A message being sent cannot take a status line in its middle: then the
+  // connection just closes.
+  if (!stream_) Reply("-ERR [SYS/PERM] Account deleted.");
+  Terminate();
+}
+
+bool Pop3Session::UserGone() const {
+  if (user_record_.id == 0) return false;
+  auto u = ctx_.store->Read()->GetUser(user_record_.id);
+  return !u.ok() && u.status().code() == Code::kNotFound;
 }
 
 void Pop3Session::OnShutdown() {
@@ -470,7 +494,7 @@ void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserR
   if (state_ == State::kDone) return;
   if (!result.ok()) {
     if (result.status().code() == Code::kNoPermission) {
-      LOG_INFO("pop3 {}: authentication failed for {} from {}", id_, user, info_.peer_ip);
+      LOG_INFO("pop3 {}: authentication failed for {} from {}", id_, LogSafe(user), info_.peer_ip);
       FailLogin(user, std::string(kAuthFailed));
       return;
     }
@@ -525,6 +549,15 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   // Snapshot INBOX (RFC 1939 4: the maildrop as of login).
   {
     auto view = ctx_.store->Read();
+    if (!view->GetUser(user.id).ok()) {
+      // Deleted while the password was being verified.
+      if (holds_lock_) {
+        ctx_.store->UnlockPop3(user.id, id_);
+        holds_lock_ = false;
+      }
+      Reply(std::string(kAuthFailed));
+      return;
+    }
     auto inbox = view->FindMailbox(user.id, "INBOX");
     if (!inbox.ok()) {
       std::string err = InternalError("opening INBOX", inbox.status());
@@ -556,7 +589,7 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
       delete_policy_ = *parsed;
     } else {
       LOG_WARN("pop3 {}: user {} has an invalid pop3.delete_mode '{}': {}; using the default", id_,
-               user.name, it->second, parsed.status().ToString());
+               LogSafe(user.name), LogSafe(it->second), LogSafe(parsed.status().ToString()));
     }
   }
   if (auto it = user.settings.find("pop3.mark_seen_on_retr"); it != user.settings.end()) {
@@ -564,7 +597,7 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
       mark_seen_ = *b;
     } else {
       LOG_WARN("pop3 {}: user {} has an invalid pop3.mark_seen_on_retr '{}'; using the default",
-               id_, user.name, it->second);
+               id_, LogSafe(user.name), LogSafe(it->second));
     }
   }
 
@@ -583,11 +616,17 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   registered_live_ = true;
 
   if (login_delay.count() > 0) LastLogins()[key] = now;
-  LOG_INFO("pop3 {}: {} logged in from {} ({} messages)", id_, user.name, info_.peer_ip,
+  LOG_INFO("pop3 {}: {} logged in from {} ({} messages)", id_, LogSafe(user.name), info_.peer_ip,
            messages_.size());
   user_record_ = std::move(user);
   state_ = State::kTransaction;
   bad_commands_ = 0;
+  auto* registry = ctx_.registry;
+  std::uint64_t id = id_;
+  user_watch_ = ctx_.store->WatchUser(user_record_.id, [registry, id](storage::UserId) {
+    auto* s = static_cast<Pop3Session*>(registry->Find(id));
+    if (s != nullptr) s->OnUserDeleted();
+  });
   Reply("+OK Logged in.");
 }
 
@@ -857,7 +896,7 @@ void Pop3Session::SubmitTracked(const std::function<void(storage::StatusCallback
   submit([registry, id, what = std::move(what)](Status status) {
     auto* s = static_cast<Pop3Session*>(registry->Find(id));
     if (s == nullptr) {
-      if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, status.ToString());
+      if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, LogSafe(status.ToString()));
       return;
     }
     s->OnTrackedDone(std::move(status), what);
@@ -869,7 +908,7 @@ void Pop3Session::OnTrackedDone(Status status, const std::string& what) {
   if (!status.ok()) {
     // The client already has its answer (the message, "+OK Marked"); the
     // bookkeeping failed. Log it; it does not change what QUIT applies.
-    LOG_WARN("pop3 {}: {} failed: {}", id_, what, status.ToString());
+    LOG_WARN("pop3 {}: {} failed: {}", id_, what, LogSafe(status.ToString()));
   }
   if (wait_ == Wait::kQuit) MaybeCommit();
 }
@@ -889,7 +928,9 @@ void Pop3Session::JournalDeletes(storage::JournalKind kind) {
       // The session is going away: nobody waits for this.
       std::uint64_t id = id_;
       ctx_.store->RecordJournal(user_record_.id, std::move(event), [id](Status st) {
-        if (!st.ok()) LOG_WARN("pop3 {}: journal of aborted deletes failed: {}", id, st.ToString());
+        if (!st.ok()) {
+          LOG_WARN("pop3 {}: journal of aborted deletes failed: {}", id, LogSafe(st.ToString()));
+        }
       });
       continue;
     }
@@ -928,7 +969,7 @@ void Pop3Session::MaybeCommit() {
   ctx_.store->Pop3Commit(std::move(req), [registry, id](Result<storage::Pop3CommitResult> r) {
     auto* s = static_cast<Pop3Session*>(registry->Find(id));
     if (s == nullptr) {
-      if (!r.ok()) LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, r.status().ToString());
+      if (!r.ok()) LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, LogSafe(r.status().ToString()));
       return;
     }
     s->OnCommitted(std::move(r));
@@ -938,6 +979,11 @@ void Pop3Session::MaybeCommit() {
 void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {
   if (state_ == State::kDone) return;
   if (!result.ok()) {
+    if (UserGone()) {
+      // Deleted before the poll told us (pillarbox user del).
+      OnUserDeleted();
+      return;
+    }
     // Nothing was applied (the commit is one transaction): the deletes are
     // aborted, which ReleaseLogin journals.
     std::string err = InternalError("applying deletions", result.status());
@@ -978,7 +1024,7 @@ void Pop3Session::BadCommand(std::string_view reply) {
 }
 
 std::string Pop3Session::InternalError(std::string_view what, const Status& status) {
-  LOG_ERROR("pop3 {}: {} failed: {}", id_, what, status.ToString());
+  LOG_ERROR("pop3 {}: {} failed: {}", id_, what, LogSafe(status.ToString()));
   return "Internal error, see server log (session " + std::to_string(id_) + ").";
 }
 
@@ -1006,6 +1052,10 @@ void Pop3Session::ReleaseLogin() {
   if (holds_lock_) {
     ctx_.store->UnlockPop3(user_record_.id, id_);
     holds_lock_ = false;
+  }
+  if (user_watch_ != 0) {
+    ctx_.store->Unsubscribe(user_watch_);
+    user_watch_ = 0;
   }
   if (registered_live_) {
     ctx_.store->UnregisterLiveSession(id_);

@@ -68,6 +68,8 @@ class Pop3Session : public protocols::Session {
   void OnShutdown() override;
   void OnClosed() override;
   std::chrono::seconds IdleTimeout() const override;
+  bool Authenticated() const override { return user_record_.id != 0; }
+  void OnLoginTimeout() override;
   std::uint64_t id() const override { return id_; }
 
   // True while a command waits for the store, a timer, TLS or the client's
@@ -143,6 +145,10 @@ class Pop3Session : public protocols::Session {
   void OnAuthenticated(const std::string& user, Result<storage::UserRecord> result);
   void FailLogin(const std::string& user, std::string reply);
   void CompleteLogin(storage::UserRecord user);
+  // The logged-in user was deleted (pillarbox user del): -ERR and close.
+  void OnUserDeleted();
+  // True when the logged-in user no longer exists in the store.
+  bool UserGone() const;
 
   // --- transaction --------------------------------------------------------
   // The message numbered `number` (1-based), or nullptr after writing -ERR.
@@ -198,7 +204,8 @@ class Pop3Session : public protocols::Session {
   bool mark_seen_ = true;
   bool holds_lock_ = false;
   bool registered_live_ = false;
-  bool committed_ = false;  // UPDATE applied the deletions (or there were none)
+  std::uint64_t user_watch_ = 0;  // Store::WatchUser id, 0: none
+  bool committed_ = false;        // UPDATE applied the deletions (or there were none)
   int pending_mutations_ = 0;
   std::optional<Stream> stream_;
 };

@@ -164,6 +164,9 @@ class SmtpSession final : public protocols::Session {
   }
 
   std::chrono::seconds IdleTimeout() const override { return kIdleTimeout; }
+  // LMTP is trusted intake; an SMTP client has [limits] login_timeout to
+  // reach MAIL FROM (or AUTH) once.
+  bool Authenticated() const override { return lmtp_ || past_login_; }
   std::uint64_t id() const override { return id_; }
 
  private:
@@ -456,6 +459,7 @@ class SmtpSession final : public protocols::Session {
     if (MemoryBudget::Global().Exhausted()) return Reply(kShortOfMemory);
     txn_ = Transaction();
     txn_.active = true;
+    past_login_ = true;
     txn_.from = std::move(parsed->address);
     txn_.declared_size = size;
     Reply("250 2.1.0 Ok");
@@ -598,7 +602,8 @@ class SmtpSession final : public protocols::Session {
     busy_ = false;
     const std::string shown = "<" + addr.text + ">";
     if (!created.ok() && created.status().code() != Code::kExists) {
-      LOG_WARN("smtp: auto-creating user {}: {}", name, created.status().ToString());
+      LOG_WARN("smtp: auto-creating user {}: {}", LogSafe(name),
+               LogSafe(created.status().ToString()));
       if (created.status().code() == Code::kInvalidArgument) {
         Reply("550 5.1.3 " + shown + " Bad recipient address syntax");
       } else {
@@ -611,7 +616,7 @@ class SmtpSession final : public protocols::Session {
     if (!user.ok()) {
       Reply("451 4.3.0 " + shown + " Temporary failure");
     } else {
-      if (created.ok()) LOG_INFO("smtp: catch-all created user {}", user->name);
+      if (created.ok()) LOG_INFO("smtp: catch-all created user {}", LogSafe(user->name));
       Accept(*view, *user, "", std::move(addr));
     }
     view.reset();
@@ -827,6 +832,7 @@ class SmtpSession final : public protocols::Session {
     if (!r.ok()) return AuthFailed(user);
     if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user);
     authenticated_ = true;
+    past_login_ = true;
     auth_user_ = r->name;
     busy_ = false;
     Reply("235 2.7.0 Authentication successful");
@@ -981,7 +987,7 @@ class SmtpSession final : public protocols::Session {
     }
     if (!status.ok()) {
       LOG_WARN("{}: delivery to <{}> failed: {}", lmtp_ ? "lmtp" : "smtp",
-               txn_.rcpts[index].address, status.ToString());
+               LogSafe(txn_.rcpts[index].address), LogSafe(status.ToString()));
     }
     delivery_->results[index] = std::move(status);
     if (lmtp_) {
@@ -1070,6 +1076,7 @@ class SmtpSession final : public protocols::Session {
   std::string helo_;
   bool authenticated_ = false;
   std::string auth_user_;
+  bool past_login_ = false;  // MAIL FROM or AUTH succeeded once (Authenticated())
   int bad_commands_ = 0;
   int junk_commands_ = 0;
 

@@ -228,6 +228,16 @@ void ChangeBus::Publish(MailboxId mailbox) {
   }
 }
 
+void ChangeBus::PublishUserDeleted(UserId user) {
+  auto it = user_watches.find(user);
+  if (it == user_watches.end()) return;
+  // Listeners may unsubscribe (or watch again) while we call them.
+  std::map<std::uint64_t, Store::UserListener> listeners = std::move(it->second);
+  user_watches.erase(it);
+  for (const auto& [id, fn] : listeners) watch_user.erase(id);
+  for (auto& [id, fn] : listeners) fn(user);
+}
+
 LmdbStore::LmdbStore(StoreOptions options) : options_(std::move(options)) {}
 
 LmdbStore::~LmdbStore() {
@@ -634,7 +644,23 @@ std::uint64_t LmdbStore::Subscribe(MailboxId mailbox, Listener listener) {
   return id;
 }
 
+std::uint64_t LmdbStore::WatchUser(UserId user, UserListener listener) {
+  std::uint64_t id = bus_->next_id++;
+  bus_->user_watches[user].emplace(id, std::move(listener));
+  bus_->watch_user[id] = user;
+  return id;
+}
+
 void LmdbStore::Unsubscribe(std::uint64_t subscription) {
+  if (auto w = bus_->watch_user.find(subscription); w != bus_->watch_user.end()) {
+    auto uit = bus_->user_watches.find(w->second);
+    bus_->watch_user.erase(w);
+    if (uit != bus_->user_watches.end()) {
+      uit->second.erase(subscription);
+      if (uit->second.empty()) bus_->user_watches.erase(uit);
+    }
+    return;
+  }
   auto it = bus_->by_id.find(subscription);
   if (it == bus_->by_id.end()) return;
   MailboxId mb = it->second;
@@ -661,10 +687,16 @@ void LmdbStore::PollExternalChanges() {
   std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
   if (!external && last == known) return;
   polled_txnid_ = last;
-  if (bus_->by_mailbox.empty()) return;
+  if (bus_->by_mailbox.empty() && bus_->user_watches.empty()) return;
+  std::vector<UserId> deleted;
   std::vector<MailboxId> changed;
   {
     auto view = Read();
+    // A user deleted by another process (`pillarbox user del`).
+    for (const auto& [user, watchers] : bus_->user_watches) {
+      auto u = view->GetUser(user);
+      if (!u.ok() && u.status().code() == Code::kNotFound) deleted.push_back(user);
+    }
     for (const auto& [mb, subs] : bus_->by_mailbox) {
       auto rec = view->GetMailbox(mb);
       ModSeq now = rec.ok() ? rec->highest_modseq : 0;
@@ -675,6 +707,7 @@ void LmdbStore::PollExternalChanges() {
       }
     }
   }
+  for (UserId user : deleted) bus_->PublishUserDeleted(user);
   for (MailboxId mb : changed) bus_->Publish(mb);
 }
 

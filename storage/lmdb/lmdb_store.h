@@ -49,8 +49,13 @@ struct ChangeBus {
   // Last highest_modseq published per subscribed mailbox (external-change
   // detection compares against it).
   std::unordered_map<MailboxId, ModSeq> known;
+  // WatchUser(): listeners per user, and the user of each watch id.
+  std::unordered_map<UserId, std::map<std::uint64_t, Store::UserListener>> user_watches;
+  std::unordered_map<std::uint64_t, UserId> watch_user;
 
   void Publish(MailboxId mailbox);
+  // Calls (once) and forgets every watcher of `user`.
+  void PublishUserDeleted(UserId user);
 };
 
 class LmdbStore final : public Store {
@@ -99,6 +104,7 @@ class LmdbStore final : public Store {
 
   std::uint64_t Subscribe(MailboxId mailbox, Listener listener) override;
   void Unsubscribe(std::uint64_t subscription) override;
+  std::uint64_t WatchUser(UserId user, UserListener listener) override;
   void PollExternalChanges() override;
 
   void Flush() override;

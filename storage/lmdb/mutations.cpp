@@ -160,10 +160,18 @@ void LmdbStore::SetPassword(std::string name, std::string hash, StatusCallback d
 }
 
 void LmdbStore::DeleteUser(std::string name, StatusCallback done) {
+  // The watchers of the user hear of it right after the caller, before the
+  // change bus publishes its destroyed mailboxes.
+  auto deleted = std::make_shared<UserId>(0);
+  StatusCallback complete = [bus = bus_, deleted, done = std::move(done)](Status s) {
+    if (done) done(s);
+    if (s.ok() && *deleted != 0) bus->PublishUserDeleted(*deleted);
+  };
   SubmitStatus(
-      [name = std::move(name)](WriteOps& ops) -> Status {
+      [name = std::move(name), deleted](WriteOps& ops) -> Status {
         auto u = LoadUserByName(ops, name);
         if (!u.ok()) return u.status();
+        *deleted = u->id;
         auto rows = ops.UserMailboxes(u->id);
         if (!rows.ok()) return rows.status();
         for (auto& row : *rows) {
@@ -177,7 +185,7 @@ void LmdbStore::DeleteUser(std::string name, StatusCallback done) {
         PB_RETURN_IF_ERROR(ops.Del(ops.db().user_names, UserIndexKey(AsciiFold(u->name))));
         return ops.Del(ops.db().users, prefix);
       },
-      std::move(done));
+      std::move(complete));
 }
 
 void LmdbStore::SetUserSetting(std::string name, std::string key, std::string value,

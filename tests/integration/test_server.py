@@ -124,9 +124,16 @@ def test_connection_over_the_per_ip_limit_is_refused(make_server):
 
 
 def test_total_connection_limit(make_server):
+    # Clients that logged in keep their slots: a newcomer is refused.
+    # (Connections not logged in make room instead: test_prelogin.py.)
     srv = make_server(config={"limits": {"max_connections": 2}})
     a = greeted(srv, "imap", b"* OK")
+    a.sendall(b"a1 LOGIN alice secret\r\n")
+    assert read_line(a).startswith(b"a1 OK")
     b = greeted(srv, "pop3", b"+OK")
+    b.sendall(b"USER alice\r\nPASS secret\r\n")
+    assert read_line(b).startswith(b"+OK")
+    assert read_line(b).startswith(b"+OK")
     c = srv.connect("imap")
     assert read_line(c) == b"* BYE Too many connections\r\n"
     for s in (a, b, c):

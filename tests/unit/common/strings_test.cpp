@@ -54,5 +54,40 @@ TEST(StringsTest, OrderedInt64SortsNegativesFirst) {
   }
 }
 
+TEST(LogSafeTest, PrintableAsciiAndUtf8AreKept) {
+  EXPECT_EQ(LogSafe("alice@example.org"), "alice@example.org");
+  EXPECT_EQ(LogSafe("Entwürfe/日本語 😀"), "Entwürfe/日本語 😀");
+  EXPECT_EQ(LogSafe(""), "");
+  EXPECT_EQ(LogSafe("back\\slash"), "back\\slash");
+}
+
+TEST(LogSafeTest, ControlBytesAreEscaped) {
+  EXPECT_EQ(LogSafe("x\nINFO admin logged in"), "x\\x0aINFO admin logged in");
+  EXPECT_EQ(LogSafe("a\r\nb"), "a\\x0d\\x0ab");
+  EXPECT_EQ(LogSafe(std::string_view("a\0b", 3)), "a\\x00b");
+  EXPECT_EQ(LogSafe("\t\x1b[31m\x7f"), "\\x09\\x1b[31m\\x7f");
+}
+
+TEST(LogSafeTest, MalformedUtf8IsEscaped) {
+  EXPECT_EQ(LogSafe("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(LogSafe("caf\xe9"), "caf\\xe9");                       // Latin-1
+  EXPECT_EQ(LogSafe("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(LogSafe("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+  EXPECT_EQ(LogSafe("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  EXPECT_EQ(LogSafe("\xe6\x97"), "\\xe6\\x97");                    // truncated
+  EXPECT_EQ(LogSafe("\xe6\x97"
+                    "a"),
+            "\\xe6\\x97a");
+}
+
+TEST(LogSafeTest, LongValuesAreCutAtACharacterBoundary) {
+  EXPECT_EQ(LogSafe(std::string(300, 'a')), std::string(256, 'a') + "... (300 bytes)");
+  EXPECT_EQ(LogSafe("abcdef", 6), "abcdef");
+  EXPECT_EQ(LogSafe("abcdefg", 6), "abcdef... (7 bytes)");
+  // "é" is two bytes: it is not cut in two.
+  EXPECT_EQ(LogSafe("abcdeé", 6), "abcde... (7 bytes)");
+  EXPECT_EQ(LogSafe("ab\ncd", 4), "ab\\x0ac... (5 bytes)");
+}
+
 }  // namespace
 }  // namespace pillarbox

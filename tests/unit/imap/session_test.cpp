@@ -897,6 +897,40 @@ TEST_F(ImapSessionTest, DeleteSelectedMailboxDisconnects) {
   EXPECT_TRUE(c->out.closed());
 }
 
+TEST_F(ImapSessionTest, DeletedUserSessionsEndWithBye) {
+  Deliver(kMsg1);
+  auto selected = LoggedIn();
+  Run(*selected, "a SELECT INBOX\r\n", "a");
+  auto idle = LoggedIn();
+  Run(*idle, "b SELECT INBOX\r\n", "b");
+  EXPECT_EQ(Send(*idle, "b1 IDLE\r\n"), "+ idling\r\n");
+  auto plain = LoggedIn();  // authenticated state, nothing selected
+  auto before = Connect();  // not logged in: not concerned
+  before->out.Take();
+  ASSERT_TRUE(
+      fx_.WaitStatus([&](storage::StatusCallback cb) { fx_.store().DeleteUser("joe", cb); }).ok());
+  fx_.RunPending();
+  for (Client* c : {selected.get(), idle.get(), plain.get()}) {
+    EXPECT_EQ(c->out.Take(), "* BYE Account deleted.\r\n");
+    EXPECT_TRUE(c->out.closed());
+  }
+  EXPECT_EQ(before->out.Take(), "");
+  EXPECT_FALSE(before->out.closed());
+  // Closing after the watch fired is harmless.
+  selected->session->OnClosed();
+}
+
+TEST_F(ImapSessionTest, LoginTimeoutSaysSo) {
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_FALSE(c->session->Authenticated());
+  c->session->OnLoginTimeout();
+  EXPECT_EQ(c->out.Take(), "* BYE Login timed out.\r\n");
+  EXPECT_TRUE(c->out.closed());
+  auto d = LoggedIn();
+  EXPECT_TRUE(d->session->Authenticated());
+}
+
 TEST_F(ImapSessionTest, LiveSessionRegistered) {
   auto c = LoggedIn();
   Run(*c, "a SELECT INBOX\r\n", "a");

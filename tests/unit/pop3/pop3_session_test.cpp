@@ -117,6 +117,33 @@ TEST_F(Pop3Test, QuitWithoutDeletes) {
   EXPECT_EQ(Messages().size(), 1u);
 }
 
+TEST_F(Pop3Test, DeletedUserSessionEndsWithAClearError) {
+  Deliver(kM1);
+  auto c = Login();
+  auto waiting = Connect();  // not logged in: not concerned
+  EXPECT_EQ(Send(*c, "DELE 1\r\n"), "+OK Marked to be deleted.\r\n");
+  ASSERT_TRUE(
+      fx_.WaitStatus([&](storage::StatusCallback cb) { fx_.store().DeleteUser("alice", cb); })
+          .ok());
+  Flush();
+  EXPECT_EQ(c->out.Take(), "-ERR [SYS/PERM] Account deleted.\r\n");
+  EXPECT_TRUE(c->out.closed());
+  EXPECT_FALSE(c->session->HasPendingWork());
+  EXPECT_EQ(Send(*c, "QUIT\r\n"), "");
+  EXPECT_EQ(waiting->out.Take(), "");
+  EXPECT_FALSE(waiting->out.closed());
+  Drop(c);
+}
+
+TEST_F(Pop3Test, LoginTimeoutSaysSo) {
+  auto c = Connect();
+  EXPECT_FALSE(c->session->Authenticated());
+  c->session->OnLoginTimeout();
+  EXPECT_EQ(c->out.Take(), "-ERR Disconnected: no login in time.\r\n");
+  EXPECT_TRUE(c->out.closed());
+  EXPECT_TRUE(Login()->session->Authenticated());
+}
+
 TEST_F(Pop3Test, QuitBeforeLogin) {
   auto c = Connect();
   EXPECT_EQ(Send(*c, "QUIT\r\n"), "+OK Logging out.\r\n");

@@ -417,6 +417,56 @@ TEST_F(ConnectionTest, SmallWritesDoNotKeepAnIdleClientAlive) {
   EXPECT_EQ(rec_->idle, 1);
 }
 
+// Slowloris: a client that trickles bytes without logging in keeps
+// resetting the idle clock, but not the login deadline.
+TEST_F(ConnectionTest, AnUnauthenticatedClientTricklingBytesIsClosedAtTheLoginDeadline) {
+  ConnectionOptions options;
+  options.login_timeout = std::chrono::seconds(60);
+  Make(options);
+  Pump();
+  auto start = conn_->created();
+  for (int s = 0; s < 60; s += 10) {
+    conn_->OnRead("x");  // one byte, never a whole line
+    conn_->Sweep(start + std::chrono::seconds(s));
+    EXPECT_EQ(rec_->login_timeout, 0) << s;
+  }
+  conn_->OnRead("x");
+  conn_->Sweep(start + std::chrono::seconds(61));
+  EXPECT_EQ(rec_->login_timeout, 1);
+  EXPECT_EQ(rec_->idle, 0);
+  EXPECT_EQ(Pump(), "BYE login timeout\r\n");
+  EXPECT_TRUE(io_->shutdown);
+}
+
+TEST_F(ConnectionTest, AnAuthenticatedSessionHasNoLoginDeadline) {
+  ConnectionOptions options;
+  options.login_timeout = std::chrono::seconds(60);
+  Make(options);
+  Pump();
+  conn_->OnRead("LOGIN\r\n");
+  EXPECT_EQ(Pump(), "OK logged in\r\n");
+  EXPECT_TRUE(conn_->authenticated());
+  auto start = conn_->created();
+  for (int s = 0; s <= 3600; s += 30) {
+    conn_->OnRead("x");
+    conn_->set_last_activity(start + std::chrono::seconds(s));  // the byte came then
+    conn_->Sweep(start + std::chrono::seconds(s));
+  }
+  EXPECT_EQ(rec_->login_timeout, 0);
+  EXPECT_EQ(rec_->idle, 0);
+  EXPECT_FALSE(conn_->closing());
+}
+
+TEST_F(ConnectionTest, NoLoginDeadlineWhenNoneIsConfigured) {
+  Make();  // login_timeout 0
+  Pump();
+  conn_->Sweep(conn_->created() + std::chrono::seconds(59));
+  conn_->OnRead("x");
+  conn_->Sweep(Connection::Clock::now());
+  EXPECT_EQ(rec_->login_timeout, 0);
+  EXPECT_FALSE(conn_->closing());
+}
+
 TEST_F(ConnectionTest, AClientThatNeverReadsAfterCloseIsCutOff) {
   Make();
   Pump();

@@ -53,6 +53,35 @@ TEST(ConnectionLimiterTest, ZeroMeansUnlimited) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(l.TryAcquire("x"), V::kAccept);
 }
 
+TEST(ConnectionLimiterTest, EachFamilyHasItsOwnBudget) {
+  ConnectionLimiter l({2, 1, 1}, 100);
+  EXPECT_EQ(l.TryAcquire("a", Family::kImapPop3), V::kAccept);
+  EXPECT_EQ(l.TryAcquire("b", Family::kImapPop3), V::kAccept);
+  EXPECT_EQ(l.TryAcquire("c", Family::kImapPop3), V::kTooManyTotal);
+  // Readers filling their budget leave intake alone.
+  EXPECT_EQ(l.TryAcquire("", Family::kLmtp), V::kAccept);
+  EXPECT_EQ(l.TryAcquire("", Family::kLmtp), V::kTooManyTotal);
+  EXPECT_EQ(l.TryAcquire("d", Family::kSmtp), V::kAccept);
+  EXPECT_EQ(l.total(Family::kImapPop3), 2u);
+  EXPECT_EQ(l.total(Family::kLmtp), 1u);
+  l.Release("", Family::kLmtp);
+  EXPECT_EQ(l.TryAcquire("", Family::kLmtp), V::kAccept);
+  EXPECT_EQ(FamilyOf("imap"), Family::kImapPop3);
+  EXPECT_EQ(FamilyOf("pop3"), Family::kImapPop3);
+  EXPECT_EQ(FamilyOf("smtp"), Family::kSmtp);
+  EXPECT_EQ(FamilyOf("lmtp"), Family::kLmtp);
+}
+
+TEST(ConnectionLimiterTest, TheAddressIsCheckedBeforeTheTotal) {
+  // kTooManyTotal promises that a free slot would admit the client (the
+  // server drops a connection for it only then).
+  ConnectionLimiter l(1, 1);
+  EXPECT_EQ(l.TryAcquire("a"), V::kAccept);
+  EXPECT_EQ(l.TryAcquire("a"), V::kTooManyFromIp);
+  EXPECT_EQ(l.TryAcquire("b"), V::kTooManyTotal);
+  EXPECT_EQ(l.from("b"), 0u);
+}
+
 TEST(RefusalLineTest, EachProtocolSpeaksItsOwnLanguage) {
   EXPECT_EQ(RefusalLine("imap", V::kTooManyTotal), "* BYE Too many connections\r\n");
   EXPECT_EQ(RefusalLine("pop3", V::kTooManyTotal), "-ERR [SYS/TEMP] Too many connections\r\n");

@@ -58,9 +58,9 @@ class FakeHost : public ConnectionHost {
   int closed = 0;
 };
 
-// Lines: "CLOSE" says BYE and closes; "STARTTLS" answers and starts TLS;
-// "PAUSE"/"RESUME"; "BIG n" writes n bytes with backpressure; anything else
-// is echoed as "ECHO <line>".
+// Lines: "LOGIN" makes it Authenticated(); "CLOSE" says BYE and closes; "STARTTLS" answers and
+// starts TLS; "PAUSE"/"RESUME"; "BIG n" writes n bytes with backpressure; anything else is echoed
+// as "ECHO <line>".
 class EchoSession : public protocols::Session {
  public:
   struct Record {
@@ -69,6 +69,7 @@ class EchoSession : public protocols::Session {
     int drained = 0;
     int tls_established = 0;
     int idle = 0;
+    int login_timeout = 0;
     int shutdown = 0;
     int closed = 0;
     bool started = false;
@@ -108,6 +109,11 @@ class EchoSession : public protocols::Session {
     out_.Write("BYE idle\r\n");
     out_.Close();
   }
+  void OnLoginTimeout() override {
+    rec_->login_timeout++;
+    out_.Write("BYE login timeout\r\n");
+    out_.Close();
+  }
   void OnShutdown() override {
     rec_->shutdown++;
     out_.Write("BYE shutdown\r\n");
@@ -115,11 +121,15 @@ class EchoSession : public protocols::Session {
   }
   void OnClosed() override { rec_->closed++; }
   std::chrono::seconds IdleTimeout() const override { return std::chrono::seconds(60); }
+  bool Authenticated() const override { return authenticated_; }
   std::uint64_t id() const override { return 7; }
 
  private:
   void Handle(const std::string& line) {
-    if (line == "CLOSE") {
+    if (line == "LOGIN") {
+      authenticated_ = true;
+      out_.Write("OK logged in\r\n");
+    } else if (line == "CLOSE") {
       out_.Write("BYE\r\n");
       out_.Close();
     } else if (line == "STARTTLS") {
@@ -149,6 +159,7 @@ class EchoSession : public protocols::Session {
   std::size_t high_water_;
   std::string buf_;
   bool waiting_tls_ = false;
+  bool authenticated_ = false;
   std::size_t big_left_ = 0;
 };
 

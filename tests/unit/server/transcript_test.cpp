@@ -20,6 +20,17 @@ TEST(TranscriptTest, ImapLoginPasswordIsRedacted) {
   EXPECT_EQ(t.RedactInput("a2 SELECT INBOX"), "a2 SELECT INBOX");
 }
 
+TEST(TranscriptTest, ControlBytesCannotForgeLogLines) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput(std::string_view("EHLO a\0b\rINFO forged", 20)),
+            "EHLO a\\x00b\\x0dINFO forged");
+  EXPECT_EQ(t.RedactInput("a1 LOGIN x\x1b[2J s3cret"), "a1 LOGIN x\\x1b[2J ***");
+  EXPECT_EQ(t.RedactInput("AUTH PL\rAIN"), "AUTH PL\\x0dAIN");
+  std::vector<std::string> out;
+  t.Output("250 ok\r\n* BYE \x01\r\n", [&](const std::string& l) { out.push_back(l); });
+  EXPECT_EQ(out, (std::vector<std::string>{"250 ok", "* BYE \\x01"}));
+}
+
 TEST(TranscriptTest, ImapLoginWithLiteralsRedactsTheFollowingLines) {
   Transcript t;
   EXPECT_EQ(t.RedactInput("a1 LOGIN {5}"), "a1 LOGIN ***");

@@ -106,6 +106,41 @@ TEST(DISABLED_Child, RegisterLiveSessionAndExit) {
   _exit(store->Read()->LiveSessions(0).size() == 1 ? 0 : 13);
 }
 
+TEST(DISABLED_Child, DeleteUserExt) {
+  const char* dir = getenv("PILLARBOX_CHILD_STORE");
+  if (dir == nullptr) GTEST_SKIP() << "runs only as a child process";
+  ManualExecutor ex;
+  auto store = OpenChildStore(dir, ex);
+  bool ok = false;
+  store->DeleteUser("ext", [&](Status s) { ok = s.ok(); });
+  store->Flush();
+  ex.RunPending();
+  _exit(ok ? 0 : 14);
+}
+
+// `pillarbox user del` runs in another process: the server's sessions of
+// that user hear of it at the next poll.
+TEST(ExternalChangesTest, AUserDeletedByAnotherProcessIsTold) {
+  StoreFixture f([](StoreOptions& o) { o.initial_map_size = 1u << 20; });
+  auto ext = f.AddUser("ext", "pw");
+  auto other = f.AddUser("other", "pw");
+  MailboxId inbox = f.store().Read()->FindMailbox(ext.id, "INBOX")->id;
+  std::vector<std::string> events;
+  f.store().WatchUser(ext.id, [&](UserId) { events.push_back("ext deleted"); });
+  f.store().WatchUser(other.id, [&](UserId) { events.push_back("other deleted"); });
+  f.store().Subscribe(inbox, [&](MailboxId) { events.push_back("inbox changed"); });
+
+  ASSERT_EQ(RunChild("DeleteUserExt", f.dir() + "/store"), 0);
+
+  f.store().PollExternalChanges();
+  // The user first, then its mailboxes.
+  EXPECT_EQ(events, (std::vector<std::string>{"ext deleted", "inbox changed"}));
+  f.store().PollExternalChanges();
+  f.Deliver(other.id, "Subject: x\r\n\r\nx\r\n");
+  f.RunPending();
+  EXPECT_EQ(events.size(), 2u);  // a watch fires once
+}
+
 TEST(ExternalChangesTest, CommitsOfAnotherProcessArePublished) {
   StoreFixture f([](StoreOptions& o) { o.initial_map_size = 1u << 20; });
   auto u = f.AddUser("ext", "pw");

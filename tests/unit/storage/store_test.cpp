@@ -195,6 +195,31 @@ TEST_F(StoreTest, SetPasswordSettingsQuotaDeleteUser) {
             Code::kNotFound);
 }
 
+TEST_F(StoreTest, WatchUserHearsOfTheDeletionOnce) {
+  auto a = f_.AddUser("watched", "pw");
+  auto b = f_.AddUser("kept", "pw");
+  MailboxId inbox = store().Read()->FindMailbox(a.id, "INBOX")->id;
+  std::vector<std::string> events;
+  store().WatchUser(a.id, [&](UserId u) { events.push_back("deleted " + std::to_string(u)); });
+  std::uint64_t gone = store().WatchUser(a.id, [&](UserId) { events.push_back("unsubscribed"); });
+  store().Unsubscribe(gone);
+  store().WatchUser(b.id, [&](UserId) { events.push_back("wrong user"); });
+  store().Subscribe(inbox, [&](MailboxId) { events.push_back("inbox changed"); });
+  EXPECT_TRUE(f_.WaitStatus([&](StatusCallback cb) {
+                  store().DeleteUser("watched", [&, cb](Status s) {
+                    events.push_back("done");
+                    cb(s);
+                  });
+                }).ok());
+  f_.RunPending();
+  // After the caller's completion, before the mailboxes' change events.
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"done", "deleted " + std::to_string(a.id), "inbox changed"}));
+  store().Unsubscribe(gone);  // unknown ids are ignored
+  store().PollExternalChanges();
+  EXPECT_EQ(events.size(), 3u);
+}
+
 TEST_F(StoreTest, AppendStoresBytesStructureAndCounts) {
   auto u = f_.AddUser("frank", "pw");
   auto r = f_.Deliver(u.id, "Subject: Hi\nFrom: x@y\n\nbody\n", "INBOX", Flags{kFlagFlagged, {}});
