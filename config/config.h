@@ -94,8 +94,10 @@ struct DeliveryConfig {
 struct LimitsConfig {
   int max_connections = 1000;
   int max_connections_per_ip = 100;
-  std::size_t max_line_length = 64 * 1024;         // IMAP command line (after login)
-  std::size_t max_line_length_preauth = 8 * 1024;  // before login
+  std::size_t max_line_length = 64 * 1024;  // IMAP command line (after login)
+  // Before login. RFC-conforming pre-login commands reach ~32 KB (an ID
+  // with 30 fields of the maximum sizes, RFC 2971 3.3); Dovecot allows 64 KB.
+  std::size_t max_line_length_preauth = 64 * 1024;
   std::size_t max_message_size = 50u * 1024 * 1024;
   std::size_t smtp_max_line_length = 1000;  // RFC 5321 4.5.3.1.6
   int smtp_max_recipients = 100;
