@@ -507,6 +507,10 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
   }
   sel.subscription = store().Subscribe(
       sel.id, Bind([](ImapSession& s, storage::MailboxId) { s.OnMailboxChanged(); }));
+  // The bus knows the mailbox from now on, but a commit by another process
+  // between the read above and Subscribe() may already count as published:
+  // read the change log once more when the command ends.
+  sel.changes_pending = true;
   selected_ = std::move(sel);
   state_ = State::kSelected;
 
