@@ -101,8 +101,10 @@ struct LimitsConfig {
   // From the connection to login (IMAP, POP3) or to MAIL FROM or AUTH (SMTP);
   // input does not extend it. LMTP has none.
   Seconds login_timeout{60};
-  std::size_t max_line_length = 64 * 1024;         // IMAP command line (after login)
-  std::size_t max_line_length_preauth = 8 * 1024;  // before login
+  std::size_t max_line_length = 64 * 1024;  // IMAP command line (after login)
+  // Before login. RFC-conforming pre-login commands reach ~32 KB (an ID
+  // with 30 fields of the maximum sizes, RFC 2971 3.3); Dovecot allows 64 KB.
+  std::size_t max_line_length_preauth = 64 * 1024;
   std::size_t max_message_size = 50u * 1024 * 1024;
   std::size_t smtp_max_line_length = 1000;  // RFC 5321 4.5.3.1.6
   int smtp_max_recipients = 100;

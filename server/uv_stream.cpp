@@ -1,5 +1,9 @@
 #include "server/uv_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "common/log.h"
 
 namespace pillarbox::server {
@@ -12,6 +16,25 @@ struct WriteReq {
   std::string bytes;
   UvStream* stream;
 };
+
+// Acknowledges what was just read at once instead of after the delayed-ACK
+// timer (40 ms on Linux). A client with Nagle's algorithm on that writes a
+// literal and then the CRLF ending the command (Python's imaplib, many
+// others) holds that CRLF until the literal is acknowledged, and the server
+// has nothing to say before it has the whole command: without this, each such
+// command waits for the timer. Linux clears the option by itself after a
+// while, so it is set again after every read (Dovecot does the same).
+void AckReadsPromptly(uv_handle_t* handle) {
+#ifdef TCP_QUICKACK
+  if (handle->type != UV_TCP) return;
+  uv_os_fd_t fd;
+  if (uv_fileno(handle, &fd) != 0) return;
+  int on = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+#else
+  (void)handle;
+#endif
+}
 
 }  // namespace
 
@@ -95,6 +118,7 @@ void UvStream::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) n
   if (!self || !self->conn_ || self->closing_) return;
   try {
     if (nread > 0) {
+      AckReadsPromptly(self->handle_);
       self->conn_->OnRead(std::string_view(buf->base, static_cast<std::size_t>(nread)));
     } else if (nread == UV_EOF) {
       self->conn_->OnReadEnd(0);

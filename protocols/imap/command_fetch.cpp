@@ -80,6 +80,9 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
       if (!job->h.uid) job->missing = true;
       continue;
     }
+    // A keyword another session just added reaches this FETCH before the
+    // change log does: name it in FLAGS first (RFC 3501 7.2.6).
+    s.LearnKeywords(rec->flags);
     FetchMessage m;
     m.seq = seq;
     m.record = &*rec;
@@ -96,7 +99,8 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
       }
       return s.FinishError(job->h, pieces.status());
     }
-    if (opts.force_flags) s.MarkReported(*rec);
+    // The client now knows these flags: the change log need not repeat them.
+    if (opts.force_flags || job->spec.has_flags) s.MarkReported(*rec);
     for (auto& p : *pieces) job->pieces.push_back(std::move(p));
   }
 }

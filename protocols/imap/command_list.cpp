@@ -80,6 +80,9 @@ struct Node {
   bool subscribed = false;
   bool has_children = false;
   bool child_subscribed = false;  // some descendant is subscribed
+  // RECURSIVEMATCH: some subscribed descendant does not match the patterns
+  // (RFC 5258 3: only such a descendant earns its parent a CHILDINFO).
+  bool child_subscribed_unmatched = false;
   storage::SpecialUse use = storage::SpecialUse::kNone;
 };
 
@@ -229,6 +232,16 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     }
     return false;
   };
+  if (o.recursive_match && o.sel_subscribed) {
+    for (const auto& [name, node] : nodes) {
+      if (!node.subscribed || matches(name)) continue;
+      for (std::size_t pos = name.find('/'); pos != std::string::npos;
+           pos = name.find('/', pos + 1)) {
+        auto parent = nodes.find(name.substr(0, pos));
+        if (parent != nodes.end()) parent->second.child_subscribed_unmatched = true;
+      }
+    }
+  }
   bool any_percent_end = false;
   for (const auto& p : patterns)
     any_percent_end = any_percent_end || (!p.empty() && p.back() == '%');
@@ -256,7 +269,7 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
           (!o.sel_subscribed || node.subscribed) &&
           (!o.sel_special_use || (node.exists && node.use != storage::SpecialUse::kNone));
       include = selected_itself;
-      if (!include && o.recursive_match && o.sel_subscribed && node.child_subscribed) {
+      if (!include && o.recursive_match && o.sel_subscribed && node.child_subscribed_unmatched) {
         include = true;
         extra = " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
       }

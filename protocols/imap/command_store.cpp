@@ -64,37 +64,46 @@ void CmdStore(ImapSession& s, Command& cmd) {
   h.uid = cmd.uid;
   storage::Flags asked = *flags;
   s.store().StoreFlags(
-      std::move(req), s.Bind([h, uids = std::move(uids), silent, asked](
+      std::move(req), s.Bind([h, uids = std::move(uids), silent, op, asked](
                                  ImapSession& s2, Result<storage::StoreFlagsResult> r) {
         if (!r.ok()) return s2.FinishError(h, r.status());
         SelectedMailbox* sel2 = s2.selected();
         if (sel2 == nullptr) return s2.Finish(h, "OK Store completed.");
-        s2.LearnKeywords(asked);
+        // RFC 3501 7.2.6: the client hears of a new keyword (FLAGS and
+        // PERMANENTFLAGS) before any FETCH that shows it.
+        bool added = op != storage::FlagOp::kRemove && s2.AddKeywords(asked);
         if (silent) {
-          for (const auto& rec : r->changed) s2.MarkReported(rec);
+          for (const auto& rec : r->changed) {
+            added = s2.AddKeywords(rec.flags) || added;
+            s2.MarkReported(rec);
+          }
+          if (added) s2.AnnounceKeywords();
           return s2.Finish(h, "OK Store completed.");
         }
-        std::string out;
-        bool missing = false;
+        // Messages expunged meanwhile (by another session, not yet announced
+        // here) are skipped: the store succeeds for those that still exist
+        // (RFC 2180 4.2, as Dovecot).
+        std::vector<std::pair<std::uint32_t, storage::MessageRecord>> shown;
         {
           auto view = s2.store().Read();
           for (storage::Uid uid : uids) {
             std::uint32_t seq = sel2->SeqOf(uid);
+            if (seq == 0) continue;
             auto rec = view->GetMessage(sel2->id, uid);
-            if (seq == 0 || !rec.ok()) {
-              if (!h.uid) missing = true;  // as in FETCH
-              continue;
-            }
-            s2.MarkReported(*rec);
-            out += "* " + std::to_string(seq) + " FETCH (";
-            if (h.uid) out += "UID " + std::to_string(uid) + " ";
-            out += "FLAGS " + FormatFlags(rec->flags, sel2->IsRecent(uid)) + ")\r\n";
+            if (!rec.ok()) continue;
+            shown.emplace_back(seq, std::move(*rec));
           }
         }
-        s2.Write(std::move(out));
-        if (missing) {
-          return s2.Finish(h, "NO [EXPUNGEISSUED] Some of the messages no longer exist.");
+        for (const auto& [seq, rec] : shown) added = s2.AddKeywords(rec.flags) || added;
+        if (added) s2.AnnounceKeywords();
+        std::string out;
+        for (const auto& [seq, rec] : shown) {
+          s2.MarkReported(rec);
+          out += "* " + std::to_string(seq) + " FETCH (";
+          if (h.uid) out += "UID " + std::to_string(rec.uid) + " ";
+          out += "FLAGS " + FormatFlags(rec.flags, sel2->IsRecent(rec.uid)) + ")\r\n";
         }
+        s2.Write(std::move(out));
         s2.Finish(h, "OK Store completed.");
       }));
 }

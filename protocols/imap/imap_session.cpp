@@ -488,8 +488,8 @@ std::string ImapSession::PermanentFlagsLine() const {
   return s + " \\*)] Flags permitted.";
 }
 
-void ImapSession::LearnKeywords(const storage::Flags& flags) {
-  if (!selected_) return;
+bool ImapSession::AddKeywords(const storage::Flags& flags) {
+  if (!selected_) return false;
   bool added = false;
   for (const auto& k : flags.keywords) {
     bool known = false;
@@ -504,10 +504,15 @@ void ImapSession::LearnKeywords(const storage::Flags& flags) {
       added = true;
     }
   }
-  if (added) {
-    Untagged(FlagsLine());
-    Untagged(PermanentFlagsLine());
-  }
+  return added;
+}
+
+void ImapSession::AnnounceKeywords() {
+  Write("* " + FlagsLine() + "\r\n* " + PermanentFlagsLine() + "\r\n");
+}
+
+void ImapSession::LearnKeywords(const storage::Flags& flags) {
+  if (AddKeywords(flags)) AnnounceKeywords();
 }
 
 Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
@@ -550,6 +555,10 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
   }
   sel.subscription = store().Subscribe(
       sel.id, Bind([](ImapSession& s, storage::MailboxId) { s.OnMailboxChanged(); }));
+  // The bus knows the mailbox from now on, but a commit by another process
+  // between the read above and Subscribe() may already count as published:
+  // read the change log once more when the command ends.
+  sel.changes_pending = true;
   selected_ = std::move(sel);
   state_ = State::kSelected;
 
@@ -656,23 +665,16 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   // 2. New keywords (FLAGS / PERMANENTFLAGS) before the messages using them.
   std::vector<storage::MessageRecord> new_records;
   if (!sel.pending_new.empty() || !sel.flags_dirty.empty()) {
-    std::size_t before = sel.keywords.size();
-    auto learn = [&](const storage::Flags& f) {
-      for (const auto& k : f.keywords) {
-        bool known = false;
-        for (const auto& have : sel.keywords) known = known || EqualsIgnoreAsciiCase(have, k);
-        if (!known) sel.keywords.insert(k);
-      }
-    };
+    bool added = false;
     for (storage::Uid uid : sel.pending_new) {
       auto rec = view->GetMessage(sel.id, uid);
-      if (rec.ok()) learn(rec->flags);
+      if (rec.ok()) added = AddKeywords(rec->flags) || added;
     }
     for (storage::Uid uid : sel.flags_dirty) {
       auto rec = view->GetMessage(sel.id, uid);
-      if (rec.ok()) learn(rec->flags);
+      if (rec.ok()) added = AddKeywords(rec->flags) || added;
     }
-    if (sel.keywords.size() != before) {
+    if (added) {
       out += "* " + FlagsLine() + "\r\n";
       out += "* " + PermanentFlagsLine() + "\r\n";
     }

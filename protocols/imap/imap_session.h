@@ -199,7 +199,13 @@ class ImapSession : public protocols::Session {
   // Records that this session showed `rec`'s flags (no echo from the bus).
   void MarkReported(const storage::MessageRecord& rec);
   // Adds keywords; writes "* FLAGS" and "* OK [PERMANENTFLAGS" when new.
+  // RFC 3501 7.2.6: every response that shows a message's flags must come
+  // after the FLAGS response naming its keywords.
   void LearnKeywords(const storage::Flags& flags);
+  // Adds keywords without writing; true when one was new (then the caller
+  // writes AnnounceKeywords() before showing them).
+  bool AddKeywords(const storage::Flags& flags);
+  void AnnounceKeywords();
   std::string FlagsLine() const;
   std::string PermanentFlagsLine() const;
 

@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/mime/address.h"
 #include "protocols/mime/date.h"
 #include "protocols/mime/decode.h"
 #include "protocols/mime/header.h"
@@ -315,6 +316,7 @@ class Parser {
       if (up == h) {
         key.kind = Kind::kHeader;
         key.text = h;
+        key.address = up != "SUBJECT";
         needs_header = true;
         return NextSearchString(up, key.value);
       }
@@ -405,6 +407,38 @@ class Message {
     return &header_values_.back().second;
   }
 
+  // Folded "name <local@domain>" forms of the addresses of every `name`
+  // field, one string per field (cached per name).
+  const std::vector<std::string>* AddressValues(std::string_view name) {
+    for (auto& [n, values] : address_values_) {
+      if (EqualsIgnoreAsciiCase(n, name)) return &values;
+    }
+    const mime::HeaderBlock* h = Header();
+    if (h == nullptr) return nullptr;
+    std::vector<std::string> values;
+    for (const mime::HeaderField& f : h->fields) {
+      if (!f.has_colon || !EqualsIgnoreAsciiCase(f.name, name)) continue;
+      std::string text;
+      for (const mime::Address& a : mime::ParseAddressList(f.raw_value)) {
+        switch (a.kind) {
+          case mime::Address::Kind::kGroupStart:
+            text += a.mailbox.value_or("") + ": ";
+            break;
+          case mime::Address::Kind::kGroupEnd:
+            text += "; ";
+            break;
+          case mime::Address::Kind::kMailbox:
+            if (a.name) text += mime::DecodeHeaderValue(*a.name) + " ";
+            text += "<" + a.mailbox.value_or("") + "@" + a.host.value_or("") + ">, ";
+            break;
+        }
+      }
+      values.push_back(SearchFold(text));
+    }
+    address_values_.emplace_back(std::string(name), std::move(values));
+    return &address_values_.back().second;
+  }
+
   const std::string* BodyText() {
     if (!body_) {
       const mime::Part* root = Structure();
@@ -458,6 +492,7 @@ class Message {
   std::optional<mime::HeaderBlock> header_;
   std::optional<mime::Part> root_;
   std::vector<std::pair<std::string, std::vector<std::string>>> header_values_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> address_values_;
   std::optional<std::string> body_;
   std::optional<std::string> header_text_;
   std::optional<std::int64_t> sent_days_;
@@ -526,6 +561,13 @@ bool Eval(const SearchKey& key, Message& m) {
       if (values == nullptr) return false;
       for (const std::string& v : *values) {
         if (Contains(v, key.value)) return true;
+      }
+      if (key.address && !key.value.empty()) {
+        const std::vector<std::string>* addresses = m.AddressValues(key.text);
+        if (addresses == nullptr) return false;
+        for (const std::string& v : *addresses) {
+          if (Contains(v, key.value)) return true;
+        }
       }
       return false;
     }

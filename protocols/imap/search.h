@@ -12,7 +12,9 @@
 // - Header keys (FROM TO CC BCC SUBJECT HEADER) match the unfolded field
 //   value after RFC 2047 decoding and charset conversion to UTF-8; every
 //   occurrence of the field counts. HEADER name "" matches any message that
-//   has the field.
+//   has the field. FROM TO CC BCC also match the addresses as ENVELOPE
+//   reports them (comments and white space removed: "<a (x)@ (y) b.org>"
+//   matches "a@b.org"), each written "name <local@domain>".
 // - BODY matches the decoded text of the body parts (quoted-printable and
 //   base64 undone, charset converted to UTF-8) of text/* parts and of parts
 //   without a Content-Type, and the headers of embedded message/rfc822
@@ -83,6 +85,9 @@ struct SearchKey {
   std::int64_t days = 0;
   std::string text;   // keyword or header field name
   std::string value;  // search string: UTF-8, case-folded for matching
+  // FROM TO CC BCC: the field also matches through its parsed addresses
+  // ("name <local@domain>", comments removed, as ENVELOPE shows them).
+  bool address = false;
   SequenceSet set;
   std::vector<SearchKey> children;
 };

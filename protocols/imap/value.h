@@ -21,14 +21,17 @@ struct Value {
     kList,     // ( ... )
   };
   Kind kind = Kind::kAtom;
-  std::string text;           // atom, string or literal bytes
-  std::vector<Value> items;   // for kList
+  std::string text;          // atom, string or literal bytes
+  std::vector<Value> items;  // for kList
   bool binary = false;
 
-  bool IsAtom() const { return kind == Kind::kAtom; }
+  // NIL is an atom too (RFC 3501 9: "NIL" is an atom that some grammar
+  // positions read as nil): where an atom or astring is expected, NIL is
+  // just the word. Callers for which nil means something ask IsNil() first.
+  bool IsAtom() const { return kind == Kind::kAtom || kind == Kind::kNil; }
   bool IsString() const { return kind == Kind::kString || kind == Kind::kLiteral; }
-  // Atom, quoted string or literal: an IMAP "astring".
-  bool IsAString() const { return kind == Kind::kAtom || IsString(); }
+  // Atom (NIL included), quoted string or literal: an IMAP "astring".
+  bool IsAString() const { return IsAtom() || IsString(); }
   bool IsList() const { return kind == Kind::kList; }
   bool IsNil() const { return kind == Kind::kNil; }
 

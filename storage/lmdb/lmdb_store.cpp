@@ -675,23 +675,24 @@ void LmdbStore::Unsubscribe(std::uint64_t subscription) {
 }
 
 void LmdbStore::PollExternalChanges() {
-  MDB_envinfo info;
-  {
-    // mdb_env_info reads the meta pages inside the map, which GrowMap()
-    // remaps on the writer thread: hold the map shared like a transaction.
-    std::shared_lock lock(map_mu_);
-    if (mdb_env_info(env_, &info) != MDB_SUCCESS) return;
-  }
-  std::uint64_t last = info.me_last_txnid;
-  bool external = external_seen_.exchange(false);
-  std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
-  if (!external && last == known) return;
-  polled_txnid_ = last;
-  if (bus_->by_mailbox.empty() && bus_->user_watches.empty()) return;
   std::vector<UserId> deleted;
   std::vector<MailboxId> changed;
   {
+    // The txn id and the mailboxes come from one read transaction. The meta
+    // page (mdb_env_info) may already name another process's commit while a
+    // read transaction begun at that moment still gets the snapshot before
+    // it (the committer publishes the id to readers only after its meta
+    // write is synced); taking the id from the meta page and the changes from
+    // a later snapshot could so mark a commit as seen that was never read.
     auto view = Read();
+    auto* lv = static_cast<LmdbReadView*>(view.get());
+    if (!lv->ok()) return;
+    std::uint64_t last = mdb_txn_id(lv->ops().txn());
+    bool external = external_seen_.exchange(false);
+    std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
+    if (!external && last == known) return;
+    polled_txnid_ = last;
+    if (bus_->by_mailbox.empty() && bus_->user_watches.empty()) return;
     // A user deleted by another process (`pillarbox user del`).
     for (const auto& [user, watchers] : bus_->user_watches) {
       auto u = view->GetUser(user);
@@ -707,6 +708,8 @@ void LmdbStore::PollExternalChanges() {
       }
     }
   }
+  // Listeners read the store themselves: the view above is gone by now
+  // (one read transaction per thread at a time).
   for (UserId user : deleted) bus_->PublishUserDeleted(user);
   for (MailboxId mb : changed) bus_->Publish(mb);
 }

@@ -1031,5 +1031,148 @@ TEST_F(ImapSessionTest, BodySearchRunsInSlices) {
   EXPECT_EQ(Run(*c, "", "b"), expected + "\r\nb OK Search completed.\r\n");
 }
 
+// ---- regressions found by imaptest -------------------------------------------
+
+TEST_F(ImapSessionTest, NilIsAnAStringWhereAStringIsExpected) {
+  Deliver("From: a@example.org\r\nSubject: nil\r\n\r\nnil body\r\n");
+  Deliver(kMsg2);
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b SEARCH SUBJECT NIL\r\n", "b"), "* SEARCH 1\r\nb OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "c SEARCH BODY nil\r\n", "c"), "* SEARCH 1\r\nc OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "d LIST \"\" NIL\r\n", "d"), "d OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "e CREATE NIL\r\n", "e"), "e OK Create completed.\r\n");
+  EXPECT_EQ(Run(*c, "f LIST \"\" NIL\r\n", "f"),
+            "* LIST (\\HasNoChildren) \"/\" \"NIL\"\r\nf OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "g STORE 1 +FLAGS NIL\r\n", "g"),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft NIL \\*)] "
+            "Flags permitted.\r\n"
+            "* 1 FETCH (FLAGS (\\Recent NIL))\r\ng OK Store completed.\r\n");
+  EXPECT_EQ(Run(*c, "h SEARCH KEYWORD NIL\r\n", "h"), "* SEARCH 1\r\nh OK Search completed.\r\n");
+  // Where nil means something, it still does.
+  EXPECT_EQ(Run(*c, "i ID NIL\r\n", "i"),
+            "* ID (\"name\" \"Pillarbox\" \"version\" \"" PILLARBOX_VERSION
+            "\")\r\ni OK ID completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, IdWithTheLargestFieldsRfc2971AllowsBeforeLogin) {
+  // 30 pairs, 30-octet names, 1024-octet values: about 32 KB on one line.
+  std::string line = "a ID (";
+  for (int i = 0; i < 30; ++i) {
+    std::string name = "field" + std::to_string(i);
+    name.resize(30, 'n');
+    if (i) line += ' ';
+    line += "\"" + name + "\" \"" + std::string(1024, 'v') + "\"";
+  }
+  line += ")\r\n";
+  ASSERT_GT(line.size(), 31000u);
+  auto c = Connect();
+  c->out.Take();
+  EXPECT_EQ(Run(*c, line, "a"), "* ID (\"name\" \"Pillarbox\" \"version\" \"" PILLARBOX_VERSION
+                                "\")\r\na OK ID completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, RecursiveMatchChildInfoOnlyForChildrenOutsideThePatterns) {
+  auto c = LoggedIn();
+  for (const char* name :
+       {"t/test2", "t/test2/test1", "t/test7/test7", "t/test8/test8", "t/test8/test9"}) {
+    Run(*c, std::string("c CREATE ") + name + "\r\n", "c");
+    if (std::string(name) != "t/test2") Run(*c, std::string("s SUBSCRIBE ") + name + "\r\n", "s");
+  }
+  // RFC 5258 3: a parent gets CHILDINFO for a subscribed child that the
+  // patterns do not match themselves.
+  EXPECT_EQ(Run(*c, "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (t/test2)\r\n", "a"),
+            "* LIST (\\HasChildren) \"/\" t/test2 (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+            "a OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "b LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (t/test2 t/test2/test1)\r\n", "b"),
+            "* LIST (\\Subscribed \\HasNoChildren) \"/\" t/test2/test1\r\n"
+            "b OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "d LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *test7\r\n", "d"),
+            "* LIST (\\Subscribed \\HasNoChildren) \"/\" t/test7/test7\r\n"
+            "d OK List completed.\r\n");
+  EXPECT_EQ(Run(*c, "e LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *test8\r\n", "e"),
+            "* LIST (\\HasChildren) \"/\" t/test8 (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+            "* LIST (\\Subscribed \\HasNoChildren) \"/\" t/test8/test8\r\n"
+            "e OK List completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, SearchAddressMatchesTheAddressWithoutComments) {
+  Deliver("From: <user-from (comment)@ (comment) domain.org>\r\nSubject: a\r\n\r\nbody\r\n");
+  Deliver("From: user-from@domain.org (RealFrom)\r\nSubject: b\r\n\r\nbody\r\n");
+  Deliver("From: RealFrom <user-from@domain.org>\r\nSubject: c\r\n\r\nbody\r\n");
+  Deliver("To: group: one@domain.org, two@domain.org;\r\nSubject: d\r\n\r\nbody\r\n");
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*c, "b SEARCH FROM user-from@domain.org\r\n", "b"),
+            "* SEARCH 1 2 3\r\nb OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "c SEARCH FROM realfrom\r\n", "c"),
+            "* SEARCH 2 3\r\nc OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "d SEARCH FROM ser-from@dom\r\n", "d"),
+            "* SEARCH 1 2 3\r\nd OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "e SEARCH TO two@domain.org\r\n", "e"),
+            "* SEARCH 4\r\ne OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "f SEARCH TO group\r\n", "f"), "* SEARCH 4\r\nf OK Search completed.\r\n");
+  // HEADER stays a search of the field's text.
+  EXPECT_EQ(Run(*c, "g SEARCH HEADER FROM user-from@domain.org\r\n", "g"),
+            "* SEARCH 2 3\r\ng OK Search completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, StoreSucceedsForMessagesThatStillExist) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  Deliver(kMsg1);
+  auto a = LoggedIn();
+  auto b = LoggedIn();
+  Run(*a, "a SELECT INBOX\r\n", "a");
+  Run(*b, "b SELECT INBOX\r\n", "b");
+  Run(*a, "a1 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n", "a1");
+  EXPECT_EQ(Run(*a, "a2 EXPUNGE\r\n", "a2"), "* 2 EXPUNGE\r\na2 OK Expunge completed.\r\n");
+  // RFC 2180 4.2: the messages that exist are changed; no EXPUNGE yet.
+  EXPECT_EQ(
+      Run(*b, "b1 STORE 1:3 +FLAGS (\\Seen)\r\n", "b1"),
+      "* 1 FETCH (FLAGS (\\Seen))\r\n* 3 FETCH (FLAGS (\\Seen))\r\nb1 OK Store completed.\r\n");
+  EXPECT_EQ(Run(*b, "b2 STORE 2 +FLAGS (\\Deleted)\r\n", "b2"), "b2 OK Store completed.\r\n");
+  EXPECT_EQ(Run(*b, "b3 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n", "b3"),
+            "b3 OK Store completed.\r\n");
+  EXPECT_EQ(Run(*b, "b4 FETCH 2 UID\r\n", "b4"),
+            "b4 NO [EXPUNGEISSUED] Some of the requested messages no longer exist.\r\n");
+  EXPECT_EQ(Run(*b, "b5 NOOP\r\n", "b5"), "* 2 EXPUNGE\r\nb5 OK NOOP completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, NewKeywordIsInFlagsBeforeAnyFetchShowsIt) {
+  Deliver(kMsg1);
+  Deliver(kMsg2);
+  auto a = LoggedIn();
+  auto b = LoggedIn();
+  Run(*a, "a SELECT INBOX\r\n", "a");
+  Run(*b, "b SELECT INBOX\r\n", "b");
+  const std::string flags_k1 =
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1)\r\n"
+      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1 \\*)] "
+      "Flags permitted.\r\n";
+  EXPECT_EQ(Run(*b, "b1 STORE 1 +FLAGS (K1)\r\n", "b1"),
+            flags_k1 + "* 1 FETCH (FLAGS (K1))\r\nb1 OK Store completed.\r\n");
+  // The other session's FETCH reads the message before its change log.
+  EXPECT_EQ(Run(*a, "a1 FETCH 1 FLAGS\r\n", "a1"),
+            flags_k1 + "* 1 FETCH (FLAGS (\\Recent K1))\r\na1 OK Fetch completed.\r\n");
+  // Its own STORE on a message that another session gave a new keyword.
+  Run(*b, "b2 STORE 2 +FLAGS.SILENT (K2)\r\n", "b2");
+  const std::string flags_k2 =
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1 K2)\r\n"
+      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1 K2 \\*)] "
+      "Flags permitted.\r\n";
+  EXPECT_EQ(Run(*a, "a2 STORE 2 +FLAGS (\\Seen)\r\n", "a2"),
+            flags_k2 + "* 2 FETCH (FLAGS (\\Seen \\Recent K2))\r\na2 OK Store completed.\r\n");
+  // A message arriving with a new keyword: FLAGS before EXISTS.
+  Deliver(kMsg1, "INBOX", storage::Flags{0, {"K3"}});
+  EXPECT_EQ(Run(*b, "b3 NOOP\r\n", "b3"),
+            "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1 K2 K3)\r\n"
+            "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft K1 K2 K3 \\*)] "
+            "Flags permitted.\r\n"
+            "* 3 EXISTS\r\n* 1 RECENT\r\n"
+            "* 2 FETCH (FLAGS (\\Seen K2))\r\nb3 OK NOOP completed.\r\n");
+}
+
 }  // namespace
 }  // namespace pillarbox::imap
