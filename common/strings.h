@@ -23,6 +23,14 @@ bool StartsWithIgnoreAsciiCase(std::string_view s, std::string_view prefix);
 // <0, 0, >0 like memcmp, on ASCII-folded bytes.
 int CompareIgnoreAsciiCase(std::string_view a, std::string_view b);
 
+// A client-supplied value made safe for one log line: bytes below 0x20,
+// 0x7f, '"', '\\' and spaces become \xNN, so that a value can neither end the
+// line, nor close a quoted field, nor pose as another field of it (log
+// scanners such as fail2ban match fields by their neighbours); bytes 0x80 and
+// up are kept (UTF-8 names). At most `max_bytes` input bytes are escaped; a
+// longer value ends in "...".
+std::string EscapeForLog(std::string_view value, std::size_t max_bytes = 256);
+
 // Big-endian fixed-width integers.
 inline void PutBigEndian64(std::string& out, std::uint64_t v) {
   char b[8];
