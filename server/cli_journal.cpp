@@ -140,7 +140,8 @@ std::string EventJson(const storage::JournalEvent& ev) {
   JsonObject o;
   o.Str("time", FormatTime(ev.time)).Num("seq", static_cast<std::int64_t>(ev.seq));
   o.Str("kind", storage::JournalKindName(ev.kind));
-  o.Str("protocol", ev.origin.protocol).Num("session", static_cast<std::int64_t>(ev.origin.session));
+  o.Str("protocol", ev.origin.protocol)
+      .Num("session", static_cast<std::int64_t>(ev.origin.session));
   o.Str("peer", ev.origin.peer).Str("mailbox", ev.mailbox).Num("uid", ev.uid);
   if (ev.guid) {
     o.Str("uidl", storage::FormatUidl(ev.guid));
@@ -195,8 +196,8 @@ std::string DeleteModeJson(const DeleteModeInEffect& d) {
 // One journal event as a line. Fixed minimum widths keep the columns of a
 // --follow stream aligned with the lines printed before it.
 constexpr std::pair<const char*, std::size_t> kJournalColumns[] = {
-    {"TIME", 20}, {"BY", 9},      {"SESSION", 7}, {"CLIENT", 15},   {"MAILBOX", 8},
-    {"UID", 9},   {"UIDL", 21},   {"SUBJECT", 24}, {"EVENT", 19},   {"DETAIL", 0},
+    {"TIME", 20}, {"BY", 9},    {"SESSION", 7},  {"CLIENT", 15}, {"MAILBOX", 8},
+    {"UID", 9},   {"UIDL", 21}, {"SUBJECT", 24}, {"EVENT", 19},  {"DETAIL", 0},
 };
 
 std::string JoinCells(const std::vector<std::string>& cells) {
@@ -233,8 +234,8 @@ std::string JournalLine(const storage::JournalEvent& ev) {
 // Renders `rows` under `header` so that no line is wider than `columns`:
 // the last column gets what the others leave (at least one character).
 // REQUIRES: every cell but the last is already cut to a bounded width.
-std::string RenderFitted(std::vector<std::string> header, std::vector<std::vector<std::string>> rows,
-                         std::size_t columns) {
+std::string RenderFitted(std::vector<std::string> header,
+                         std::vector<std::vector<std::string>> rows, std::size_t columns) {
   const std::size_t n = header.size();
   std::vector<std::size_t> widths(n, 0);
   auto measure = [&](const std::vector<std::string>& row) {
@@ -398,8 +399,8 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     // A MOVE journals the destination; the source is in the detail.
     bool moved_out = ev.kind == K::kMoved && (ev.detail == "moved from INBOX" ||
                                               ev.detail.starts_with("INBOX renamed to "));
-    bool leaves = (ev.mailbox == "INBOX" && (ev.kind == K::kPop3Deleted || ev.kind == K::kExpunged ||
-                                             ev.kind == K::kExpired)) ||
+    bool leaves = (ev.mailbox == "INBOX" && (ev.kind == K::kPop3Deleted ||
+                                             ev.kind == K::kExpunged || ev.kind == K::kExpired)) ||
                   moved_out;
     if (leaves && ev.guid) removed[ev.guid] = &ev;
   }
@@ -421,9 +422,9 @@ int Views(const config::Config& config, const ViewsArgs& args) {
   std::size_t number = 0;
   for (const auto& m : messages) {
     Row r{&m, m.pop3.hidden ? 0 : ++number, 0, ""};
-    if (auto it = dele_state.find(m.guid); it != dele_state.end() &&
-                                           it->second->kind == storage::JournalKind::kPop3DeletePending &&
-                                           live_pop3.count(it->second->origin.session)) {
+    if (auto it = dele_state.find(m.guid);
+        it != dele_state.end() && it->second->kind == storage::JournalKind::kPop3DeletePending &&
+        live_pop3.count(it->second->origin.session)) {
       r.pending_session = it->second->origin.session;
     }
     if (auto it = subjects.find(m.guid); it != subjects.end()) r.subject = it->second;
@@ -541,10 +542,11 @@ int Views(const config::Config& config, const ViewsArgs& args) {
   if (table.empty()) {
     std::printf("  (empty)\n");
   } else {
-    std::fputs(RenderFitted({"POP3 #", "SIZE", "UIDL", "IMAP UID", "FLAGS", "POP3 STATE", "SUBJECT"},
-                            std::move(table), kViewsColumns)
-                   .c_str(),
-               stdout);
+    std::fputs(
+        RenderFitted({"POP3 #", "SIZE", "UIDL", "IMAP UID", "FLAGS", "POP3 STATE", "SUBJECT"},
+                     std::move(table), kViewsColumns)
+            .c_str(),
+        stdout);
   }
 
   std::vector<std::vector<std::string>> gone_rows;
@@ -572,13 +574,14 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     std::vector<std::vector<std::string>> live;
     for (const auto& s : sessions) {
       live.push_back({"#" + std::to_string(s.id), CellText(s.protocol, 8),
-                      Dash(CellText(s.peer, 24)), Dash(CellText(s.mailbox, 16)),
-                      ShortTime(s.since), std::to_string(s.pid), s.holds_pop3_lock ? "holds" : "-"});
+                      Dash(CellText(s.peer, 24)), Dash(CellText(s.mailbox, 16)), ShortTime(s.since),
+                      std::to_string(s.pid), s.holds_pop3_lock ? "holds" : "-"});
     }
-    std::fputs(RenderFitted({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID", "POP3 LOCK"},
-                            std::move(live), kViewsColumns)
-                   .c_str(),
-               stdout);
+    std::fputs(
+        RenderFitted({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID", "POP3 LOCK"},
+                     std::move(live), kViewsColumns)
+            .c_str(),
+        stdout);
   }
   if (lock_holder) {
     std::printf("\n");

@@ -323,8 +323,8 @@ int UserUnhide(const config::Config& config, const UserUnhideArgs& args) {
   }
   storage::Origin origin;
   origin.protocol = "cli";
-  auto done = admin->Wait<std::vector<storage::Uid>>(
-      [&](storage::Callback<std::vector<storage::Uid>> cb) {
+  auto done =
+      admin->Wait<std::vector<storage::Uid>>([&](storage::Callback<std::vector<storage::Uid>> cb) {
         admin->store().UnhidePop3(user, uids, origin, std::move(cb));
       });
   if (!done.ok()) return Fail("user unhide " + args.name, done.status());

@@ -338,8 +338,8 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
 void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std::string response,
                                 std::string_view reason) {
   // The fail2ban line (contrib/fail2ban/pillarbox.conf).
-  LOG_INFO("login failed: proto=imap session={} rip={} user={} reason=\"{}\"", id_,
-           info_.peer_ip, EscapeForLog(user), reason);
+  LOG_INFO("login failed: proto=imap session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+           EscapeForLog(user), reason);
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() > 0 && ctx_.timer) {

@@ -485,8 +485,8 @@ void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserR
 
 void Pop3Session::FailLogin(const std::string& user, std::string reply, std::string_view reason) {
   // The fail2ban line (contrib/fail2ban/pillarbox.conf).
-  LOG_INFO("login failed: proto=pop3 session={} rip={} user={} reason=\"{}\"", id_,
-           info_.peer_ip, EscapeForLog(user), reason);
+  LOG_INFO("login failed: proto=pop3 session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+           EscapeForLog(user), reason);
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() <= 0 || !ctx_.timer) {

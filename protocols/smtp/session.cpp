@@ -484,9 +484,9 @@ class SmtpSession final : public protocols::Session {
           return Reply("550 5.7.1 " + shown + ": domain " + addr.domain +
                        " is not one of [delivery] domains; relay access denied");
         }
+        // Empty [delivery] domains: only the hostname and localhost are local.
         return Reply("550 5.7.1 " + shown + ": domain " + addr.domain +
-                     " is not local ([delivery] domains is empty: only " + ctx_.hostname +
-                     " and localhost are); relay access denied");
+                     " is not local (see [delivery] domains); relay access denied");
       }
     }
     auto view = ctx_.store->Read();
@@ -800,8 +800,8 @@ class SmtpSession final : public protocols::Session {
   void AuthFailed(const std::string& user, std::string_view reason) {
     // The fail2ban line (contrib/fail2ban/pillarbox.conf); the reason is for
     // the log only: the client gets the same 535 either way.
-    LOG_INFO("login failed: proto=smtp session={} rip={} user={} reason=\"{}\"", id_,
-             info_.peer_ip, EscapeForLog(user), reason);
+    LOG_INFO("login failed: proto=smtp session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+             EscapeForLog(user), reason);
     std::chrono::milliseconds delay{0};
     if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
     auto answer = [registry = ctx_.registry, id = id_] {

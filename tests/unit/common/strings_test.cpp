@@ -56,3 +56,27 @@ TEST(StringsTest, OrderedInt64SortsNegativesFirst) {
 
 }  // namespace
 }  // namespace pillarbox
+
+namespace pillarbox {
+namespace {
+
+TEST(EscapeForLogTest, KeepsPlainTextAndUtf8) {
+  EXPECT_EQ(EscapeForLog("alice@example.org"), "alice@example.org");
+  EXPECT_EQ(EscapeForLog("j\xc3\xb6rg"), "j\xc3\xb6rg");
+}
+
+TEST(EscapeForLogTest, EscapesWhatCouldForgeAField) {
+  EXPECT_EQ(EscapeForLog("a b"), "a\\x20b");
+  EXPECT_EQ(EscapeForLog("x\" rip=1.2.3.4"), "x\\x22\\x20rip=1.2.3.4");
+  EXPECT_EQ(EscapeForLog("a\r\nb\t\\\x7f"), "a\\x0d\\x0ab\\x09\\x5c\\x7f");
+  EXPECT_EQ(EscapeForLog(std::string_view("\0", 1)), "\\x00");
+}
+
+TEST(EscapeForLogTest, CutsLongValues) {
+  EXPECT_EQ(EscapeForLog("abcdef", 4), "abcd...");
+  EXPECT_EQ(EscapeForLog("abcd", 4), "abcd");
+  EXPECT_EQ(EscapeForLog(std::string(1000, 'x')).size(), 256u + 3);
+}
+
+}  // namespace
+}  // namespace pillarbox

@@ -141,7 +141,7 @@ TEST_F(Pop3JournalTest, CommitMoveCreatesTargetAndKeepsGuid) {
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].guid, a.guid);
   EXPECT_EQ(Mailbox(u.id, "INBOX").messages, 1u);
-  EXPECT_EQ(Journal(u.id).back().detail, "move:Downloaded/POP3");
+  EXPECT_EQ(Journal(u.id).back().detail, "move:Downloaded/POP3, now Downloaded/POP3 UID 1");
   // An existing target is used as it is.
   r = Commit(u.id, a.mailbox, {2}, Pop3DeleteMode::kMove, "Archive");
   ASSERT_TRUE(r.ok());
