@@ -63,16 +63,16 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
   return n;
 }
 
-}  // namespace
-
-std::string LogSafe(std::string_view s, std::size_t max_bytes) {
+// The one escaper behind LogSafe() and LogField().
+std::string EscapeForLog(std::string_view s, std::size_t max_bytes, bool field) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(std::min(s.size(), max_bytes) + 8);
   std::size_t i = 0;
   while (i < s.size() && i < max_bytes) {
     auto b = static_cast<unsigned char>(s[i]);
-    if (b >= 0x20 && b < 0x7f) {
+    bool separator = field && (b == ' ' || b == '"' || b == '\\');
+    if (b >= 0x20 && b < 0x7f && !separator) {
       out.push_back(static_cast<char>(b));
       ++i;
       continue;
@@ -93,6 +93,16 @@ std::string LogSafe(std::string_view s, std::size_t max_bytes) {
   }
   if (i < s.size()) out += "... (" + std::to_string(s.size()) + " bytes)";
   return out;
+}
+
+}  // namespace
+
+std::string LogSafe(std::string_view s, std::size_t max_bytes) {
+  return EscapeForLog(s, max_bytes, false);
+}
+
+std::string LogField(std::string_view s, std::size_t max_bytes) {
+  return EscapeForLog(s, max_bytes, true);
 }
 
 }  // namespace pillarbox

@@ -35,6 +35,12 @@ inline constexpr std::size_t kLogSafeMaxBytes = 256;
 // cut (at a character boundary) and "... (N bytes)" follows.
 std::string LogSafe(std::string_view s, std::size_t max_bytes = kLogSafeMaxBytes);
 
+// LogSafe() for a value logged as a field of a `key=value` line that log
+// scanners such as fail2ban match: a space, '"' and '\\' are written as \xNN
+// too, so that the value can neither close a quoted field nor pose as
+// another field of the line.
+std::string LogField(std::string_view s, std::size_t max_bytes = kLogSafeMaxBytes);
+
 // Big-endian fixed-width integers.
 inline void PutBigEndian64(std::string& out, std::uint64_t v) {
   char b[8];

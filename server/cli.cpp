@@ -288,6 +288,16 @@ int RunCli(int argc, char** argv) {
   user_quota->add_option("bytes", user_args.bytes, "storage, e.g. 1G or 500M")->required();
   user_quota->add_option("messages", user_args.messages, "number of messages")->required();
 
+  cli::UserUnhideArgs unhide_args;
+  CLI::App* user_unhide = user->add_subcommand(
+      "unhide", "make messages that POP3 hid (delete mode hide) visible to POP3 again");
+  add_config(user_unhide);
+  user_unhide->add_option("name", unhide_args.name, "user name")->required();
+  CLI::Option* unhide_all =
+      user_unhide->add_flag("--all", unhide_args.all, "every hidden message of the INBOX");
+  user_unhide->add_option("uids", unhide_args.uids, "INBOX UIDs (see pillarbox views)")
+      ->excludes(unhide_all);
+
   cli::DeliverArgs deliver_args;
   CLI::App* deliver = app.add_subcommand(
       "deliver", "store one RFC 5322 message read on stdin (local delivery agent)");
@@ -312,12 +322,14 @@ int RunCli(int argc, char** argv) {
   journal->add_option("--since", journal_args.since,
                       "from this time: 2026-11-26, 2026-11-26T10:00:00Z, or back 1h, 2d");
   journal->add_flag("--follow", journal_args.follow, "keep printing new events until interrupted");
+  journal->add_flag("--json", journal_args.json, "one JSON object per event and line");
 
-  std::string views_user;
+  cli::ViewsArgs views_args;
   CLI::App* views = app.add_subcommand(
       "views", "what POP3 and IMAP see of a user's INBOX now, and the live sessions");
   add_config(views);
-  views->add_option("name", views_user, "user name")->required();
+  views->add_option("name", views_args.user, "user name")->required();
+  views->add_flag("--json", views_args.json, "one JSON object instead of tables");
 
   CLI::App* health =
       app.add_subcommand("healthcheck", "exit 0 when every configured listener answers");
@@ -348,7 +360,9 @@ int RunCli(int argc, char** argv) {
     // not turn into bounced mail.
     auto config = cli::LoadConfigOrReport(config_path);
     if (!config) return cli::kExitTempFail;
-    InitCliLog(*config);
+    // A delivery agent logs like the server (log.level): one line per
+    // delivery or rejection on stderr, where the MTA keeps it.
+    if (!log::Init(config->log.level).ok()) InitCliLog(*config);
     return cli::Deliver(*config, deliver_args, stdin);
   }
 
@@ -357,13 +371,14 @@ int RunCli(int argc, char** argv) {
   InitCliLog(*config);
   if (*health) return RunHealthcheck(*config);
   if (*journal) return cli::Journal(*config, journal_args);
-  if (*views) return cli::Views(*config, views_user);
+  if (*views) return cli::Views(*config, views_args);
   if (*user_add) return cli::UserAdd(*config, user_args);
   if (*user_passwd) return cli::UserPasswd(*config, user_args);
   if (*user_del) return cli::UserDel(*config, user_args);
   if (*user_list) return cli::UserList(*config);
   if (*user_set) return cli::UserSet(*config, user_args);
   if (*user_quota) return cli::UserQuota(*config, user_args);
+  if (*user_unhide) return cli::UserUnhide(*config, unhide_args);
   cli::PrintError("no command (see pillarbox --help)");
   return cli::kExitUsage;
 }

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "common/log.h"
+#include "common/strings.h"
 #include "server/cli_internal.h"
 
 namespace pillarbox::server::cli {
@@ -33,6 +35,12 @@ std::string StripMboxFromLine(std::string& bytes) {
   return sender == "MAILER-DAEMON" ? std::string() : sender;
 }
 
+// The log lines of README.md "Logs" (stderr, at the configured log.level).
+void LogRejected(std::string_view from, std::string_view user, std::string_view reason) {
+  LOG_INFO("rejected: proto=cli from=<{}> user={} reason=\"{}\"", LogField(from),
+           LogField(user), reason);
+}
+
 }  // namespace
 
 int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in) {
@@ -46,6 +54,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
       // limit is about what a client would see, so check the raw size here
       // and the stored size below.
       if (bytes->size() + n > limit + limit / 2 + 1024) {
+        LogRejected(args.from, args.user, "too big");
         PrintError("deliver: message larger than limits.max_message_size (" +
                    std::to_string(limit) + " bytes)");
         return kExitDataErr;
@@ -68,6 +77,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
   }
   std::string normalized = storage::NormalizeLineEndings(*bytes);
   if (normalized.size() > limit) {
+    LogRejected(envelope_from, args.user, "too big");
     PrintError("deliver: message larger than limits.max_message_size (" + std::to_string(limit) +
                " bytes)");
     return kExitDataErr;
@@ -84,6 +94,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
     auto user = view->FindUser(args.user);
     if (!user.ok()) {
       if (user.status().code() == Code::kNotFound) {
+        LogRejected(envelope_from, args.user, "unknown user");
         PrintError("deliver: no such user: " + args.user);
         return kExitNoUser;
       }
@@ -105,7 +116,12 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
       admin->Wait<storage::AppendResult>([&](storage::Callback<storage::AppendResult> done) {
         admin->store().Append(std::move(request), std::move(done));
       });
-  if (result.ok()) return kExitOk;
+  if (result.ok()) {
+    LOG_INFO("delivered: proto=cli from=<{}> user={} size={} mailbox={} uid={}",
+             LogField(envelope_from), LogField(user_name), result->size,
+             LogField(args.mailbox.empty() ? "INBOX" : args.mailbox), result->uid);
+    return kExitOk;
+  }
 
   const Status& s = result.status();
   std::string what =
@@ -113,9 +129,11 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
   switch (s.code()) {
     case Code::kNotFound:
       // The user was deleted between the lookup and the commit.
+      LogRejected(envelope_from, user_name, "unknown user");
       PrintError(what + ": no such user");
       return kExitNoUser;
     case Code::kOverQuota:
+      LogRejected(envelope_from, user_name, "over quota");
       PrintError(what + ": over quota");
       return config.delivery.over_quota_temporary ? kExitTempFail : kExitNoPerm;
     case Code::kInvalidArgument:

@@ -105,6 +105,12 @@ int UserDel(const config::Config& config, const UserArgs& args);
 int UserList(const config::Config& config);
 int UserSet(const config::Config& config, const UserArgs& args);
 int UserQuota(const config::Config& config, const UserArgs& args);
+struct UserUnhideArgs {
+  std::string name;
+  bool all = false;
+  std::vector<std::string> uids;  // INBOX UIDs, as typed
+};
+int UserUnhide(const config::Config& config, const UserUnhideArgs& args);
 
 struct DeliverArgs {
   std::string user;
@@ -118,8 +124,13 @@ struct JournalArgs {
   std::string user;
   std::string since;
   bool follow = false;
+  bool json = false;  // one JSON object per line (README.md "journal --json")
 };
 int Journal(const config::Config& config, const JournalArgs& args);
-int Views(const config::Config& config, const std::string& user);
+struct ViewsArgs {
+  std::string user;
+  bool json = false;  // one JSON object (README.md "views --json")
+};
+int Views(const config::Config& config, const ViewsArgs& args);
 
 }  // namespace pillarbox::server::cli

@@ -1,11 +1,14 @@
-// `pillarbox journal NAME [--since TIME] [--follow]` and `pillarbox views
-// NAME`: what happened to a user's messages, and what POP3 and IMAP see of
-// the INBOX right now.
+// `pillarbox journal NAME [--since TIME] [--follow] [--json]` and `pillarbox
+// views NAME [--json]`: what happened to a user's messages, and what POP3 and
+// IMAP see of the INBOX right now. The JSON field names are documented in
+// README.md and stay stable; text output is for people and may change.
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -22,6 +25,8 @@ namespace {
 constexpr int kFollowPollMs = 500;
 // Width of the subject column of the journal (code points).
 constexpr std::size_t kSubjectChars = 40;
+// `views` fits a terminal of this many columns (subjects are cut to fit).
+constexpr std::size_t kViewsColumns = 100;
 
 std::atomic<bool> g_interrupted{false};
 
@@ -31,35 +36,224 @@ storage::UnixTime Now() { return static_cast<storage::UnixTime>(std::time(nullpt
 
 std::string Dash(std::string s) { return s.empty() ? "-" : s; }
 
-std::string PadRight(std::string s, std::size_t width) {
+std::size_t Width(std::string_view s) {
   std::size_t chars = 0;
   for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  return chars;
+}
+
+std::string PadRight(std::string s, std::size_t width) {
+  std::size_t chars = Width(s);
   if (chars < width) s.append(width - chars, ' ');
   return s;
 }
 
+// "2026-11-26 10:00", for the narrow columns of `views`.
+std::string ShortTime(storage::UnixTime t) {
+  std::string full = FormatTime(t);  // 2026-11-26T10:00:00Z
+  return full.substr(0, 10) + " " + full.substr(11, 5);
+}
+
+// --- JSON --------------------------------------------------------------------
+
+// A JSON string literal. Invalid UTF-8 becomes U+FFFD, so that the output
+// always parses.
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    std::size_t len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    bool valid = len > 0 && i + len <= s.size();
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    }
+    if (valid) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\uFFFD";
+      ++i;
+    }
+  }
+  return out + "\"";
+}
+
+// Builds one JSON object, fields in the order added.
+class JsonObject {
+ public:
+  JsonObject& Str(std::string_view key, std::string_view value) {
+    return Raw(key, JsonString(value));
+  }
+  JsonObject& Num(std::string_view key, std::int64_t value) {
+    return Raw(key, std::to_string(value));
+  }
+  JsonObject& Bool(std::string_view key, bool value) { return Raw(key, value ? "true" : "false"); }
+  JsonObject& Null(std::string_view key) { return Raw(key, "null"); }
+  JsonObject& Raw(std::string_view key, std::string_view json) {
+    if (!body_.empty()) body_ += ",";
+    body_ += JsonString(key) + ":";
+    body_ += json;
+    return *this;
+  }
+  std::string Take() { return "{" + body_ + "}"; }
+
+ private:
+  std::string body_;
+};
+
+std::string JsonArray(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
+  return out + "]";
+}
+
+std::string EventJson(const storage::JournalEvent& ev) {
+  JsonObject o;
+  o.Str("time", FormatTime(ev.time)).Num("seq", static_cast<std::int64_t>(ev.seq));
+  o.Str("kind", storage::JournalKindName(ev.kind));
+  o.Str("protocol", ev.origin.protocol)
+      .Num("session", static_cast<std::int64_t>(ev.origin.session));
+  o.Str("peer", ev.origin.peer).Str("mailbox", ev.mailbox).Num("uid", ev.uid);
+  if (ev.guid) {
+    o.Str("uidl", storage::FormatUidl(ev.guid));
+  } else {
+    o.Null("uidl");
+  }
+  o.Str("subject", ev.subject).Str("detail", ev.detail);
+  return o.Take();
+}
+
+// --- the delete mode in effect -------------------------------------------------
+
+struct DeleteModeInEffect {
+  std::string mode;    // "hide", "move:Archive", ...
+  std::string source;  // "user", "env", "config", "default"
+  std::string Describe() const {
+    if (source == "user") return mode + " (user override: pillarbox user set)";
+    if (source == "env") return mode + " (environment: PILLARBOX_POP3_DELETE_MODE)";
+    if (source == "config") return mode + " (configuration file: [pop3] delete_mode)";
+    return mode + " (built-in default)";
+  }
+};
+
+// What a POP3 login of `user` gets, and from where. The environment is this
+// process's: the server's is the same under Docker and systemd units that
+// share one environment file.
+DeleteModeInEffect DeleteModeOf(const config::Config& config, const storage::UserRecord& user) {
+  DeleteModeInEffect d;
+  if (auto it = user.settings.find("pop3.delete_mode"); it != user.settings.end()) {
+    auto parsed = config::ParsePop3DeleteMode(it->second);
+    if (parsed.ok()) {
+      d.mode = config::FormatPop3DeleteMode(*parsed);
+      d.source = "user";
+      return d;
+    }
+  }
+  d.mode = config::FormatPop3DeleteMode(config.pop3.delete_mode);
+  if (std::getenv("PILLARBOX_POP3_DELETE_MODE") != nullptr) {
+    d.source = "env";
+  } else if (d.mode != config::FormatPop3DeleteMode(config::Config().pop3.delete_mode)) {
+    d.source = "config";
+  } else {
+    d.source = "default";  // or set to the default value in the file
+  }
+  return d;
+}
+
+std::string DeleteModeJson(const DeleteModeInEffect& d) {
+  return JsonObject().Str("mode", d.mode).Str("source", d.source).Take();
+}
+
 // One journal event as a line. Fixed minimum widths keep the columns of a
 // --follow stream aligned with the lines printed before it.
-std::string JournalLine(const storage::JournalEvent& ev) {
-  const std::pair<std::string, std::size_t> cells[] = {
-      {FormatTime(ev.time), 20},
-      {Dash(ev.origin.protocol), 9},
-      {ev.origin.session ? "#" + std::to_string(ev.origin.session) : "-", 6},
-      {Dash(CellText(ev.origin.peer, 46)), 15},
-      {Dash(CellText(ev.mailbox, 40)), 8},
-      {ev.uid ? "uid=" + std::to_string(ev.uid) : "-", 9},
-      {ev.guid ? "uidl=" + storage::FormatUidl(ev.guid) : "-", 21},
-      {"\"" + CellText(ev.subject, kSubjectChars) + "\"", 24},
-      {std::string(storage::JournalKindName(ev.kind)), 19},
-      {CellText(ev.detail, 200), 0},
-  };
+constexpr std::pair<const char*, std::size_t> kJournalColumns[] = {
+    {"TIME", 20}, {"BY", 9},    {"SESSION", 7},  {"CLIENT", 15}, {"MAILBOX", 8},
+    {"UID", 9},   {"UIDL", 21}, {"SUBJECT", 24}, {"EVENT", 19},  {"DETAIL", 0},
+};
+
+std::string JoinCells(const std::vector<std::string>& cells) {
   std::string line;
-  for (const auto& [text, width] : cells) {
-    if (!line.empty()) line += "  ";
-    line += PadRight(text, width);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (i) line += "  ";
+    line += PadRight(cells[i], kJournalColumns[i].second);
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
+}
+
+std::string JournalHeader() {
+  std::vector<std::string> cells;
+  for (const auto& [name, width] : kJournalColumns) cells.emplace_back(name);
+  return JoinCells(cells);
+}
+
+std::string JournalLine(const storage::JournalEvent& ev) {
+  return JoinCells({
+      FormatTime(ev.time),
+      Dash(ev.origin.protocol),
+      ev.origin.session ? "#" + std::to_string(ev.origin.session) : "-",
+      Dash(CellText(ev.origin.peer, 46)),
+      Dash(CellText(ev.mailbox, 40)),
+      ev.uid ? "uid=" + std::to_string(ev.uid) : "-",
+      ev.guid ? "uidl=" + storage::FormatUidl(ev.guid) : "-",
+      "\"" + CellText(ev.subject, kSubjectChars) + "\"",
+      std::string(storage::JournalKindName(ev.kind)),
+      CellText(ev.detail, 200),
+  });
+}
+
+// Renders `rows` under `header` so that no line is wider than `columns`:
+// the last column gets what the others leave (at least one character).
+// REQUIRES: every cell but the last is already cut to a bounded width.
+std::string RenderFitted(std::vector<std::string> header,
+                         std::vector<std::vector<std::string>> rows, std::size_t columns) {
+  const std::size_t n = header.size();
+  std::vector<std::size_t> widths(n, 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (std::size_t i = 0; i + 1 < n && i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], Width(row[i]));
+    }
+  };
+  measure(header);
+  for (const auto& r : rows) measure(r);
+  std::size_t used = 0;
+  for (std::size_t i = 0; i + 1 < n; ++i) used += widths[i] + 2;
+  std::size_t last = columns > used ? columns - used : 1;
+  TextTable table(std::move(header));
+  for (auto& r : rows) {
+    if (r.size() == n) r[n - 1] = CellText(r[n - 1], last);
+    table.AddRow(std::move(r));
+  }
+  return table.Render();
 }
 
 }  // namespace
@@ -77,6 +271,8 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   auto admin = OpenStoreOrReport(config);
   if (!admin) return kExitTempFail;
   storage::UserId user;
+  DeleteModeInEffect mode;
+  std::string user_name;
   {
     auto view = admin->Read();
     auto u = view->FindUser(args.user);
@@ -85,6 +281,8 @@ int Journal(const config::Config& config, const JournalArgs& args) {
       return kExitNoUser;
     }
     user = u->id;
+    user_name = u->name;
+    mode = DeleteModeOf(config, *u);
   }
   const std::size_t max_events = std::max<std::size_t>(config.journal.max_events_per_user, 1);
   // The last event printed, as (time, seq): --follow prints only later ones.
@@ -93,6 +291,14 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   // Some events (a pending DELE, say) carry no subject; show the one an
   // earlier event of the same message had.
   std::map<std::uint64_t, std::string> subjects;
+  // --json without --follow: one array; with --follow: one object per line
+  // (an array cannot be streamed).
+  std::vector<std::string> json_events;
+  if (!args.json) {
+    std::printf("# %s: POP3 delete mode %s\n", CellText(user_name, 64).c_str(),
+                mode.Describe().c_str());
+    std::printf("%s\n", JournalHeader().c_str());
+  }
   auto print_new = [&]() {
     auto view = admin->Read();
     for (auto& ev : view->Journal(user, std::get<0>(last), max_events)) {
@@ -102,14 +308,23 @@ int Journal(const config::Config& config, const JournalArgs& args) {
       if (ev.guid && ev.subject.empty()) {
         if (auto it = subjects.find(ev.guid); it != subjects.end()) ev.subject = it->second;
       }
-      std::printf("%s\n", JournalLine(ev).c_str());
+      if (!args.json) {
+        std::printf("%s\n", JournalLine(ev).c_str());
+      } else if (args.follow) {
+        std::printf("%s\n", EventJson(ev).c_str());
+      } else {
+        json_events.push_back(EventJson(ev));
+      }
       last = key;
       printed_any = true;
     }
     std::fflush(stdout);
   };
   print_new();
-  if (!args.follow) return kExitOk;
+  if (!args.follow) {
+    if (args.json) std::printf("%s\n", JsonArray(json_events).c_str());
+    return kExitOk;
+  }
 
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
@@ -132,7 +347,8 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   return kExitOk;
 }
 
-int Views(const config::Config& config, const std::string& name) {
+int Views(const config::Config& config, const ViewsArgs& args) {
+  const std::string& name = args.user;
   auto admin = OpenStoreOrReport(config);
   if (!admin) return kExitTempFail;
   auto view = admin->Read();
@@ -149,21 +365,44 @@ int Views(const config::Config& config, const std::string& name) {
   auto messages = view->ListMessages(inbox->id);
   auto journal =
       view->Journal(user->id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
+  auto sessions = view->LiveSessions(user->id);
+  const DeleteModeInEffect mode = DeleteModeOf(config, *user);
+
+  std::set<std::uint64_t> live_pop3;
+  for (const auto& s : sessions) {
+    if (s.protocol == "pop3") live_pop3.insert(s.id);
+  }
 
   // What the journal knows per message (by GUID, which survives MOVE).
   std::map<std::uint64_t, std::string> subjects;
   std::map<std::uint64_t, const storage::JournalEvent*> hidden_by;  // POP3 delete in hide mode
   std::map<std::uint64_t, const storage::JournalEvent*> removed;    // left INBOX
+  // The last DELE-related event per message: a pending DELE is still pending
+  // when neither QUIT (deleted) nor RSET/disconnect (aborted) followed it and
+  // its session is alive (a killed server journals no abort).
+  std::map<std::uint64_t, const storage::JournalEvent*> dele_state;
   for (const auto& ev : journal) {
     if (ev.guid && !ev.subject.empty()) subjects.emplace(ev.guid, ev.subject);
-    if (ev.kind == storage::JournalKind::kPop3Deleted && ev.detail == "hide") {
+    using K = storage::JournalKind;
+    if (ev.kind == K::kPop3DeletePending || ev.kind == K::kPop3DeleteAborted ||
+        ev.kind == K::kPop3Deleted) {
+      dele_state[ev.guid] = &ev;
+    }
+    if (ev.kind == K::kPop3Deleted && ev.detail == "hide") {
       hidden_by[ev.guid] = &ev;
       continue;
     }
-    bool leaves =
-        ev.kind == storage::JournalKind::kPop3Deleted || ev.kind == storage::JournalKind::kMoved ||
-        ev.kind == storage::JournalKind::kExpunged || ev.kind == storage::JournalKind::kExpired;
-    if (leaves && ev.mailbox == "INBOX" && ev.guid) removed[ev.guid] = &ev;
+    if (ev.kind == K::kPop3Unhidden) {
+      hidden_by.erase(ev.guid);
+      continue;
+    }
+    // A MOVE journals the destination; the source is in the detail.
+    bool moved_out = ev.kind == K::kMoved && (ev.detail == "moved from INBOX" ||
+                                              ev.detail.starts_with("INBOX renamed to "));
+    bool leaves = (ev.mailbox == "INBOX" && (ev.kind == K::kPop3Deleted ||
+                                             ev.kind == K::kExpunged || ev.kind == K::kExpired)) ||
+                  moved_out;
+    if (leaves && ev.guid) removed[ev.guid] = &ev;
   }
   std::set<std::uint64_t> in_inbox;
   for (const auto& m : messages) in_inbox.insert(m.guid);
@@ -172,77 +411,183 @@ int Views(const config::Config& config, const std::string& name) {
   // (its snapshot at login; a session open now may hold an older one).
   std::size_t pop3_visible = 0;
   for (const auto& m : messages) pop3_visible += !m.pop3.hidden;
-  std::printf("User %s, INBOX: %zu message%s, %zu visible to POP3 (UIDVALIDITY %u, UIDNEXT %u)\n\n",
-              user->name.c_str(), messages.size(), messages.size() == 1 ? "" : "s", pop3_visible,
-              inbox->uidvalidity, inbox->uidnext);
 
-  std::printf("INBOX: POP3 view | IMAP view | what POP3 did\n");
-  TextTable table({"POP3 #", "SIZE", "UIDL", "| IMAP UID", "FLAGS", "| POP3 STATE", "SUBJECT"});
+  struct Row {
+    const storage::MessageRecord* m;
+    std::size_t number;  // 0: hidden from POP3
+    std::uint64_t pending_session;
+    std::string subject;
+  };
+  std::vector<Row> rows;
   std::size_t number = 0;
   for (const auto& m : messages) {
-    std::string pop3_no = "-", size = "-", uidl = storage::FormatUidl(m.guid);
-    if (!m.pop3.hidden) {
-      pop3_no = std::to_string(++number);
-      size = std::to_string(m.size);
+    Row r{&m, m.pop3.hidden ? 0 : ++number, 0, ""};
+    if (auto it = dele_state.find(m.guid);
+        it != dele_state.end() && it->second->kind == storage::JournalKind::kPop3DeletePending &&
+        live_pop3.count(it->second->origin.session)) {
+      r.pending_session = it->second->origin.session;
     }
+    if (auto it = subjects.find(m.guid); it != subjects.end()) r.subject = it->second;
+    rows.push_back(std::move(r));
+  }
+  std::vector<const storage::JournalEvent*> gone;
+  for (const auto& [guid, ev] : removed) {
+    if (!in_inbox.count(guid)) gone.push_back(ev);  // else: moved back since
+  }
+  std::sort(gone.begin(), gone.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->time, a->seq) < std::tie(b->time, b->seq);
+  });
+  const storage::ReadView::LiveSession* lock_holder = nullptr;
+  for (const auto& s : sessions) {
+    if (s.holds_pop3_lock) lock_holder = &s;
+  }
+
+  if (args.json) {
+    std::vector<std::string> msgs;
+    for (const Row& r : rows) {
+      const auto& m = *r.m;
+      JsonObject o;
+      o.Num("uid", m.uid).Str("uidl", storage::FormatUidl(m.guid));
+      if (r.number) {
+        o.Num("pop3_number", static_cast<std::int64_t>(r.number));
+      } else {
+        o.Null("pop3_number");
+      }
+      o.Num("size", static_cast<std::int64_t>(m.size));
+      std::vector<std::string> flags;
+      std::string text = FormatFlags(m.flags);
+      for (std::size_t pos = 0; pos < text.size();) {
+        std::size_t sp = text.find(' ', pos);
+        if (sp == std::string::npos) sp = text.size();
+        flags.push_back(JsonString(text.substr(pos, sp - pos)));
+        pos = sp + 1;
+      }
+      o.Raw("flags", JsonArray(flags));
+      o.Bool("hidden_from_pop3", m.pop3.hidden);
+      if (m.pop3.retrieved) {
+        o.Str("downloaded", FormatTime(m.pop3.retrieved));
+      } else {
+        o.Null("downloaded");
+      }
+      if (r.pending_session) {
+        o.Num("delete_pending_session", static_cast<std::int64_t>(r.pending_session));
+      } else {
+        o.Null("delete_pending_session");
+      }
+      o.Str("subject", r.subject);
+      msgs.push_back(o.Take());
+    }
+    std::vector<std::string> gone_json;
+    for (const auto* ev : gone) gone_json.push_back(EventJson(*ev));
+    std::vector<std::string> live;
+    for (const auto& s : sessions) {
+      live.push_back(JsonObject()
+                         .Num("session", static_cast<std::int64_t>(s.id))
+                         .Str("protocol", s.protocol)
+                         .Str("peer", s.peer)
+                         .Str("mailbox", s.mailbox)
+                         .Str("since", FormatTime(s.since))
+                         .Num("pid", static_cast<std::int64_t>(s.pid))
+                         .Bool("holds_pop3_lock", s.holds_pop3_lock)
+                         .Take());
+    }
+    JsonObject out;
+    out.Str("user", user->name).Raw("pop3_delete_mode", DeleteModeJson(mode));
+    out.Raw("inbox", JsonObject()
+                         .Num("messages", static_cast<std::int64_t>(messages.size()))
+                         .Num("pop3_visible", static_cast<std::int64_t>(pop3_visible))
+                         .Num("uidvalidity", inbox->uidvalidity)
+                         .Num("uidnext", inbox->uidnext)
+                         .Take());
+    out.Raw("messages", JsonArray(msgs)).Raw("gone", JsonArray(gone_json));
+    out.Raw("live_sessions", JsonArray(live));
+    if (lock_holder) {
+      out.Num("pop3_lock_session", static_cast<std::int64_t>(lock_holder->id));
+    } else {
+      out.Null("pop3_lock_session");
+    }
+    std::printf("%s\n", out.Take().c_str());
+    return kExitOk;
+  }
+
+  auto line = [](const std::string& text) {
+    std::printf("%s\n", CellText(text, kViewsColumns).c_str());
+  };
+  line("User " + CellText(user->name, 32) + ", INBOX: " + std::to_string(messages.size()) +
+       (messages.size() == 1 ? " message, " : " messages, ") + std::to_string(pop3_visible) +
+       " visible to POP3 (UIDVALIDITY " + std::to_string(inbox->uidvalidity) + ", UIDNEXT " +
+       std::to_string(inbox->uidnext) + ")");
+  line("POP3 delete mode: " + mode.Describe());
+  std::printf("\n");
+
+  std::printf("INBOX: POP3 view | IMAP view | what POP3 did\n");
+  std::vector<std::vector<std::string>> table;
+  for (const Row& r : rows) {
+    const auto& m = *r.m;
     std::string state;
-    if (m.pop3.hidden) {
-      auto it = hidden_by.find(m.guid);
+    if (r.pending_session) {
+      state = "delete pending (session " + std::to_string(r.pending_session) + ")";
+    } else if (m.pop3.hidden) {
       state = "hidden from POP3";
-      if (it != hidden_by.end())
-        state += " (deleted via POP3 " + FormatTime(it->second->time) + ")";
     } else if (m.pop3.retrieved) {
-      state = "downloaded " + FormatTime(m.pop3.retrieved);
+      state = "downloaded " + ShortTime(m.pop3.retrieved).substr(0, 10);
     } else {
       state = "not downloaded";
     }
-    if (m.pop3.hidden && m.pop3.retrieved) state += ", downloaded " + FormatTime(m.pop3.retrieved);
-    auto subject = subjects.find(m.guid);
-    table.AddRow({pop3_no, size, uidl, "| " + std::to_string(m.uid), Dash(FormatFlags(m.flags)),
-                  "| " + state, CellText(subject == subjects.end() ? "" : subject->second, 50)});
+    table.push_back({r.number ? std::to_string(r.number) : "-",
+                     r.number ? std::to_string(m.size) : "-", storage::FormatUidl(m.guid),
+                     std::to_string(m.uid), Dash(CellText(FormatFlags(m.flags), 16)),
+                     CellText(state, 30), r.subject});
   }
   if (table.empty()) {
     std::printf("  (empty)\n");
   } else {
-    std::fputs(table.Render().c_str(), stdout);
+    std::fputs(
+        RenderFitted({"POP3 #", "SIZE", "UIDL", "IMAP UID", "FLAGS", "POP3 STATE", "SUBJECT"},
+                     std::move(table), kViewsColumns)
+            .c_str(),
+        stdout);
   }
 
-  TextTable gone({"TIME", "EVENT", "BY", "SESSION", "UID", "UIDL", "DETAIL", "SUBJECT"});
-  for (const auto& [guid, ev] : removed) {
-    if (in_inbox.count(guid)) continue;  // moved back since
-    gone.AddRow({FormatTime(ev->time), std::string(storage::JournalKindName(ev->kind)),
-                 Dash(ev->origin.protocol),
-                 ev->origin.session ? "#" + std::to_string(ev->origin.session) : "-",
-                 std::to_string(ev->uid), storage::FormatUidl(guid), Dash(CellText(ev->detail, 40)),
-                 CellText(ev->subject, 50)});
+  std::vector<std::vector<std::string>> gone_rows;
+  for (const auto* ev : gone) {
+    std::string by = Dash(ev->origin.protocol);
+    if (ev->origin.session) by += " #" + std::to_string(ev->origin.session);
+    gone_rows.push_back({ShortTime(ev->time), std::string(storage::JournalKindName(ev->kind)),
+                         CellText(by, 14), storage::FormatUidl(ev->guid),
+                         Dash(CellText(ev->detail, 32)), ev->subject});
   }
   std::printf("\nGone from INBOX (from the journal)\n");
-  if (gone.empty()) {
+  if (gone_rows.empty()) {
     std::printf("  (none recorded)\n");
   } else {
-    std::fputs(gone.Render().c_str(), stdout);
+    std::fputs(RenderFitted({"TIME", "EVENT", "BY", "UIDL", "DETAIL", "SUBJECT"},
+                            std::move(gone_rows), kViewsColumns)
+                   .c_str(),
+               stdout);
   }
 
-  auto sessions = view->LiveSessions(user->id);
   std::printf("\nLive sessions\n");
-  const storage::ReadView::LiveSession* lock_holder = nullptr;
   if (sessions.empty()) {
     std::printf("  (none)\n");
   } else {
-    TextTable live({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID", "POP3 LOCK"});
+    std::vector<std::vector<std::string>> live;
     for (const auto& s : sessions) {
-      if (s.holds_pop3_lock) lock_holder = &s;
-      live.AddRow({"#" + std::to_string(s.id), s.protocol, Dash(CellText(s.peer, 46)),
-                   Dash(CellText(s.mailbox, 40)), FormatTime(s.since), std::to_string(s.pid),
-                   s.holds_pop3_lock ? "holds" : "-"});
+      live.push_back({"#" + std::to_string(s.id), CellText(s.protocol, 8),
+                      Dash(CellText(s.peer, 24)), Dash(CellText(s.mailbox, 16)), ShortTime(s.since),
+                      std::to_string(s.pid), s.holds_pop3_lock ? "holds" : "-"});
     }
-    std::fputs(live.Render().c_str(), stdout);
+    std::fputs(
+        RenderFitted({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID", "POP3 LOCK"},
+                     std::move(live), kViewsColumns)
+            .c_str(),
+        stdout);
   }
   if (lock_holder) {
-    std::printf("\nPOP3 lock: held by session #%llu (%s, pid %llu) since %s\n",
-                static_cast<unsigned long long>(lock_holder->id), Dash(lock_holder->peer).c_str(),
-                static_cast<unsigned long long>(lock_holder->pid),
-                FormatTime(lock_holder->since).c_str());
+    std::printf("\n");
+    line("POP3 lock: held by session #" + std::to_string(lock_holder->id) + " (" +
+         Dash(CellText(lock_holder->peer, 24)) + ", pid " + std::to_string(lock_holder->pid) +
+         ") since " + FormatTime(lock_holder->since));
   } else {
     std::printf("\nPOP3 lock: free\n");
   }

@@ -1,4 +1,4 @@
-// `pillarbox user ...`: add, passwd, del, list, set, quota.
+// `pillarbox user ...`: add, passwd, del, list, set, quota, unhide.
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -286,6 +286,61 @@ int UserQuota(const config::Config& config, const UserArgs& args) {
   std::printf("quota of %s: %s, %s messages\n", args.name.c_str(),
               QuotaText(*bytes, config.quota.storage_bytes, true).c_str(),
               QuotaText(messages, config.quota.messages, false).c_str());
+  return kExitOk;
+}
+
+int UserUnhide(const config::Config& config, const UserUnhideArgs& args) {
+  if (args.all == !args.uids.empty()) {
+    PrintError("user unhide " + args.name + ": give --all or the UIDs of the messages");
+    return kExitUsage;
+  }
+  std::optional<std::vector<storage::Uid>> uids;
+  if (!args.all) {
+    uids.emplace();
+    for (const std::string& text : args.uids) {
+      storage::Uid uid = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), uid);
+      if (text.empty() || ec != std::errc() || p != text.data() + text.size() || uid == 0) {
+        PrintError("user unhide " + args.name + ": not a UID: " + text);
+        return kExitUsage;
+      }
+      uids->push_back(uid);
+    }
+  }
+  auto admin = OpenStoreOrReport(config);
+  if (!admin) return kExitTempFail;
+  storage::UserId user;
+  std::string name;
+  {
+    auto view = admin->Read();
+    auto u = view->FindUser(args.name);
+    if (!u.ok()) {
+      PrintError("user unhide " + args.name + ": no such user");
+      return kExitNoUser;
+    }
+    user = u->id;
+    name = u->name;
+  }
+  storage::Origin origin;
+  origin.protocol = "cli";
+  auto done =
+      admin->Wait<std::vector<storage::Uid>>([&](storage::Callback<std::vector<storage::Uid>> cb) {
+        admin->store().UnhidePop3(user, uids, origin, std::move(cb));
+      });
+  if (!done.ok()) return Fail("user unhide " + args.name, done.status());
+  std::string list;
+  for (storage::Uid uid : *done) list += (list.empty() ? "" : " ") + std::to_string(uid);
+  std::string line = name + ": " + std::to_string(done->size()) +
+                     (done->size() == 1 ? " message" : " messages") + " visible to POP3 again";
+  if (!list.empty()) line += " (INBOX UIDs " + list + ")";
+  std::printf("%s\n", line.c_str());
+  if (uids) {
+    for (storage::Uid uid : *uids) {
+      if (!std::binary_search(done->begin(), done->end(), uid)) {
+        std::printf("UID %u: not hidden from POP3, or not in INBOX\n", uid);
+      }
+    }
+  }
   return kExitOk;
 }
 

@@ -186,6 +186,10 @@ struct Pop3CommitRequest {
   Origin origin;
 };
 
+// The status messages of a failed Authenticate (for the log only).
+inline constexpr std::string_view kAuthUnknownUser = "unknown user";
+inline constexpr std::string_view kAuthWrongPassword = "wrong password";
+
 struct Pop3CommitResult {
   std::vector<Uid> applied;  // messages that still existed and were handled
 };
@@ -209,7 +213,9 @@ class Store {
   virtual void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
                         StatusCallback done) = 0;
   // Verifies off the owner thread. Fails with kNoPermission on a bad password
-  // or unknown user (indistinguishable to the caller).
+  // or unknown user: the same code for both, so that no client answer can
+  // tell them apart. Only the status message differs (kAuthUnknownUser,
+  // kAuthWrongPassword), for the server log; never send it to a client.
   virtual void Authenticate(std::string name, std::string password, Callback<UserRecord> done) = 0;
 
   // --- mailboxes -----------------------------------------------------------
@@ -235,9 +241,16 @@ class Store {
   virtual void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) = 0;
 
   // --- POP3 ----------------------------------------------------------------
-  // RETR: records the retrieval, sets \Seen when asked, journals it.
+  // RETR (or a TOP that returned the whole message): records the retrieval,
+  // sets \Seen when asked, journals it with `detail` (plus "marked \Seen").
   virtual void MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
-                                 StatusCallback done) = 0;
+                                 std::string detail, StatusCallback done) = 0;
+  // Makes messages of the user's INBOX that POP3 hid (delete mode hide)
+  // visible to POP3 again, journaling each as kPop3Unhidden. `uids`: those
+  // only (missing or not hidden ones are skipped); nullopt: every hidden one.
+  // Returns the UIDs it unhid, ascending.
+  virtual void UnhidePop3(UserId user, std::optional<std::vector<Uid>> uids, Origin origin,
+                          Callback<std::vector<Uid>> done) = 0;
   // QUIT in the UPDATE state: applies the delete mode to the DELE'd messages.
   virtual void Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) = 0;
 

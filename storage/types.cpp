@@ -37,6 +37,10 @@ std::string_view JournalKindName(JournalKind kind) {
       return "expunged";
     case JournalKind::kExpired:
       return "expired";
+    case JournalKind::kPop3Unhidden:
+      return "unhidden";
+    case JournalKind::kPop3DeleteRefused:
+      return "pop3-delete-refused";
   }
   return "unknown";
 }

@@ -127,7 +127,12 @@ enum class JournalKind : std::uint8_t {
   kMoved,
   kExpunged,
   kExpired,  // retention sweep
+  // Appended after kExpired: the stored kind is this enum's value (FORMAT.md).
+  kPop3Unhidden,       // `pillarbox user unhide`: visible to POP3 again
+  kPop3DeleteRefused,  // DELE refused (delete mode deny); the message stays
 };
+// The last kind, for decoders that reject unknown values.
+constexpr JournalKind kLastJournalKind = JournalKind::kPop3DeleteRefused;
 std::string_view JournalKindName(JournalKind kind);
 
 struct JournalEvent {

@@ -25,7 +25,8 @@ void Step(ImapSession& s, const Command& h, std::shared_ptr<sasl::SaslExchange> 
     case Kind::kDone:
       if (!sasl::AuthorizationAllowed(step.credentials)) {
         return s.OnLoginFailed(h, step.credentials.authcid,
-                               "NO [AUTHORIZATIONFAILED] Authorization failed.");
+                               "NO [AUTHORIZATIONFAILED] Authorization failed.",
+                               "authorization identity refused");
       }
       return s.CheckPassword(h, step.credentials.authcid, step.credentials.password);
   }

@@ -342,7 +342,7 @@ Command Header(const Command& cmd) {
 void ImapSession::CheckPassword(const Command& cmd, std::string user, std::string password) {
   Command h = Header(cmd);
   if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
-    OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.", "locked out");
     return;
   }
   std::string name = user;
@@ -353,7 +353,8 @@ void ImapSession::CheckPassword(const Command& cmd, std::string user, std::strin
                          } else if (r.status().code() == Code::kNoPermission ||
                                     r.status().code() == Code::kNotFound) {
                            s.OnLoginFailed(h, user,
-                                           "NO [AUTHENTICATIONFAILED] Authentication failed.");
+                                           "NO [AUTHENTICATIONFAILED] Authentication failed.",
+                                           r.status().message());
                          } else {
                            s.FinishError(h, r.status());
                          }
@@ -382,8 +383,11 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
   Finish(cmd, "OK [CAPABILITY " + Capabilities() + "] Logged in");
 }
 
-void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std::string response) {
-  LOG_INFO("imap session {}: login failed for {} from {}", id_, LogSafe(user), info_.peer_ip);
+void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std::string response,
+                                std::string_view reason) {
+  // The fail2ban line (contrib/fail2ban/pillarbox.conf).
+  LOG_INFO("login failed: proto=imap session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+           LogField(user), reason);
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() > 0 && ctx_.timer) {

@@ -175,7 +175,9 @@ class ImapSession : public protocols::Session {
   // Login succeeded (LOGIN or AUTHENTICATE).
   void OnLoggedIn(const Command& cmd, storage::UserRecord user);
   // Login failed: answers after the throttle's delay.
-  void OnLoginFailed(const Command& cmd, const std::string& user, std::string response);
+  // `reason` goes to the log line only (README.md "Logs", fail2ban).
+  void OnLoginFailed(const Command& cmd, const std::string& user, std::string response,
+                     std::string_view reason);
   // Starts verifying credentials; finishes `cmd` either way.
   void CheckPassword(const Command& cmd, std::string user, std::string password);
 

@@ -447,7 +447,7 @@ void Pop3Session::HandleSaslStep(const sasl::SaslExchange::Step& step) {
   sasl_.reset();
   if (!sasl::AuthorizationAllowed(step.credentials)) {
     // No proxy authorization: treat it as a failed login (delay included).
-    FailLogin(step.credentials.authcid, std::string(kAuthFailed));
+    FailLogin(step.credentials.authcid, std::string(kAuthFailed), "authorization identity refused");
     return;
   }
   BeginLogin(step.credentials.authcid, step.credentials.password);
@@ -477,7 +477,7 @@ void Pop3Session::CmdStls(const CommandLine& cmd) {
 
 void Pop3Session::BeginLogin(std::string user, std::string password) {
   if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
-    FailLogin(user, "-ERR [AUTH] Too many failed logins, try again later.");
+    FailLogin(user, "-ERR [AUTH] Too many failed logins, try again later.", "locked out");
     return;
   }
   wait_ = Wait::kStore;
@@ -494,8 +494,7 @@ void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserR
   if (state_ == State::kDone) return;
   if (!result.ok()) {
     if (result.status().code() == Code::kNoPermission) {
-      LOG_INFO("pop3 {}: authentication failed for {} from {}", id_, LogSafe(user), info_.peer_ip);
-      FailLogin(user, std::string(kAuthFailed));
+      FailLogin(user, std::string(kAuthFailed), result.status().message());
       return;
     }
     Reply("-ERR [SYS/TEMP] " + InternalError("authentication", result.status()));
@@ -507,7 +506,10 @@ void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserR
   Resume();
 }
 
-void Pop3Session::FailLogin(const std::string& user, std::string reply) {
+void Pop3Session::FailLogin(const std::string& user, std::string reply, std::string_view reason) {
+  // The fail2ban line (contrib/fail2ban/pillarbox.conf).
+  LOG_INFO("login failed: proto=pop3 session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+           LogField(user), reason);
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() <= 0 || !ctx_.timer) {
@@ -732,6 +734,9 @@ void Pop3Session::CmdDele(const CommandLine& cmd) {
   Message* m = Lookup(cmd.args[0], /*allow_deleted=*/true);
   if (m == nullptr) return;
   if (delete_policy_.mode == config::Pop3DeleteMode::kDeny) {
+    // Journaled, so that `pillarbox journal` shows why the client's
+    // "delete after download" leaves the message in place.
+    JournalMessageEvent(*m, JournalKind::kPop3DeleteRefused, "delete mode deny", "journal DELE");
     Reply("-ERR [SYS/PERM] Deleting messages is disabled on this server.");
     return;
   }
@@ -742,21 +747,27 @@ void Pop3Session::CmdDele(const CommandLine& cmd) {
   m->deleted = true;
   live_count_--;
   live_size_ -= m->size;
+  JournalMessageEvent(*m, JournalKind::kPop3DeletePending,
+                      config::FormatPop3DeleteMode(delete_policy_), "journal DELE");
+  Reply("+OK Marked to be deleted.");
+}
+
+void Pop3Session::JournalMessageEvent(const Message& m, storage::JournalKind kind,
+                                      std::string detail, std::string what) {
   storage::JournalEvent event;
   event.time = Now();
-  event.kind = JournalKind::kPop3DeletePending;
+  event.kind = kind;
   event.origin = MakeOrigin();
   event.mailbox = "INBOX";
-  event.uid = m->uid;
-  event.guid = m->guid;
-  event.detail = config::FormatPop3DeleteMode(delete_policy_);
+  event.uid = m.uid;
+  event.guid = m.guid;
+  event.detail = std::move(detail);
   storage::UserId user = user_record_.id;
   SubmitTracked(
       [this, user, event = std::move(event)](storage::StatusCallback done) mutable {
         ctx_.store->RecordJournal(user, std::move(event), std::move(done));
       },
-      "journal DELE");
-  Reply("+OK Marked to be deleted.");
+      std::move(what));
 }
 
 void Pop3Session::CmdNoop(const CommandLine& cmd) {
@@ -836,6 +847,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
     // A fresh short read transaction per step: never held while the client
     // is slow to read (CONTRIBUTING.md: one short read view per command).
     std::string chunk;
+    bool whole = true;  // this response carries every byte of the message
     {
       auto view = ctx_.store->Read();
       auto blob = view->Blob(m.blob);
@@ -861,6 +873,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
         s.started = true;
       }
       if (s.end > bytes.size()) s.end = bytes.size();  // changed under us: stay in bounds
+      whole = s.end == bytes.size();
       std::uint64_t n = std::min<std::uint64_t>(kStreamChunk, s.end - s.offset);
       s.stuffer.Append(bytes.substr(s.offset, n), chunk);
       s.offset += n;
@@ -869,14 +882,19 @@ bool Pop3Session::ContinueMessage(Stream& s) {
     if (done) s.stuffer.Finish(chunk);
     out_.Write(std::move(chunk));
     if (done) {
-      if (!s.top_lines) {
+      // A TOP with more lines than the body has is a download in disguise
+      // (fetchmail --keep fetches so): journaled like RETR, but it does not
+      // set \Seen, since TOP never does (RFC 1939 7).
+      const bool top_whole = s.top_lines && *s.top_lines > 0 && whole;
+      if (!s.top_lines || top_whole) {
         storage::MailboxId mailbox = inbox_;
         storage::Uid uid = m.uid;
-        bool seen = mark_seen_;
+        bool seen = !s.top_lines && mark_seen_;
         storage::Origin origin = MakeOrigin();
+        std::string detail = top_whole ? "TOP returned the whole message" : "";
         SubmitTracked(
-            [this, mailbox, uid, seen, origin](storage::StatusCallback cb) {
-              ctx_.store->MarkPop3Retrieved(mailbox, uid, seen, origin, std::move(cb));
+            [this, mailbox, uid, seen, origin, detail](storage::StatusCallback cb) {
+              ctx_.store->MarkPop3Retrieved(mailbox, uid, seen, origin, detail, std::move(cb));
             },
             "mark retrieved");
       }

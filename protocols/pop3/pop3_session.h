@@ -143,7 +143,8 @@ class Pop3Session : public protocols::Session {
   void HandleSaslStep(const sasl::SaslExchange::Step& step);
   void BeginLogin(std::string user, std::string password);
   void OnAuthenticated(const std::string& user, Result<storage::UserRecord> result);
-  void FailLogin(const std::string& user, std::string reply);
+  // `reason` goes to the log line only (README.md "Logs", fail2ban).
+  void FailLogin(const std::string& user, std::string reply, std::string_view reason);
   void CompleteLogin(storage::UserRecord user);
   // The logged-in user was deleted (pillarbox user del): -ERR and close.
   void OnUserDeleted();
@@ -160,6 +161,9 @@ class Pop3Session : public protocols::Session {
   bool ContinueMessage(Stream& s);
   void SubmitTracked(const std::function<void(storage::StatusCallback)>& submit, std::string what);
   void OnTrackedDone(Status status, const std::string& what);
+  // Journals one event about message `m` (tracked: QUIT waits for it).
+  void JournalMessageEvent(const Message& m, storage::JournalKind kind, std::string detail,
+                           std::string what);
   void JournalDeletes(storage::JournalKind kind);
   void MaybeCommit();
   void OnCommitted(Result<storage::Pop3CommitResult> result);

@@ -454,6 +454,7 @@ class SmtpSession final : public protocols::Session {
       }
     }
     if (size > cfg_.limits.max_message_size) {
+      LogRejected(parsed->address.null ? "" : parsed->address.text, "", "too big");
       return Reply("552 5.3.4 Message size exceeds fixed maximum message size");
     }
     if (MemoryBudget::Global().Exhausted()) return Reply(kShortOfMemory);
@@ -501,8 +502,19 @@ class SmtpSession final : public protocols::Session {
         local = DomainMatches(addr.domain, {ctx_.hostname, "localhost"});
       }
       if (!local) {
-        if (lmtp_) return Reply("550 5.1.2 " + shown + " Domain not handled here");
-        return Reply("550 5.7.1 " + shown + " Relay access denied");
+        if (lmtp_) {
+          LogRejected(Sender(), addr.text, "domain not handled");
+          return Reply("550 5.1.2 " + shown + " Domain not handled here");
+        }
+        LogRejected(Sender(), addr.text, "relay denied");
+        if (!cfg_.delivery.domains.empty()) {
+          // Name the setting, so that a missing domain is found quickly.
+          return Reply("550 5.7.1 " + shown + ": domain " + addr.domain +
+                       " is not one of [delivery] domains; relay access denied");
+        }
+        // Empty [delivery] domains: only the hostname and localhost are local.
+        return Reply("550 5.7.1 " + shown + ": domain " + addr.domain +
+                     " is not local (see [delivery] domains); relay access denied");
       }
     }
     auto view = ctx_.store->Read();
@@ -535,6 +547,7 @@ class SmtpSession final : public protocols::Session {
       std::string name = has_detail ? base : addr.local;
       return CreateAndAccept(name, std::move(addr));
     }
+    LogRejected(Sender(), addr.text, "unknown user");
     Reply("550 5.1.1 " + shown + " User unknown");
   }
 
@@ -556,7 +569,10 @@ class SmtpSession final : public protocols::Session {
   void Accept(storage::ReadView& view, const storage::UserRecord& user, const std::string& detail,
               Address addr) {
     const std::string shown = "<" + addr.text + ">";
-    if (OverQuota(user, txn_.declared_size)) return Reply(QuotaReply(shown));
+    if (OverQuota(user, txn_.declared_size)) {
+      LogRejected(Sender(), addr.text, "over quota");
+      return Reply(QuotaReply(shown));
+    }
     Recipient r;
     r.address = addr.text;
     r.user = user.id;
@@ -812,13 +828,15 @@ class SmtpSession final : public protocols::Session {
   void Verify(sasl::Credentials creds) {
     const std::string& user = creds.authcid;
     if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
+      LOG_INFO("login failed: proto=smtp session={} rip={} user={} reason=\"locked out\"", id_,
+               info_.peer_ip, LogField(user));
       return Reply("454 4.7.0 Too many failed authentication attempts, try again later");
     }
     busy_ = true;
     auto* registry = ctx_.registry;
     std::uint64_t id = id_;
     if (!sasl::AuthorizationAllowed(creds)) {
-      return AuthFailed(user);
+      return AuthFailed(user, "authorization identity refused");
     }
     ctx_.store->Authenticate(user, std::move(creds.password),
                              [registry, id, user](Result<storage::UserRecord> r) {
@@ -829,7 +847,7 @@ class SmtpSession final : public protocols::Session {
 
   void OnAuthenticated(const std::string& user, Result<storage::UserRecord> r) {
     if (mode_ == Mode::kClosed) return;
-    if (!r.ok()) return AuthFailed(user);
+    if (!r.ok()) return AuthFailed(user, r.status().message());
     if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user);
     authenticated_ = true;
     past_login_ = true;
@@ -841,7 +859,11 @@ class SmtpSession final : public protocols::Session {
 
   // The answer to a failed attempt is held back (ctx.throttle decides for
   // how long) to slow down password guessing.
-  void AuthFailed(const std::string& user) {
+  void AuthFailed(const std::string& user, std::string_view reason) {
+    // The fail2ban line (contrib/fail2ban/pillarbox.conf); the reason is for
+    // the log only: the client gets the same 535 either way.
+    LOG_INFO("login failed: proto=smtp session={} rip={} user={} reason=\"{}\"", id_, info_.peer_ip,
+             LogField(user), reason);
     std::chrono::milliseconds delay{0};
     if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
     auto answer = [registry = ctx_.registry, id = id_] {
@@ -868,6 +890,10 @@ class SmtpSession final : public protocols::Session {
   // The same failure for the whole message: one reply in SMTP, one per
   // accepted recipient in LMTP (RFC 2033 4.2).
   void FailAll(const std::string& code, const std::string& text) {
+    std::string reason = text == "Message too big" ? "too big"
+                         : text == "Mailbox full"  ? "over quota"
+                                                   : AsciiFold(text);
+    for (const auto& r : txn_.rcpts) LogRejected(Sender(), r.address, reason);
     if (lmtp_) {
       for (const auto& r : txn_.rcpts) Reply(code + " <" + r.address + "> " + text);
     } else {
@@ -973,21 +999,33 @@ class SmtpSession final : public protocols::Session {
     ctx_.store->Append(std::move(req), [registry, id, seq, index, mailbox, bytes,
                                         spill = std::move(spill)](Result<storage::AppendResult> r) {
       auto* s = static_cast<SmtpSession*>(registry->Find(id));
-      if (s) s->OnAppended(seq, index, mailbox, bytes, spill, r.status());
+      if (s) s->OnAppended(seq, index, mailbox, bytes, spill, std::move(r));
     });
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, const std::string& mailbox,
                   std::shared_ptr<const std::string> bytes,
-                  std::shared_ptr<const storage::SpillFile> spill, Status status) {
+                  std::shared_ptr<const storage::SpillFile> spill, Result<storage::AppendResult> r) {
     if (mode_ == Mode::kClosed || !delivery_ || delivery_->seq != seq) return;
+    Status status = r.status();
     if (status.code() == Code::kNotFound && mailbox != "INBOX") {
       // The detail mailbox was deleted since RCPT: INBOX takes it.
       return Submit(index, "INBOX", std::move(bytes), std::move(spill));
     }
     if (!status.ok()) {
       LOG_WARN("{}: delivery to <{}> failed: {}", lmtp_ ? "lmtp" : "smtp",
-               LogSafe(txn_.rcpts[index].address), LogSafe(status.ToString()));
+               LogField(txn_.rcpts[index].address), LogSafe(status.ToString()));
+    }
+    // One line per recipient, also for those that share this copy.
+    for (std::size_t j = index; j < txn_.rcpts.size(); ++j) {
+      if (j != index && txn_.rcpts[j].same_as != static_cast<int>(index)) continue;
+      if (status.ok()) {
+        LOG_INFO("delivered: {} from=<{}> rcpt=<{}> size={} mailbox={} uid={} id={}", LogFields(),
+                 LogField(Sender()), LogField(txn_.rcpts[j].address), r->size,
+                 LogField(mailbox), r->uid, delivery_->id);
+      } else {
+        LogRejected(Sender(), txn_.rcpts[j].address, RejectReason(status));
+      }
     }
     delivery_->results[index] = std::move(status);
     if (lmtp_) {
@@ -1012,6 +1050,33 @@ class SmtpSession final : public protocols::Session {
     ResetTransaction();
     busy_ = false;
     Pump();
+  }
+
+  // --- log lines (README.md "Logs"): one per delivery and per rejection ------
+
+  std::string Sender() const { return txn_.from.null ? std::string() : txn_.from.text; }
+
+  std::string LogFields() const {
+    std::string rip = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
+    return fmt::format("proto={} session={} rip={}", lmtp_ ? "lmtp" : "smtp", id_, rip);
+  }
+
+  static std::string RejectReason(const Status& s) {
+    switch (s.code()) {
+      case Code::kOverQuota:
+        return "over quota";
+      case Code::kNotFound:
+        return "unknown user";
+      case Code::kLimit:
+        return "too big";
+      default:
+        return "temporary failure";
+    }
+  }
+
+  void LogRejected(std::string_view from, std::string_view rcpt, std::string_view reason) const {
+    LOG_INFO("rejected: {} from=<{}> rcpt=<{}> reason=\"{}\"", LogFields(), LogField(from),
+             LogField(rcpt), reason);
   }
 
   const std::optional<Status>& ResultFor(std::size_t i) const {

@@ -184,7 +184,7 @@ std::string EncodeJournal(const JournalEvent& ev) {
 bool DecodeJournal(std::string_view v, JournalEvent* ev) {
   Decoder d(v);
   std::uint8_t kind = d.U8();
-  if (kind > static_cast<std::uint8_t>(JournalKind::kExpired)) return false;
+  if (kind > static_cast<std::uint8_t>(kLastJournalKind)) return false;
   ev->kind = static_cast<JournalKind>(kind);
   ev->origin.protocol = d.Str();
   ev->origin.session = d.U64();

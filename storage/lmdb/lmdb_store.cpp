@@ -565,6 +565,7 @@ void LmdbStore::Authenticate(std::string name, std::string password, Callback<Us
   auto job = [user = std::move(user), password = std::move(password), done = std::move(done),
               post = options_.post]() mutable {
     bool ok = false;
+    const bool known = user.has_value();
     if (user) {
       ok = VerifyPassword(password, user->password_hash);
     } else {
@@ -576,11 +577,12 @@ void LmdbStore::Authenticate(std::string name, std::string password, Callback<Us
       (void)VerifyPassword(password, dummy);
     }
     std::fill(password.begin(), password.end(), '\0');
-    post([ok, user = std::move(user), done = std::move(done)]() mutable {
+    post([ok, known, user = std::move(user), done = std::move(done)]() mutable {
       if (ok) {
         done(std::move(*user));
       } else {
-        done(Status::NoPermission("authentication failed"));
+        // One code either way; the message is for the log (store.h).
+        done(Status::NoPermission(std::string(known ? kAuthWrongPassword : kAuthUnknownUser)));
       }
     });
   };

@@ -90,7 +90,9 @@ class LmdbStore final : public Store {
   void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) override;
 
   void MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
-                         StatusCallback done) override;
+                         std::string detail, StatusCallback done) override;
+  void UnhidePop3(UserId user, std::optional<std::vector<Uid>> uids, Origin origin,
+                  Callback<std::vector<Uid>> done) override;
   void Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult> done) override;
 
   void RecordJournal(UserId user, JournalEvent event, StatusCallback done) override;

@@ -608,9 +608,10 @@ void LmdbStore::Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done)
 // --- POP3 ----------------------------------------------------------------------
 
 void LmdbStore::MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Origin origin,
-                                  StatusCallback done) {
+                                  std::string detail, StatusCallback done) {
   SubmitStatus(
-      [mailbox, uid, set_seen, origin = std::move(origin)](WriteOps& ops) -> Status {
+      [mailbox, uid, set_seen, origin = std::move(origin),
+       detail = std::move(detail)](WriteOps& ops) -> Status {
         auto mb = ops.LoadMailbox(mailbox);
         if (!mb.ok()) return mb.status();
         auto msg = ops.LoadMessage(mailbox, uid);
@@ -629,8 +630,52 @@ void LmdbStore::MarkPop3Retrieved(MailboxId mailbox, Uid uid, bool set_seen, Ori
         } else {
           PB_RETURN_IF_ERROR(ops.SaveMessage(mailbox, *msg));
         }
+        std::string text = detail;
+        if (set_seen) text += text.empty() ? "marked \\Seen" : ", marked \\Seen";
         return ops.JournalMessage(mb->rec.user, JournalKind::kPop3Retrieved, origin, mb->rec.name,
-                                  *msg, set_seen ? "marked \\Seen" : "");
+                                  *msg, std::move(text));
+      },
+      std::move(done));
+}
+
+void LmdbStore::UnhidePop3(UserId user, std::optional<std::vector<Uid>> uids, Origin origin,
+                           Callback<std::vector<Uid>> done) {
+  Submit<std::vector<Uid>>(
+      [user, uids = std::move(uids),
+       origin = std::move(origin)](WriteOps& ops) -> Result<std::vector<Uid>> {
+        auto u = ops.LoadUser(user);
+        if (!u.ok()) return u.status();
+        auto inbox_id = ops.FindMailboxId(user, "INBOX");
+        if (!inbox_id.ok()) return inbox_id.status();
+        auto inbox = ops.LoadMailbox(*inbox_id);
+        if (!inbox.ok()) return inbox.status();
+        std::vector<MessageRecord> candidates;
+        if (uids) {
+          for (Uid uid : *uids) {
+            auto m = ops.LoadMessage(*inbox_id, uid);
+            if (!m.ok()) {
+              if (m.status().code() == Code::kNotFound) continue;
+              return m.status();
+            }
+            candidates.push_back(std::move(*m));
+          }
+        } else {
+          auto all = ops.MailboxMessages(*inbox_id);
+          if (!all.ok()) return all.status();
+          candidates = std::move(*all);
+        }
+        std::vector<Uid> unhidden;
+        for (auto& m : candidates) {
+          if (!m.pop3.hidden) continue;
+          m.pop3.hidden = false;
+          PB_RETURN_IF_ERROR(ops.SaveMessage(*inbox_id, m));
+          PB_RETURN_IF_ERROR(ops.JournalMessage(user, JournalKind::kPop3Unhidden, origin,
+                                                inbox->rec.name, m, "visible to POP3 again"));
+          unhidden.push_back(m.uid);
+        }
+        std::sort(unhidden.begin(), unhidden.end());
+        unhidden.erase(std::unique(unhidden.begin(), unhidden.end()), unhidden.end());
+        return unhidden;
       },
       std::move(done));
 }
@@ -689,8 +734,15 @@ void LmdbStore::Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult>
             if (msg.status().code() == Code::kNotFound) continue;
             return msg.status();
           }
+          std::string applied = detail;
+          if (mode == Pop3DeleteMode::kMove) {
+            auto moved = Transfer(ops, *mb, *target, *u, *msg, true);
+            if (!moved.ok()) return moved.status();
+            // Where it went, so that the journal can follow it.
+            applied += ", now " + target->rec.name + " UID " + std::to_string(moved->uid);
+          }
           PB_RETURN_IF_ERROR(ops.JournalMessage(req.user, JournalKind::kPop3Deleted, req.origin,
-                                                mb->rec.name, *msg, detail));
+                                                mb->rec.name, *msg, applied));
           switch (mode) {
             case Pop3DeleteMode::kExpunge:
               PB_RETURN_IF_ERROR(ops.RemoveMessage(*mb, *u, *msg));
@@ -700,11 +752,7 @@ void LmdbStore::Pop3Commit(Pop3CommitRequest request, Callback<Pop3CommitResult>
               msg->pop3.hidden = true;
               PB_RETURN_IF_ERROR(ops.SaveMessage(req.mailbox, *msg));
               break;
-            case Pop3DeleteMode::kMove: {
-              auto moved = Transfer(ops, *mb, *target, *u, *msg, true);
-              if (!moved.ok()) return moved.status();
-              break;
-            }
+            case Pop3DeleteMode::kMove:  // done above
             case Pop3DeleteMode::kDeny:
               break;
           }

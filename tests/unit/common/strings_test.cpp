@@ -91,3 +91,27 @@ TEST(LogSafeTest, LongValuesAreCutAtACharacterBoundary) {
 
 }  // namespace
 }  // namespace pillarbox
+
+namespace pillarbox {
+namespace {
+
+TEST(LogFieldTest, KeepsPlainTextAndUtf8) {
+  EXPECT_EQ(LogField("alice@example.org"), "alice@example.org");
+  EXPECT_EQ(LogField("j\xc3\xb6rg"), "j\xc3\xb6rg");
+}
+
+TEST(LogFieldTest, EscapesWhatCouldForgeAField) {
+  EXPECT_EQ(LogField("a b"), "a\\x20b");
+  EXPECT_EQ(LogField("x\" rip=1.2.3.4"), "x\\x22\\x20rip=1.2.3.4");
+  EXPECT_EQ(LogField("a\r\nb\t\\\x7f"), "a\\x0d\\x0ab\\x09\\x5c\\x7f");
+  EXPECT_EQ(LogField(std::string_view("\0", 1)), "\\x00");
+}
+
+TEST(LogFieldTest, CutsLongValues) {
+  EXPECT_EQ(LogField("abcdef", 4), "abcd... (6 bytes)");
+  EXPECT_EQ(LogField("abcd", 4), "abcd");
+  EXPECT_EQ(LogField(std::string(1000, 'x')), std::string(256, 'x') + "... (1000 bytes)");
+}
+
+}  // namespace
+}  // namespace pillarbox

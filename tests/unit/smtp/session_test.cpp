@@ -745,8 +745,10 @@ TEST_F(SmtpSessionTest, AuthRequired) {
 TEST_F(SmtpSessionTest, SmtpRefusesRelayEvenWhenAuthenticated) {
   Open(false);
   Send("EHLO m\r\nMAIL FROM:<s@x>\r\n");
-  EXPECT_EQ(Send("RCPT TO:<alice@elsewhere.example>\r\n"),
-            "550 5.7.1 <alice@elsewhere.example> Relay access denied\r\n");
+  EXPECT_EQ(
+      Send("RCPT TO:<alice@elsewhere.example>\r\n"),
+      "550 5.7.1 <alice@elsewhere.example>: domain elsewhere.example is not local (see [delivery] "
+      "domains); relay access denied\r\n");
   EXPECT_EQ(Send("RCPT TO:<alice@MX.TEST>\r\nRCPT TO:<bob@localhost>\r\nRCPT TO:<carol>\r\n"),
             "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n");
   EXPECT_EQ(Send("RCPT TO:<nobody@localhost>\r\n"),
@@ -754,12 +756,15 @@ TEST_F(SmtpSessionTest, SmtpRefusesRelayEvenWhenAuthenticated) {
   Send("RSET\r\n");
   SendUntil("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n", "\r\n");
   Send("MAIL FROM:<alice@localhost>\r\n");
-  EXPECT_EQ(Send("RCPT TO:<someone@gmail.com>\r\n"),
-            "550 5.7.1 <someone@gmail.com> Relay access denied\r\n");
+  EXPECT_EQ(
+      Send("RCPT TO:<someone@gmail.com>\r\n"),
+      "550 5.7.1 <someone@gmail.com>: domain gmail.com is not local (see [delivery] domains); "
+      "relay access denied\r\n");
   // Configured domains replace the host-name default.
   cfg_.delivery.domains = {"example.org"};
   EXPECT_EQ(Send("RCPT TO:<alice@localhost>\r\nRCPT TO:<alice@example.org>\r\n"),
-            "550 5.7.1 <alice@localhost> Relay access denied\r\n250 2.1.5 Ok\r\n");
+            "550 5.7.1 <alice@localhost>: domain localhost is not one of [delivery] domains; relay "
+            "access denied\r\n250 2.1.5 Ok\r\n");
 }
 
 TEST_F(SmtpSessionTest, SmtpOverQuotaRefusesWholeMessage) {

@@ -58,7 +58,7 @@ TEST_F(Pop3JournalTest, MarkRetrievedSetsSeenAndJournals) {
   Origin o{"pop3", 3, "::1"};
   ModSeq before = Mailbox(u.id, "INBOX").highest_modseq;
   ASSERT_TRUE(f_.WaitStatus([&](StatusCallback cb) {
-                  store().MarkPop3Retrieved(a.mailbox, a.uid, true, o, cb);
+                  store().MarkPop3Retrieved(a.mailbox, a.uid, true, o, "", cb);
                 }).ok());
   auto m = store().Read()->GetMessage(a.mailbox, a.uid);
   EXPECT_GT(m->pop3.retrieved, 0);
@@ -79,12 +79,12 @@ TEST_F(Pop3JournalTest, MarkRetrievedSetsSeenAndJournals) {
   auto b = f_.Deliver(u.id, Msg("two"));
   before = Mailbox(u.id, "INBOX").highest_modseq;
   ASSERT_TRUE(f_.WaitStatus([&](StatusCallback cb) {
-                  store().MarkPop3Retrieved(b.mailbox, b.uid, false, o, cb);
+                  store().MarkPop3Retrieved(b.mailbox, b.uid, false, o, "", cb);
                 }).ok());
   EXPECT_FALSE(store().Read()->GetMessage(b.mailbox, b.uid)->flags.system & kFlagSeen);
   EXPECT_EQ(Mailbox(u.id, "INBOX").highest_modseq, before);
   EXPECT_EQ(f_.WaitStatus([&](StatusCallback cb) {
-                store().MarkPop3Retrieved(b.mailbox, 99, false, o, cb);
+                store().MarkPop3Retrieved(b.mailbox, 99, false, o, "", cb);
               }).code(),
             Code::kExpunged);
   ExpectConsistent();
@@ -141,7 +141,7 @@ TEST_F(Pop3JournalTest, CommitMoveCreatesTargetAndKeepsGuid) {
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].guid, a.guid);
   EXPECT_EQ(Mailbox(u.id, "INBOX").messages, 1u);
-  EXPECT_EQ(Journal(u.id).back().detail, "move:Downloaded/POP3");
+  EXPECT_EQ(Journal(u.id).back().detail, "move:Downloaded/POP3, now Downloaded/POP3 UID 1");
   // An existing target is used as it is.
   r = Commit(u.id, a.mailbox, {2}, Pop3DeleteMode::kMove, "Archive");
   ASSERT_TRUE(r.ok());
