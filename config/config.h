@@ -83,6 +83,7 @@ struct AuthConfig {
   std::chrono::milliseconds max_failure_delay{15000};
   int lockout_failures = 10;  // failures per user+IP before a temporary lockout
   Seconds lockout_time{300};
+  int hash_threads = 0;  // password-hashing threads; 0: one per core, at least 2
 };
 
 struct DeliveryConfig {
@@ -103,6 +104,9 @@ struct LimitsConfig {
   int max_keywords = 256;     // per mailbox
   std::size_t output_high_water = 256 * 1024;
   std::size_t output_low_water = 64 * 1024;
+  // Work of one IMAP SEARCH (bytes decoded plus bytes scanned per string);
+  // past it the command fails with NO [LIMIT].
+  std::uint64_t max_search_work = 2ull << 30;
 };
 
 struct QuotaConfig {

@@ -21,8 +21,8 @@ struct Value {
     kList,     // ( ... )
   };
   Kind kind = Kind::kAtom;
-  std::string text;           // atom, string or literal bytes
-  std::vector<Value> items;   // for kList
+  std::string text;          // atom, string or literal bytes
+  std::vector<Value> items;  // for kList
   bool binary = false;
 
   bool IsAtom() const { return kind == Kind::kAtom; }
