@@ -51,8 +51,8 @@ using UserSettings = std::map<std::string, std::string>;
 
 struct UserRecord {
   UserId id = 0;
-  std::string name;           // as created (lookups are case-insensitive)
-  std::string password_hash;  // crypt(3) string or {SCHEME}-prefixed
+  std::string name;                  // as created (lookups are case-insensitive)
+  std::string password_hash;         // crypt(3) string or {SCHEME}-prefixed
   std::uint64_t quota_bytes = 0;     // 0: use the configured default
   std::uint64_t quota_messages = 0;  // 0: use the configured default
   std::uint64_t used_bytes = 0;      // sum over the user's mailboxes
@@ -71,27 +71,27 @@ struct MailboxRecord {
   ModSeq highest_modseq = 1;
   std::uint32_t messages = 0;
   std::uint32_t unseen = 0;
-  std::uint32_t deleted = 0;   // messages with \Deleted
-  std::uint64_t size = 0;      // total octets
+  std::uint32_t deleted = 0;           // messages with \Deleted
+  std::uint64_t size = 0;              // total octets
   std::int64_t expire_after_days = 0;  // retention; 0: keep forever
 };
 
 // How a message reached its place and what POP3 did to it.
 struct Pop3State {
-  bool hidden = false;        // hidden from POP3 for good (delete_mode=hide)
-  UnixTime retrieved = 0;     // last RETR by POP3; 0: never
+  bool hidden = false;     // hidden from POP3 for good (delete_mode=hide)
+  UnixTime retrieved = 0;  // last RETR by POP3; 0: never
 };
 
 struct MessageRecord {
   Uid uid = 0;
   BlobId blob;
   Flags flags;
-  UnixTime internal_date = 0;  // IMAP INTERNALDATE
+  UnixTime internal_date = 0;         // IMAP INTERNALDATE
   std::int32_t internal_date_tz = 0;  // its zone offset in minutes (for display)
-  UnixTime saved = 0;          // when it entered this mailbox (retention)
-  std::uint64_t size = 0;      // octets, CRLF line endings as stored
+  UnixTime saved = 0;                 // when it entered this mailbox (retention)
+  std::uint64_t size = 0;             // octets, CRLF line endings as stored
   ModSeq modseq = 0;
-  std::uint64_t guid = 0;      // per-store unique; survives MOVE; POP3 UIDL
+  std::uint64_t guid = 0;  // per-store unique; survives MOVE; POP3 UIDL
   Pop3State pop3;
 };
 
@@ -105,36 +105,36 @@ struct Change {
 
 // Who caused a mutation; recorded in the journal.
 struct Origin {
-  std::string protocol;   // "imap", "pop3", "lmtp", "smtp", "cli", "retention"
+  std::string protocol;  // "imap", "pop3", "lmtp", "smtp", "cli", "retention"
   std::uint64_t session = 0;
-  std::string peer;       // client address, "" for local
+  std::string peer;  // client address, "" for local
 };
 
 enum class JournalKind : std::uint8_t {
-  kDelivered,        // detail: how (lmtp/smtp/append/cli) and envelope sender
-  kPop3Retrieved,    // RETR
+  kDelivered,          // detail: how (lmtp/smtp/append/cli) and envelope sender
+  kPop3Retrieved,      // RETR
   kPop3DeletePending,  // DELE (in memory until QUIT)
-  kPop3Deleted,      // QUIT applied the delete; detail: the mode applied
+  kPop3Deleted,        // QUIT applied the delete; detail: the mode applied
   kPop3DeleteAborted,  // RSET or disconnect without QUIT
-  kImapRead,         // \Seen set through IMAP (FETCH BODY[] or STORE)
+  kImapRead,           // \Seen set through IMAP (FETCH BODY[] or STORE)
   kFlagsChanged,
   kCopied,
   kMoved,
   kExpunged,
-  kExpired,          // retention sweep
+  kExpired,  // retention sweep
 };
 std::string_view JournalKindName(JournalKind kind);
 
 struct JournalEvent {
   UnixTime time = 0;
-  std::uint64_t seq = 0;      // orders events within the same second
+  std::uint64_t seq = 0;  // orders events within the same second
   JournalKind kind = JournalKind::kDelivered;
   Origin origin;
-  std::string mailbox;        // name at the time
+  std::string mailbox;  // name at the time
   Uid uid = 0;
   std::uint64_t guid = 0;
-  std::string subject;        // decoded subject, truncated
-  std::string detail;         // free text: mode applied, target mailbox, flags
+  std::string subject;  // decoded subject, truncated
+  std::string detail;   // free text: mode applied, target mailbox, flags
 };
 
 }  // namespace pillarbox::storage
