@@ -4,6 +4,7 @@
 #include "storage/lmdb/lmdb_store.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -530,7 +531,18 @@ void LmdbStore::Flush() {
 
 // --- auth --------------------------------------------------------------------
 
+// Nice of the password-hashing threads above the process's own.
+constexpr int kAuthThreadNice = 10;
+
 void LmdbStore::AuthLoop() {
+  // Below the loop thread: a login spray keeps these threads busy, and the
+  // loop must still answer everyone else at once (Linux: nice is per thread).
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0) {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
+                      std::min(19, nice + kAuthThreadNice));
+  }
   // Ready before the first unknown user, so that it costs one hash too.
   (void)DummyPasswordHash();
   while (auth_queue_->RunOne()) {
