@@ -93,7 +93,7 @@ def test_noops_answer_during_hostile_search_and_list(make_server):
 
     threads = [threading.Thread(target=searcher, daemon=True),
                threading.Thread(target=lister, daemon=True)]
-    client = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    client = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=30)
     client.login("alice", "secret")
     for t in threads:
         t.start()
