@@ -37,10 +37,9 @@ class HostileSessionTest : public ::testing::Test {
   }
 
   void Connect() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    session_ = MakeSession(ctx_, info, out_);
+    info_.peer_ip = "127.0.0.1";
+    info_.loopback = true;
+    session_ = MakeSession(ctx_, info_, out_);  // keeps a reference to info_
     session_->Start();
     Run("L LOGIN joe secret\r\n", "L");
   }
@@ -87,6 +86,7 @@ class HostileSessionTest : public ::testing::Test {
   FakeTimers timers_;
   protocols::SessionContext ctx_;
   storage::UserRecord user_;
+  protocols::ConnectionInfo info_;
   FakeOutput out_;
   int yields_ = 0;
   std::unique_ptr<protocols::Session> session_;
