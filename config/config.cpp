@@ -564,6 +564,7 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(DurationKey<Millis>(PB_FIELD(auth, max_failure_delay), Millis(0)));
   t.push_back(IntKey<int>(PB_FIELD(auth, lockout_failures), 0, kIntMax));
   t.push_back(DurationKey<Seconds>(PB_FIELD(auth, lockout_time), Millis(0)));
+  t.push_back(IntKey<int>(PB_FIELD(auth, hash_threads), 0, 256));
   // [delivery]
   t.push_back(ListKey(PB_FIELD(delivery, domains), CheckDomain));
   t.push_back(StringKey(PB_FIELD(delivery, subaddress_separator), CheckSeparator));
@@ -587,6 +588,7 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, output_high_water), 1024, kSizeMax));
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, output_low_water), 0, kSizeMax));
   t.push_back(SizeKey<std::size_t>(PB_FIELD(limits, max_memory), 0, kSizeMax));
+  t.push_back(SizeKey<std::uint64_t>(PB_FIELD(limits, max_search_work), 1024, kU64Max));
   // [quota]
   t.push_back(SizeKey<std::uint64_t>(PB_FIELD(quota, storage_bytes), 0, kU64Max));
   t.push_back(IntKey<std::uint64_t>(PB_FIELD(quota, messages), 0,

@@ -83,6 +83,7 @@ struct AuthConfig {
   std::chrono::milliseconds max_failure_delay{15000};
   int lockout_failures = 10;  // failures per user+IP before a temporary lockout
   Seconds lockout_time{300};
+  int hash_threads = 0;  // password-hashing threads; 0: one per core, at least 2
 };
 
 struct DeliveryConfig {
@@ -116,6 +117,9 @@ struct LimitsConfig {
   // literals and messages in flight); above it new work gets a temporary
   // error. 0: automatic (half of physical memory or of the cgroup limit).
   std::size_t max_memory = 0;
+  // Work of one IMAP SEARCH (bytes decoded plus bytes scanned per string);
+  // past it the command fails with NO [LIMIT].
+  std::uint64_t max_search_work = 2ull << 30;
 };
 
 struct QuotaConfig {

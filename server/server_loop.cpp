@@ -204,6 +204,7 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
     options.default_quota_messages = config_.quota.messages;
     options.journal_max_age_days = config_.journal.max_age_days;
     options.journal_max_events_per_user = config_.journal.max_events_per_user;
+    options.auth_threads = config_.auth.hash_threads;
     std::error_code ec;
     std::filesystem::create_directories(config_.server.data_dir, ec);
     auto opened = storage::Store::Open(std::move(options));

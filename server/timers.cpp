@@ -11,8 +11,11 @@ void Timers::Add(std::uint64_t owner, std::chrono::milliseconds delay, std::func
   uv_timer_init(loop_, &t->handle);
   t->handle.data = t;
   timers_.emplace(t, owner);
+  // At least 1 ms: libuv before 1.45 runs a zero-delay timer started inside
+  // a timer callback in the same pass, so a command that yields with
+  // delay 0 would never let the loop poll sockets in between.
   uv_timer_start(&t->handle, OnFire,
-                 static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count())), 0);
+                 static_cast<std::uint64_t>(std::max<std::int64_t>(1, delay.count())), 0);
 }
 
 void Timers::Release(Timer* t) {

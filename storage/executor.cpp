@@ -1,9 +1,12 @@
-// ManualExecutor and NormalizeLineEndings.
+// ManualExecutor, FairQueue and NormalizeLineEndings.
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 
+#include "storage/fair_queue.h"
 #include "storage/store.h"
 
 namespace pillarbox::storage {
@@ -54,6 +57,82 @@ std::size_t ManualExecutor::WaitAndRun(int timeout_ms) {
                         [&] { return !state_->queue.empty(); });
   }
   return RunPending();
+}
+
+bool FairQueue::Push(const std::string& client, std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return false;
+    Client& c = clients_[client];
+    if (c.jobs.size() + c.running >= per_client_) return false;
+    if (c.jobs.empty()) turn_.push_back(client);
+    c.jobs.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool FairQueue::RunOne() {
+  std::function<void()> job;
+  std::string client;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || !turn_.empty(); });
+    if (turn_.empty()) return false;
+    // The client with the fewest checks running, then the one served least
+    // recently: a newcomer goes before a client that was just served.
+    auto rank = [&](const std::string& name) {
+      const Client& c = clients_[name];
+      return std::pair(c.running, c.last_served);
+    };
+    auto next = turn_.begin();
+    for (auto it = std::next(turn_.begin()); it != turn_.end(); ++it) {
+      if (rank(*it) < rank(*next)) next = it;
+    }
+    client = std::move(*next);
+    turn_.erase(next);
+    Client& c = clients_[client];
+    c.last_served = ++served_;
+    job = std::move(c.jobs.front());
+    c.jobs.pop_front();
+    ++c.running;
+    // Its next job waits behind every other client's.
+    if (!c.jobs.empty()) turn_.push_back(client);
+  }
+  job();
+  {
+    std::lock_guard lock(mu_);
+    auto it = clients_.find(client);
+    if (--it->second.running == 0 && it->second.jobs.empty()) clients_.erase(it);
+  }
+  return true;
+}
+
+void FairQueue::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::string AuthClientKey(std::string_view address) {
+  std::string a(address);
+  unsigned char v6[16];
+  if (a.find(':') == std::string::npos || inet_pton(AF_INET6, a.c_str(), v6) != 1) return a;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::equal(v6, v6 + 12, kMapped)) {
+    char v4[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, v6 + 12, v4, sizeof v4) != nullptr ? std::string(v4) : a;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key;
+  for (int i = 0; i < 8; ++i) {
+    key += kHex[v6[i] >> 4];
+    key += kHex[v6[i] & 15];
+    if (i % 2 == 1) key += ':';
+  }
+  return key + ":/64";
 }
 
 std::string NormalizeLineEndings(std::string_view bytes) {

@@ -2,6 +2,7 @@
 // prefixes of Dovecot passwd-files.
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <memory>
 #include <optional>
@@ -98,5 +99,18 @@ bool VerifyPassword(std::string_view password, std::string_view stored_hash) {
 }
 
 bool IsSupportedHash(std::string_view hash) { return Parse(hash).has_value(); }
+
+const std::string& DummyPasswordHash() {
+  static const std::string hash = [] {
+    unsigned char random[18];
+    std::string password = "pillarbox-dummy-";
+    if (RAND_bytes(random, sizeof random) == 1) {
+      for (unsigned char c : random) password += static_cast<char>('a' + c % 26);
+    }
+    auto h = HashPassword(password);
+    return h.ok() ? *h : std::string("{PLAIN}") + password;
+  }();
+  return hash;
+}
 
 }  // namespace pillarbox::storage

@@ -61,7 +61,14 @@ struct StoreOptions {
   std::uint64_t default_quota_messages = 0;
   int journal_max_age_days = 90;
   std::uint64_t journal_max_events_per_user = 100000;
-  int auth_threads = 2;
+  // Password-hashing threads; 0: one per core, at least 2.
+  int auth_threads = 0;
+  // Password checks one client address may have queued or running (see
+  // storage/fair_queue.h).
+  std::size_t auth_jobs_per_client = 8;
+  // Verifies a password against a stored hash; empty: VerifyPassword. For
+  // tests (counting, blocking).
+  std::function<bool(std::string_view password, std::string_view hash)> verify_password;
   bool create_default_mailboxes = true;  // Sent Drafts Trash Junk Archive
 };
 
@@ -212,11 +219,16 @@ class Store {
                               StatusCallback done) = 0;
   virtual void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
                         StatusCallback done) = 0;
-  // Verifies off the owner thread. Fails with kNoPermission on a bad password
-  // or unknown user: the same code for both, so that no client answer can
-  // tell them apart. Only the status message differs (kAuthUnknownUser,
-  // kAuthWrongPassword), for the server log; never send it to a client.
-  virtual void Authenticate(std::string name, std::string password, Callback<UserRecord> done) = 0;
+  // Verifies off the owner thread, on a pool that serves client addresses
+  // (`client`, e.g. "192.0.2.7") in turn. Fails with kNoPermission on a bad
+  // password or unknown user: the same code for both, so that no client
+  // answer can tell them apart, and the same cost (an unknown user is
+  // verified against a dummy hash of the default scheme). Only the status
+  // message differs (kAuthUnknownUser, kAuthWrongPassword), for the server
+  // log; never send it to a client. A client with too many checks pending
+  // fails at once, without hashing (FairQueue).
+  virtual void Authenticate(std::string name, std::string password, std::string client,
+                            Callback<UserRecord> done) = 0;
 
   // --- mailboxes -----------------------------------------------------------
   virtual void CreateMailbox(UserId user, std::string name, SpecialUse use,
@@ -328,5 +340,8 @@ Result<std::string> HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view password, std::string_view stored_hash);
 // True when `hash` is a form VerifyPassword understands.
 bool IsSupportedHash(std::string_view hash);
+// A hash of a random password in the default scheme (computed once), to
+// verify against when the user is unknown.
+const std::string& DummyPasswordHash();
 
 }  // namespace pillarbox::storage

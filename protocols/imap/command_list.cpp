@@ -5,48 +5,20 @@
 //
 // Names are matched in UTF-8 (patterns arrive in modified UTF-7 and are
 // decoded; the wildcards are ASCII). "*" matches anything, "%" anything but
-// the "/" delimiter. INBOX matches case-insensitively. A hierarchy level
+// the "/" delimiter (protocols/imap/mailbox_pattern.h: no backtracking, a
+// pattern longer than kMaxListPatternBytes gets NO [LIMIT]). INBOX matches
+// case-insensitively. A hierarchy level
 // that is not a mailbox itself (a/b exists, a does not) is listed \Noselect.
 #include <map>
 
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/imap/mailbox_pattern.h"
 #include "protocols/imap/mutf7.h"
 
 namespace pillarbox::imap {
 namespace {
-
-// Glob match with '*' and '%' (dynamic programming: no exponential
-// backtracking on hostile patterns).
-bool Match(std::string_view pattern, std::string_view name) {
-  const std::size_t n = name.size();
-  std::vector<char> cur(n + 1, 0), next(n + 1, 0);
-  cur[0] = 1;
-  for (char p : pattern) {
-    std::fill(next.begin(), next.end(), 0);
-    if (p == '*') {
-      char reach = 0;
-      for (std::size_t i = 0; i <= n; ++i) {
-        reach = reach || cur[i];
-        next[i] = reach;
-      }
-    } else if (p == '%') {
-      char reach = 0;
-      for (std::size_t i = 0; i <= n; ++i) {
-        reach = reach || cur[i];
-        next[i] = reach;
-        if (i < n && name[i] == '/') reach = 0;
-      }
-    } else {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (cur[i] && name[i] == p) next[i + 1] = 1;
-      }
-    }
-    std::swap(cur, next);
-  }
-  return cur[n] != 0;
-}
 
 // INBOX is case-insensitive: so is a pattern's leading "inbox".
 std::string CanonicalPattern(std::string pattern) {
@@ -184,7 +156,8 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
 
   auto ref = Mutf7ToUtf8(ref_arg.text);
   if (!ref) return s.Finish(cmd, done);  // matches nothing
-  std::vector<std::string> patterns;
+  std::vector<MailboxPattern> patterns;
+  bool any_percent_end = false;
   for (const auto& wire : patterns_wire) {
     auto p = Mutf7ToUtf8(wire);
     if (!p) continue;
@@ -196,7 +169,12 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     std::string full = *ref;
     if (!full.empty() && !p->empty() && full.back() == '/' && p->front() == '/') full.pop_back();
     full += *p;
-    patterns.push_back(CanonicalPattern(std::move(full)));
+    if (full.size() > kMaxListPatternBytes) {
+      return s.Finish(cmd, "NO [LIMIT] Mailbox pattern too long (at most " +
+                               std::to_string(kMaxListPatternBytes) + " bytes).");
+    }
+    any_percent_end = any_percent_end || (!full.empty() && full.back() == '%');
+    patterns.emplace_back(CanonicalPattern(std::move(full)));
   }
 
   std::map<std::string, Node> nodes;
@@ -228,7 +206,7 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
 
   auto matches = [&](const std::string& name) {
     for (const auto& p : patterns) {
-      if (Match(p, name)) return true;
+      if (p.Matches(name)) return true;
     }
     return false;
   };
@@ -242,9 +220,6 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
       }
     }
   }
-  bool any_percent_end = false;
-  for (const auto& p : patterns)
-    any_percent_end = any_percent_end || (!p.empty() && p.back() == '%');
 
   std::vector<std::string> lines;
   std::string inbox_line;

@@ -1,10 +1,13 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4) through the SEARCH engine.
 //
-// The messages are evaluated in slices of SearchProgram::BatchSize(), each
-// with a fresh short read view. Between slices the command yields to the
-// loop (a zero-delay timer) so that a body search over a large mailbox does
-// not stall other sessions, and it waits for the output to drain when the
-// "* SEARCH" line has grown past the high-water mark. A message expunged
+// The messages are evaluated in slices of at most SearchProgram::BatchSize()
+// messages and kSearchSliceWorkBytes of work, each with a fresh short read
+// view; a slice may end inside one large message, whose evaluation resumes
+// in the next. Between slices the command yields to the loop (a zero-delay
+// timer) so that a body search over a large mailbox or one huge message
+// does not stall other sessions, and it waits for the output to drain when
+// the "* SEARCH" line has grown past the high-water mark. Past
+// kMaxSearchWorkBytes the command ends with NO [LIMIT]. A message expunged
 // elsewhere but still in this session's view matches nothing.
 #include <algorithm>
 
@@ -20,8 +23,10 @@ constexpr std::size_t kSearchWriteBytes = 64 * 1024;
 struct SearchJob {
   Command h;
   SearchProgram program;
-  std::size_t next = 0;  // index into the view
+  std::unique_ptr<SearchRun> run;  // over `program`
+  std::size_t next = 0;            // index into the view
   std::string out = "* SEARCH";
+  bool wrote = false;          // part of the "* SEARCH" line is out
   bool waiting_timer = false;  // a zero-delay timer will call Step
   bool done = false;
 };
@@ -36,25 +41,50 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
     SearchContext ctx;
     ctx.max_seq = static_cast<std::uint32_t>(count);
     ctx.max_uid = sel->uids.back();
+    bool limit = false;
     {
       auto view = s.store().Read();
       ctx.view = view.get();
-      std::size_t end = std::min(count, job->next + batch);
-      for (std::size_t i = job->next; i < end; ++i) {
+      const std::size_t end = std::min(count, job->next + batch);
+      const std::uint64_t slice_end = job->run->work() + kSearchSliceWorkBytes;
+      while (job->next < end && job->run->work() < slice_end) {
+        const std::size_t i = job->next;
         storage::Uid uid = sel->uids[i];
         auto rec = view->GetMessage(sel->id, uid);
-        if (!rec.ok()) continue;
+        if (!rec.ok()) {
+          job->run->Abandon();
+          ++job->next;
+          continue;
+        }
         ctx.seq = static_cast<std::uint32_t>(i + 1);
         ctx.record = &*rec;
         ctx.recent = sel->IsRecent(uid);
-        if (Matches(job->program, ctx)) {
+        SearchOutcome outcome = job->run->Evaluate(ctx, slice_end - job->run->work());
+        if (outcome == SearchOutcome::kPending) break;  // the same message next slice
+        if (outcome == SearchOutcome::kLimit) {
+          limit = true;
+          break;
+        }
+        if (outcome == SearchOutcome::kMatch) {
           job->out += ' ';
           job->out += std::to_string(job->h.uid ? uid : ctx.seq);
         }
+        ++job->next;
       }
-      job->next = end;
     }
-    if (job->out.size() >= kSearchWriteBytes) s.Write(std::exchange(job->out, std::string()));
+    if (limit) {
+      // The partial result is dropped unless part of its line is out already
+      // (then the line must end before the tagged answer).
+      job->done = true;
+      if (job->wrote) s.Write(std::move(job->out) + "\r\n");
+      return s.Finish(job->h,
+                      "NO [LIMIT] Search too costly: use fewer or shorter search "
+                      "strings, or narrow it with other keys.");
+    }
+    if (job->out.size() >= kSearchWriteBytes) {
+      s.Write(std::exchange(job->out, std::string()));
+      job->wrote = true;
+    }
     if (job->next < count && s.ctx().timer) {
       job->waiting_timer = true;
       s.ctx().timer(std::chrono::milliseconds(0), s.Bind([job](ImapSession& s2) {
@@ -87,6 +117,7 @@ void CmdSearch(ImapSession& s, Command& cmd) {
   job->h.name = cmd.name;
   job->h.uid = cmd.uid;
   job->program = std::move(*program);
+  job->run = std::make_unique<SearchRun>(job->program, s.config().limits.max_search_work);
   s.SetContinuation([job](ImapSession& s2) { Step(s2, job); });
   Step(s, job);
 }

@@ -346,7 +346,7 @@ void ImapSession::CheckPassword(const Command& cmd, std::string user, std::strin
     return;
   }
   std::string name = user;
-  store().Authenticate(std::move(name), std::move(password),
+  store().Authenticate(std::move(name), std::move(password), info_.peer_ip,
                        Bind([h, user](ImapSession& s, Result<storage::UserRecord> r) {
                          if (r.ok()) {
                            s.OnLoggedIn(h, std::move(*r));

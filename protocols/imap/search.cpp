@@ -1,7 +1,10 @@
 #include "protocols/imap/search.h"
 
 #include <iconv.h>
+#include <string.h>
 
+#include <algorithm>
+#include <cstring>
 #include <optional>
 
 #include "common/strings.h"
@@ -72,7 +75,7 @@ void AppendUtf8(std::string& out, char32_t c) {
 }
 
 bool Contains(std::string_view haystack, std::string_view folded_needle) {
-  return haystack.find(folded_needle) != std::string_view::npos;
+  return ContainsFolded(haystack, folded_needle);
 }
 
 // ---------------------------------------------------------------------------
@@ -439,15 +442,6 @@ class Message {
     return &address_values_.back().second;
   }
 
-  const std::string* BodyText() {
-    if (!body_) {
-      const mime::Part* root = Structure();
-      if (root == nullptr) return nullptr;
-      body_ = SearchFold(mime::MessageSearchText(*Raw(), *root));
-    }
-    return &*body_;
-  }
-
   const std::string* HeaderText() {
     if (!header_text_) {
       const mime::HeaderBlock* h = Header();
@@ -493,7 +487,6 @@ class Message {
   std::optional<mime::Part> root_;
   std::vector<std::pair<std::string, std::vector<std::string>>> header_values_;
   std::vector<std::pair<std::string, std::vector<std::string>>> address_values_;
-  std::optional<std::string> body_;
   std::optional<std::string> header_text_;
   std::optional<std::int64_t> sent_days_;
 };
@@ -505,90 +498,412 @@ bool HasKeyword(const storage::Flags& flags, std::string_view keyword) {
   return false;
 }
 
-bool Eval(const SearchKey& key, Message& m) {
+enum class Tri : std::uint8_t { kFalse, kTrue, kUnknown };
+
+Tri Of(bool b) { return b ? Tri::kTrue : Tri::kFalse; }
+
+// What is known of the BODY/TEXT strings of the message under test: null
+// before its body was scanned.
+struct BodyResults {
+  // The matcher of each BODY/TEXT key with a non-empty string.
+  std::vector<std::pair<const SearchKey*, std::size_t>> key_matcher;
+  std::vector<StreamMatcher> matchers;
+  bool complete = false;  // the whole text was scanned (or is unreadable)
+
+  Tri Lookup(const SearchKey& key) const {
+    for (const auto& [k, i] : key_matcher) {
+      if (k == &key) {
+        if (matchers[i].found()) return Tri::kTrue;
+        return complete ? Tri::kFalse : Tri::kUnknown;
+      }
+    }
+    return Tri::kUnknown;
+  }
+};
+
+// Three-valued: a BODY/TEXT key whose body has not been scanned (yet) is
+// unknown, and AND/OR/NOT decide without it when they can.
+Tri Eval(const SearchKey& key, Message& m, const BodyResults* body) {
   const SearchContext& ctx = m.ctx();
   const storage::MessageRecord& r = *ctx.record;
   switch (key.kind) {
     case Kind::kAll:
-      return true;
-    case Kind::kAnd:
+      return Tri::kTrue;
+    case Kind::kAnd: {
+      Tri out = Tri::kTrue;
       for (const SearchKey& c : key.children) {
-        if (!Eval(c, m)) return false;
+        Tri t = Eval(c, m, body);
+        if (t == Tri::kFalse) return Tri::kFalse;
+        if (t == Tri::kUnknown) out = Tri::kUnknown;
       }
-      return true;
-    case Kind::kOr:
-      return Eval(key.children[0], m) || Eval(key.children[1], m);
-    case Kind::kNot:
-      return !Eval(key.children[0], m);
+      return out;
+    }
+    case Kind::kOr: {
+      Tri a = Eval(key.children[0], m, body);
+      if (a == Tri::kTrue) return Tri::kTrue;
+      Tri b = Eval(key.children[1], m, body);
+      if (b == Tri::kTrue) return Tri::kTrue;
+      return a == Tri::kFalse && b == Tri::kFalse ? Tri::kFalse : Tri::kUnknown;
+    }
+    case Kind::kNot: {
+      Tri t = Eval(key.children[0], m, body);
+      return t == Tri::kUnknown ? t : Of(t == Tri::kFalse);
+    }
     case Kind::kSequenceSet:
-      return key.set.Contains(ctx.seq, ctx.max_seq);
+      return Of(key.set.Contains(ctx.seq, ctx.max_seq));
     case Kind::kUidSet:
-      return key.set.Contains(r.uid, ctx.max_uid);
+      return Of(key.set.Contains(r.uid, ctx.max_uid));
     case Kind::kFlag:
-      return (r.flags.system & key.flag) != 0;
+      return Of((r.flags.system & key.flag) != 0);
     case Kind::kNoFlag:
-      return (r.flags.system & key.flag) == 0;
+      return Of((r.flags.system & key.flag) == 0);
     case Kind::kKeyword:
-      return HasKeyword(r.flags, key.text);
+      return Of(HasKeyword(r.flags, key.text));
     case Kind::kUnkeyword:
-      return !HasKeyword(r.flags, key.text);
+      return Of(!HasKeyword(r.flags, key.text));
     case Kind::kRecent:
-      return ctx.recent;
+      return Of(ctx.recent);
     case Kind::kNew:
-      return ctx.recent && (r.flags.system & storage::kFlagSeen) == 0;
+      return Of(ctx.recent && (r.flags.system & storage::kFlagSeen) == 0);
     case Kind::kOld:
-      return !ctx.recent;
+      return Of(!ctx.recent);
     case Kind::kLarger:
-      return r.size > key.number;
+      return Of(r.size > key.number);
     case Kind::kSmaller:
-      return r.size < key.number;
+      return Of(r.size < key.number);
     case Kind::kBefore:
-      return DaysOf(r.internal_date, r.internal_date_tz) < key.days;
+      return Of(DaysOf(r.internal_date, r.internal_date_tz) < key.days);
     case Kind::kOn:
-      return DaysOf(r.internal_date, r.internal_date_tz) == key.days;
+      return Of(DaysOf(r.internal_date, r.internal_date_tz) == key.days);
     case Kind::kSince:
-      return DaysOf(r.internal_date, r.internal_date_tz) >= key.days;
+      return Of(DaysOf(r.internal_date, r.internal_date_tz) >= key.days);
     case Kind::kSentBefore:
-      return m.SentDays() < key.days;
+      return Of(m.SentDays() < key.days);
     case Kind::kSentOn:
-      return m.SentDays() == key.days;
+      return Of(m.SentDays() == key.days);
     case Kind::kSentSince:
-      return m.SentDays() >= key.days;
+      return Of(m.SentDays() >= key.days);
     case Kind::kModSeq:
-      return r.modseq >= key.number;
+      return Of(r.modseq >= key.number);
     case Kind::kHeader: {
       const std::vector<std::string>* values = m.HeaderValues(key.text);
-      if (values == nullptr) return false;
+      if (values == nullptr) return Tri::kFalse;
       for (const std::string& v : *values) {
-        if (Contains(v, key.value)) return true;
+        if (Contains(v, key.value)) return Tri::kTrue;
       }
       if (key.address && !key.value.empty()) {
         const std::vector<std::string>* addresses = m.AddressValues(key.text);
-        if (addresses == nullptr) return false;
+        if (addresses == nullptr) return Tri::kFalse;
         for (const std::string& v : *addresses) {
-          if (Contains(v, key.value)) return true;
+          if (Contains(v, key.value)) return Tri::kTrue;
         }
       }
-      return false;
+      return Tri::kFalse;
     }
-    case Kind::kBody: {
-      if (key.value.empty()) return m.Raw().has_value();
-      const std::string* body = m.BodyText();
-      return body != nullptr && Contains(*body, key.value);
-    }
+    case Kind::kBody:
     case Kind::kText: {
-      if (key.value.empty()) return m.Raw().has_value();
-      const std::string* header = m.HeaderText();
-      if (header == nullptr) return false;
-      if (Contains(*header, key.value)) return true;
-      const std::string* body = m.BodyText();
-      return body != nullptr && Contains(*body, key.value);
+      if (key.value.empty()) return Of(m.Raw().has_value());
+      if (!m.Raw().has_value()) return Tri::kFalse;
+      if (key.kind == Kind::kText) {
+        const std::string* header = m.HeaderText();
+        if (header == nullptr) return Tri::kFalse;
+        if (Contains(*header, key.value)) return Tri::kTrue;
+      }
+      return body == nullptr ? Tri::kUnknown : body->Lookup(key);
+    }
+  }
+  return Tri::kFalse;
+}
+
+void CollectTextParts(const mime::Part& part, std::vector<const mime::Part*>& out) {
+  if (part.IsMultipart() || part.IsMessageRfc822()) {
+    for (const mime::Part& c : part.children) CollectTextParts(c, out);
+    return;
+  }
+  if (part.IsText()) out.push_back(&part);
+}
+
+void CollectBodyKeys(const SearchKey& key, std::vector<const SearchKey*>& out) {
+  if ((key.kind == Kind::kBody || key.kind == Kind::kText) && !key.value.empty()) {
+    out.push_back(&key);
+  }
+  for (const SearchKey& c : key.children) CollectBodyKeys(c, out);
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+int Base64Digit(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+bool IsBase64(const std::optional<std::string>& cte) {
+  return cte && EqualsIgnoreAsciiCase(*cte, "base64");
+}
+bool IsQuotedPrintable(const std::optional<std::string>& cte) {
+  return cte && EqualsIgnoreAsciiCase(*cte, "quoted-printable");
+}
+
+// Where a quoted-printable body may be cut at or after `want` (relative to
+// `body`) so that decoding the two sides apart gives what decoding the whole
+// gives: after a line break, or after an escape or a byte that is neither
+// blank, CR nor "=" (a blank or CR could be trailing, a lone "=" a soft
+// break). Scans forward from 0, which is such a point.
+std::size_t QuotedPrintableCut(std::string_view body, std::size_t want) {
+  if (want >= body.size()) return body.size();
+  std::size_t safe = 0;
+  std::size_t i = 0;
+  while (i < body.size()) {
+    if (i >= want && safe > 0) return safe;
+    char c = body[i];
+    std::size_t len = 1;
+    bool ok = c != ' ' && c != '\t' && c != '\r' && c != '=';
+    if (c == '=' && i + 2 < body.size() && HexDigit(body[i + 1]) >= 0 &&
+        HexDigit(body[i + 2]) >= 0) {
+      len = 3;
+      ok = true;
+    }
+    i += len;
+    if (ok) safe = i;
+    // A line break ends a line whatever came before it.
+    if (c == '\n') safe = i;
+  }
+  return body.size();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Matching
+
+StreamMatcher::StreamMatcher(std::string needle) : needle_(std::move(needle)) {
+  fail_.assign(needle_.size(), 0);
+  std::uint32_t k = 0;
+  for (std::size_t i = 1; i < needle_.size(); ++i) {
+    while (k > 0 && needle_[i] != needle_[k]) k = fail_[k - 1];
+    if (needle_[i] == needle_[k]) ++k;
+    fail_[i] = k;
+  }
+  found_ = needle_.empty();
+}
+
+bool StreamMatcher::Feed(std::string_view text) {
+  if (found_) return true;
+  const std::size_t m = needle_.size();
+  const char first = needle_[0];
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    if (state_ == 0) {
+      // Nothing matched: jump to the next candidate start.
+      const void* hit = std::memchr(text.data() + i, first, n - i);
+      if (hit == nullptr) {
+        steps_ += n - i;
+        return false;
+      }
+      std::size_t at = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+      steps_ += at - i + 1;
+      i = at + 1;
+      state_ = 1;
+    } else {
+      const char c = text[i];
+      ++steps_;
+      while (state_ > 0 && c != needle_[state_]) {
+        state_ = fail_[state_ - 1];
+        ++steps_;
+      }
+      if (c == needle_[state_]) ++state_;
+      ++i;
+    }
+    if (state_ == m) {
+      found_ = true;
+      return true;
     }
   }
   return false;
 }
 
-}  // namespace
+bool ContainsFolded(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  // glibc's memmem is linear (two-way) for long needles and bounded for
+  // short ones; std::string_view::find is not.
+  return ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size()) != nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// The body text in pieces
+
+struct BodyTextStream::Decoder {
+  explicit Decoder(const mime::Part& part)
+      : converter(part.FindParam("charset") != nullptr
+                      ? std::string_view(*part.FindParam("charset"))
+                      : std::string_view("us-ascii")) {}
+  mime::Utf8Converter converter;
+  // Base64 across pieces (the same rules as mime::DecodeBase64).
+  std::uint32_t acc = 0;
+  int bits = 0;
+  bool padded = false;
+
+  std::string Base64(std::string_view in) {
+    std::string out;
+    out.reserve(in.size() / 4 * 3 + 3);
+    if (padded) return out;
+    for (char ch : in) {
+      if (ch == '=') {
+        padded = true;
+        break;
+      }
+      int v = Base64Digit(static_cast<unsigned char>(ch));
+      if (v < 0) continue;
+      acc = (acc << 6) | static_cast<std::uint32_t>(v);
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push_back(static_cast<char>((acc >> bits) & 0xff));
+      }
+    }
+    return out;
+  }
+};
+
+BodyTextStream::BodyTextStream(const mime::Part& root) { CollectTextParts(root, parts_); }
+BodyTextStream::~BodyTextStream() = default;
+
+std::size_t BodyTextStream::Next(std::string_view raw, std::string* out, std::size_t chunk) {
+  if (done()) return 0;
+  const mime::Part& part = *parts_[part_];
+  std::string_view body;
+  if (part.body_offset <= raw.size()) {
+    body = raw.substr(part.body_offset,
+                      std::min<std::uint64_t>(part.body_size, raw.size() - part.body_offset));
+  }
+  chunk = std::max<std::size_t>(chunk, 1);
+  if (offset_ == 0 && body.size() <= chunk) {
+    // Small: the part whole, as MessageSearchText does.
+    *out += SearchFold(mime::PartSearchText(raw, part));
+    out->push_back('\n');
+    ++part_;
+    return std::max<std::size_t>(body.size(), 1);
+  }
+  if (!decoder_) decoder_ = std::make_unique<Decoder>(part);
+  std::string_view rest = body.substr(offset_);
+  std::size_t take;
+  std::string decoded;
+  if (IsQuotedPrintable(part.encoding)) {
+    take = QuotedPrintableCut(rest, chunk);
+    decoded = mime::DecodeQuotedPrintable(rest.substr(0, take));
+  } else if (IsBase64(part.encoding)) {
+    take = std::min(chunk, rest.size());
+    decoded = decoder_->Base64(rest.substr(0, take));
+  } else {
+    take = std::min(chunk, rest.size());
+    decoded.assign(rest.substr(0, take));
+  }
+  offset_ += take;
+  const bool last = offset_ >= body.size();
+  *out += SearchFold(decoder_->converter.Convert(decoded, last));
+  if (last) {
+    out->push_back('\n');
+    decoder_.reset();
+    offset_ = 0;
+    ++part_;
+  }
+  return std::max<std::size_t>(take, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Resumable evaluation
+
+struct SearchRun::Pending {
+  storage::BlobId blob;
+  mime::Part root;
+  std::unique_ptr<BodyTextStream> stream;
+  BodyResults results;
+};
+
+SearchRun::SearchRun(const SearchProgram& program, std::uint64_t work_limit)
+    : program_(program), work_limit_(work_limit) {}
+SearchRun::~SearchRun() = default;
+
+void SearchRun::Abandon() { pending_.reset(); }
+
+SearchOutcome SearchRun::Evaluate(const SearchContext& context, std::uint64_t budget) {
+  if (pending_ && pending_->blob != context.record->blob) pending_.reset();
+  if (work_ >= work_limit_) return SearchOutcome::kLimit;
+  Message m(context);
+  if (!pending_) {
+    work_ += kSearchMessageWork;
+    Tri t = Eval(program_.root, m, nullptr);
+    if (t != Tri::kUnknown)
+      return t == Tri::kTrue ? SearchOutcome::kMatch : SearchOutcome::kNoMatch;
+    // The answer depends on the body: scan it, for every string at once.
+    const mime::Part* root = m.Structure();
+    auto p = std::make_unique<Pending>();
+    p->blob = context.record->blob;
+    std::vector<const SearchKey*> keys;
+    CollectBodyKeys(program_.root, keys);
+    for (const SearchKey* k : keys) {
+      std::size_t index = p->results.matchers.size();
+      for (std::size_t i = 0; i < p->results.matchers.size(); ++i) {
+        if (p->results.matchers[i].needle() == k->value) index = i;
+      }
+      if (index == p->results.matchers.size()) p->results.matchers.emplace_back(k->value);
+      p->results.key_matcher.emplace_back(k, index);
+    }
+    if (root != nullptr) {
+      p->root = *root;
+      p->stream = std::make_unique<BodyTextStream>(p->root);
+    } else {
+      p->results.complete = true;
+    }
+    pending_ = std::move(p);
+  }
+  Pending& p = *pending_;
+  std::optional<std::string_view> raw = m.Raw();
+  if (!raw) p.results.complete = true;
+  std::uint64_t spent = 0;
+  std::string piece;
+  while (!p.results.complete) {
+    if (spent >= budget) return SearchOutcome::kPending;
+    if (work_ >= work_limit_) {
+      pending_.reset();
+      return SearchOutcome::kLimit;
+    }
+    piece.clear();
+    std::size_t consumed = p.stream->Next(*raw, &piece);
+    if (consumed == 0) {
+      p.results.complete = true;
+      break;
+    }
+    std::uint64_t cost = consumed;
+    bool newly_found = false;
+    for (StreamMatcher& matcher : p.results.matchers) {
+      if (matcher.found()) continue;
+      cost += piece.size();
+      newly_found |= matcher.Feed(piece);
+    }
+    spent += cost;
+    work_ += cost;
+    if (p.stream->done()) p.results.complete = true;
+    if (newly_found && !p.results.complete) {
+      // Perhaps decided already (OR BODY a BODY b, with a found).
+      if (Eval(program_.root, m, &p.results) != Tri::kUnknown) break;
+    }
+  }
+  Tri t = Eval(program_.root, m, &p.results);
+  pending_.reset();
+  return t == Tri::kTrue ? SearchOutcome::kMatch : SearchOutcome::kNoMatch;
+}
 
 std::string SearchFold(std::string_view s) {
   std::string out;
@@ -670,8 +985,8 @@ Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t st
 }
 
 bool Matches(const SearchProgram& program, const SearchContext& context) {
-  Message m(context);
-  return Eval(program.root, m);
+  SearchRun run(program, UINT64_MAX);
+  return run.Evaluate(context, UINT64_MAX) == SearchOutcome::kMatch;
 }
 
 }  // namespace pillarbox::imap

@@ -1,10 +1,17 @@
 // The SEARCH engine (RFC 3501 6.4.4): parsing search keys into a program
 // and evaluating it against one message.
 //
-// Pure: the session walks the messages of its view and calls Matches() for
-// each; the engine touches the message bytes only for keys that need them
-// (header, address, BODY, TEXT, SENT*), and flag/size/date/set searches
-// never read a blob.
+// Pure: the session walks the messages of its view and evaluates each with
+// a SearchRun; the engine touches the message bytes only for keys that need
+// them (header, address, BODY, TEXT, SENT*), and flag/size/date/set
+// searches never read a blob.
+//
+// Cost: strings are found with a linear-time matcher (never message size
+// times string length). BODY and TEXT decode and scan the body in pieces, so
+// one large message is evaluated over several calls with a work budget
+// each, and the session yields to the loop between them. The work of one
+// command is capped (kMaxSearchWorkBytes): past it the command fails with
+// NO [LIMIT], as Dovecot does for searches that are too costly.
 //
 // Semantics (where RFC 3501 leaves room, as Dovecot):
 // - Strings match as substrings, case-insensitively: ASCII and the simple
@@ -41,6 +48,7 @@
 #include "common/status.h"
 #include "protocols/imap/sequence_set.h"
 #include "protocols/imap/value.h"
+#include "protocols/mime/message.h"
 #include "storage/store.h"
 #include "storage/types.h"
 
@@ -50,6 +58,17 @@ namespace pillarbox::imap {
 inline constexpr int kMaxSearchDepth = 100;
 // Keys in one program.
 inline constexpr std::size_t kMaxSearchKeys = 10000;
+// Work one SEARCH command may do, in bytes: raw bytes decoded plus decoded
+// bytes scanned once per search string. About ten seconds of one core; a
+// plain BODY search over 2 GiB of text fits, a thousand strings over one
+// large message do not.
+inline constexpr std::uint64_t kMaxSearchWorkBytes = 2ull << 30;
+// Work per slice before the session yields to the loop: a few milliseconds.
+inline constexpr std::uint64_t kSearchSliceWorkBytes = 512u << 10;
+// Raw body bytes decoded at a time by BODY/TEXT.
+inline constexpr std::size_t kSearchChunkBytes = 64u << 10;
+// Work counted for looking at one message, whatever the keys.
+inline constexpr std::uint64_t kSearchMessageWork = 256;
 
 struct SearchKey {
   enum class Kind : std::uint8_t {
@@ -132,10 +151,90 @@ struct SearchContext {
   storage::ReadView* view = nullptr;  // REQUIRED when program.needs_blob
 };
 
-// Evaluates the program for one message. A message whose blob cannot be
-// read matches no text key (and so does not match a program that needs one,
-// unless under NOT).
+// Evaluates the program for one message at once (no budget, no cap). A
+// message whose blob cannot be read matches no text key (and so does not
+// match a program that needs one, unless under NOT).
 bool Matches(const SearchProgram& program, const SearchContext& context);
+
+enum class SearchOutcome : std::uint8_t {
+  kMatch,
+  kNoMatch,
+  kPending,  // budget spent inside this message: call again with it
+  kLimit,    // the run's work cap is reached: the command must fail
+};
+
+// The evaluation of one program over the messages of a command, resumable
+// inside a message. `program` must outlive the run. Owner thread only.
+class SearchRun {
+ public:
+  explicit SearchRun(const SearchProgram& program, std::uint64_t work_limit = kMaxSearchWorkBytes);
+  ~SearchRun();
+  SearchRun(const SearchRun&) = delete;
+  SearchRun& operator=(const SearchRun&) = delete;
+
+  // Evaluates the message of `context`, spending about `budget` bytes of
+  // work at most (at least one piece of text). After kPending, call again
+  // with the same message (a fresh view is fine: blobs are immutable); a
+  // different message abandons the pending one.
+  SearchOutcome Evaluate(const SearchContext& context, std::uint64_t budget);
+  // Drops the state of a pending message (e.g. it was expunged).
+  void Abandon();
+
+  std::uint64_t work() const { return work_; }
+
+ private:
+  struct Pending;
+  const SearchProgram& program_;
+  std::uint64_t work_limit_;
+  std::uint64_t work_ = 0;
+  std::unique_ptr<Pending> pending_;
+};
+
+// Finds a (folded) string in text that arrives in pieces, in time linear in
+// the text whatever the string (Knuth-Morris-Pratt): a match may span
+// pieces. Exposed for tests.
+class StreamMatcher {
+ public:
+  explicit StreamMatcher(std::string needle);
+  // Feeds the next piece; true once the needle has been seen.
+  bool Feed(std::string_view text);
+  bool found() const { return found_; }
+  const std::string& needle() const { return needle_; }
+  // Bytes compared so far (for tests of the linear bound).
+  std::uint64_t steps() const { return steps_; }
+
+ private:
+  std::string needle_;
+  std::vector<std::uint32_t> fail_;  // fail_[i]: longest proper border of needle_[0..i]
+  std::size_t state_ = 0;            // bytes of the needle matched at the end of the text
+  bool found_ = false;
+  std::uint64_t steps_ = 0;
+};
+
+// True when `haystack` contains `needle` (both folded): linear time.
+bool ContainsFolded(std::string_view haystack, std::string_view needle);
+
+// The folded search text of a message's body (what BODY matches: the
+// decoded text parts, each followed by "\n", folded), produced in pieces of
+// about kSearchChunkBytes raw bytes. Exposed for tests. `root` and the raw
+// message passed to Next() must be the same message each time.
+class BodyTextStream {
+ public:
+  explicit BodyTextStream(const mime::Part& root);
+  ~BodyTextStream();
+  // Appends the next piece to *out; returns the raw bytes it consumed, 0
+  // when the text is complete. `chunk` is the raw bytes to decode at most
+  // (a little more at a quoted-printable line that cannot be cut).
+  std::size_t Next(std::string_view raw, std::string* out, std::size_t chunk = kSearchChunkBytes);
+  bool done() const { return part_ >= parts_.size(); }
+
+ private:
+  struct Decoder;
+  std::vector<const mime::Part*> parts_;
+  std::size_t part_ = 0;
+  std::uint64_t offset_ = 0;  // into the current part's body
+  std::unique_ptr<Decoder> decoder_;
+};
 
 // Case folding used for search strings (exposed for tests): UTF-8 in, folded
 // UTF-8 out; invalid UTF-8 bytes are kept as they are.

@@ -434,3 +434,98 @@ std::vector<std::string> DecodedHeaderValues(std::string_view raw, const Part& p
 }
 
 }  // namespace pillarbox::mime
+
+namespace pillarbox::mime {
+
+Utf8Converter::Utf8Converter(std::string_view charset) {
+  std::string cs = NormalizeCharset(charset);
+  if (cs.empty() || cs == "utf-8" || cs == "utf8" || cs == "us-ascii" || cs == "ascii" ||
+      cs == "unknown-8bit" || cs == "x-unknown") {
+    return;
+  }
+  if (cs == "iso-8859-1" || cs == "latin1" || cs == "iso8859-1") {
+    mode_ = Mode::kLatin1;
+    return;
+  }
+  iconv_t cd = iconv_open("UTF-8", cs.c_str());
+  if (cd == IconvCache::kInvalid) {
+    if (const char* alias = CharsetAlias(cs); alias != nullptr) cd = iconv_open("UTF-8", alias);
+  }
+  if (cd == IconvCache::kInvalid) return;  // unknown: taken as UTF-8, as ConvertToUtf8 does
+  mode_ = Mode::kIconv;
+  cd_ = cd;
+}
+
+Utf8Converter::~Utf8Converter() {
+  if (cd_ != nullptr) iconv_close(static_cast<iconv_t>(cd_));
+}
+
+std::string Utf8Converter::Convert(std::string_view bytes, bool last) {
+  std::string in = std::move(carry_);
+  carry_.clear();
+  in.append(bytes);
+  switch (mode_) {
+    case Mode::kUtf8: {
+      std::size_t cut = in.size();
+      if (!last) {
+        // A lead byte in the last three whose sequence runs past the end
+        // waits for the next piece (decisions before it never depend on it).
+        for (std::size_t k = 0; k < 3 && k < in.size(); ++k) {
+          std::size_t j = in.size() - 1 - k;
+          auto c = static_cast<unsigned char>(in[j]);
+          if ((c & 0xc0) == 0x80) continue;
+          std::size_t need = (c & 0xe0) == 0xc0   ? 2
+                             : (c & 0xf0) == 0xe0 ? 3
+                             : (c & 0xf8) == 0xf0 ? 4
+                                                  : 1;
+          if (j + need > in.size()) cut = j;
+          break;
+        }
+      }
+      carry_ = in.substr(cut);
+      return SanitizeUtf8(std::string_view(in).substr(0, cut));
+    }
+    case Mode::kLatin1:
+      return ConvertToUtf8(in, "iso-8859-1");
+    case Mode::kIconv:
+      break;
+  }
+  auto cd = static_cast<iconv_t>(cd_);
+  std::string result;
+  result.reserve(in.size() * 2);
+  char buf[4096];
+  char* ip = in.data();
+  std::size_t in_left = in.size();
+  while (in_left > 0) {
+    char* o = buf;
+    std::size_t o_left = sizeof(buf);
+    std::size_t r = iconv(cd, &ip, &in_left, &o, &o_left);
+    int err = errno;
+    result.append(buf, static_cast<std::size_t>(o - buf));
+    if (r != static_cast<std::size_t>(-1)) continue;
+    if (err == E2BIG) continue;
+    if (err == EINVAL) {
+      // A character cut off at the end: complete it from the next piece.
+      if (!last) {
+        carry_.assign(ip, in_left);
+      } else {
+        result += kReplacement;
+      }
+      break;
+    }
+    result += kReplacement;  // EILSEQ, as Iconv() does
+    ++ip;
+    --in_left;
+    iconv(cd, nullptr, nullptr, nullptr, nullptr);
+  }
+  if (last) {
+    char* o = buf;
+    std::size_t o_left = sizeof(buf);
+    iconv(cd, nullptr, nullptr, &o, &o_left);
+    result.append(buf, static_cast<std::size_t>(o - buf));
+    iconv(cd, nullptr, nullptr, nullptr, nullptr);
+  }
+  return SanitizeUtf8(result);
+}
+
+}  // namespace pillarbox::mime

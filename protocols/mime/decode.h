@@ -61,6 +61,27 @@ std::string PartSearchText(std::string_view raw, const Part& part);
 // included, each followed by "\n".
 std::string MessageSearchText(std::string_view raw, const Part& root);
 
+// ConvertToUtf8 piece by piece, for text too large to convert at once: the
+// concatenated outputs of Convert() equal ConvertToUtf8 of the concatenated
+// inputs. A multi-byte character cut between two pieces is held back until
+// the next one; `last` flushes. Holds an iconv descriptor for charsets other
+// than UTF-8, US-ASCII and ISO-8859-1. Not copyable; one thread at a time.
+class Utf8Converter {
+ public:
+  explicit Utf8Converter(std::string_view charset);
+  ~Utf8Converter();
+  Utf8Converter(const Utf8Converter&) = delete;
+  Utf8Converter& operator=(const Utf8Converter&) = delete;
+
+  std::string Convert(std::string_view bytes, bool last);
+
+ private:
+  enum class Mode { kUtf8, kLatin1, kIconv };
+  Mode mode_ = Mode::kUtf8;
+  void* cd_ = nullptr;  // iconv_t in kIconv mode
+  std::string carry_;   // bytes of a character cut off at the end of a piece
+};
+
 // Every occurrence of header field `name` in the header of `part` (a
 // message: the root or an embedded message), decoded with
 // DecodeHeaderValue, in order.

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "storage/fair_queue.h"
 #include "storage/lmdb/txn.h"
 #include "storage/store.h"
 
@@ -73,7 +74,8 @@ class LmdbStore final : public Store {
                       StatusCallback done) override;
   void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
                 StatusCallback done) override;
-  void Authenticate(std::string name, std::string password, Callback<UserRecord> done) override;
+  void Authenticate(std::string name, std::string password, std::string client,
+                    Callback<UserRecord> done) override;
 
   void CreateMailbox(UserId user, std::string name, SpecialUse use,
                      Callback<MailboxRecord> done) override;
@@ -139,10 +141,7 @@ class LmdbStore final : public Store {
   bool stop_ = false;            // guarded by queue_mu_
   std::thread writer_;
 
-  std::mutex auth_mu_;
-  std::condition_variable auth_cv_;
-  std::deque<std::function<void()>> auth_queue_;
-  bool auth_stop_ = false;
+  std::unique_ptr<FairQueue> auth_queue_;
   std::vector<std::thread> auth_threads_;
 
   // External-change detection.

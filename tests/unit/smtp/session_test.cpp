@@ -814,8 +814,8 @@ TEST_F(SmtpSessionTest, CatchAllAutoCreatesUsers) {
   // No password configured: nobody can log in as the created user.
   EXPECT_FALSE(storage::VerifyPassword("", newbie->password_hash));
   EXPECT_FALSE(storage::VerifyPassword("!", newbie->password_hash));
-  auto auth =
-      fx_.Wait<storage::UserRecord>([&](auto cb) { fx_.store().Authenticate("newbie", "", cb); });
+  auto auth = fx_.Wait<storage::UserRecord>(
+      [&](auto cb) { fx_.store().Authenticate("newbie", "", "127.0.0.1", cb); });
   EXPECT_FALSE(auth.ok());
 }
 
@@ -827,7 +827,7 @@ TEST_F(SmtpSessionTest, CatchAllAutoCreateWithPassword) {
   Send("EHLO m\r\nMAIL FROM:<s@x>\r\n");
   EXPECT_EQ(Send("RCPT TO:<tester@dev.example>\r\n"), "250 2.1.5 Ok\r\n");
   auto auth = fx_.Wait<storage::UserRecord>(
-      [&](auto cb) { fx_.store().Authenticate("tester", "devpass", cb); });
+      [&](auto cb) { fx_.store().Authenticate("tester", "devpass", "127.0.0.1", cb); });
   EXPECT_TRUE(auth.ok());
 }
 

@@ -148,14 +148,14 @@ TEST_F(StoreTest, CreateUserRejectsBadNamesAndUnsupportedHashes) {
 TEST_F(StoreTest, AuthenticateRunsOffThreadAndPostsTheResult) {
   f_.AddUser("dave", "right");
   auto ok = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("DAVE", "right", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("DAVE", "right", "192.0.2.1", cb); });
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->name, "dave");
   auto bad = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("dave", "wrong", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("dave", "wrong", "192.0.2.1", cb); });
   EXPECT_EQ(bad.status().code(), Code::kNoPermission);
   auto unknown = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("nobody", "right", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("nobody", "right", "192.0.2.1", cb); });
   EXPECT_EQ(unknown.status().code(), Code::kNoPermission);
 }
 
@@ -165,7 +165,7 @@ TEST_F(StoreTest, SetPasswordSettingsQuotaDeleteUser) {
                   store().SetPassword("ERIN", "{PLAIN}two", cb);
                 }).ok());
   auto ok = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("erin", "two", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("erin", "two", "192.0.2.1", cb); });
   EXPECT_TRUE(ok.ok());
   EXPECT_TRUE(f_.WaitStatus([&](StatusCallback cb) {
                   store().SetUserSetting("erin", "pop3.delete_mode", "hide", cb);
