@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "protocols/login_name.h"
 #include "storage/store.h"
 
 namespace pillarbox::protocols {
@@ -71,6 +72,9 @@ using TimerFn = std::function<void(std::chrono::milliseconds, std::function<void
 class Session;
 class SessionRegistry {
  public:
+  // Ids start after `base` (Store::SessionIdBase()), unique across restarts
+  // and processes sharing a store.
+  void set_base(std::uint64_t base) { next_id_ = base; }
   std::uint64_t Add(Session* session) {
     std::uint64_t id = ++next_id_;
     sessions_[id] = session;
@@ -100,12 +104,12 @@ struct SessionContext {
 
 // Facts about one connection.
 struct ConnectionInfo {
-  std::string peer_ip;        // "127.0.0.1", "::1"
+  std::string peer_ip;  // "127.0.0.1", "::1"
   std::uint16_t peer_port = 0;
   bool loopback = false;
-  bool tls_active = false;    // implicit TLS, or after STARTTLS
-  bool tls_available = false; // a certificate is loaded (STARTTLS possible)
-  bool unix_socket = false;   // LMTP over a unix socket
+  bool tls_active = false;     // implicit TLS, or after STARTTLS
+  bool tls_available = false;  // a certificate is loaded (STARTTLS possible)
+  bool unix_socket = false;    // LMTP over a unix socket
 };
 
 class Session {

@@ -84,7 +84,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
     auto user = view->FindUser(args.user);
     if (!user.ok()) {
       if (user.status().code() == Code::kNotFound) {
-        PrintError("deliver: no such user: " + args.user);
+        PrintError("deliver: no such user: " + args.user + InDataDir(config));
         return kExitNoUser;
       }
       PrintError("deliver: " + user.status().message());
@@ -100,6 +100,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
   request.create_mailbox = !args.mailbox.empty();
   request.bytes = message;
   request.origin.protocol = "cli";
+  request.origin.session = admin->store().SessionIdBase() + 1;
   request.envelope_from = envelope_from;
   auto result =
       admin->Wait<storage::AppendResult>([&](storage::Callback<storage::AppendResult> done) {
@@ -113,7 +114,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
   switch (s.code()) {
     case Code::kNotFound:
       // The user was deleted between the lookup and the commit.
-      PrintError(what + ": no such user");
+      PrintError(what + ": no such user" + InDataDir(config));
       return kExitNoUser;
     case Code::kOverQuota:
       PrintError(what + ": over quota");

@@ -308,7 +308,7 @@ void ImapSession::CheckPassword(const Command& cmd, std::string user, std::strin
     OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.");
     return;
   }
-  std::string name = user;
+  std::string name = protocols::LoginUserName(user, config().delivery);
   store().Authenticate(std::move(name), std::move(password),
                        Bind([h, user](ImapSession& s, Result<storage::UserRecord> r) {
                          if (r.ok()) {
