@@ -9,6 +9,7 @@ import imaplib
 import os
 import poplib
 import re
+import smtplib
 import subprocess
 import time
 
@@ -313,3 +314,13 @@ def test_login_with_the_full_address(make_server):
     with pytest.raises(poplib.error_proto):
         pop.pass_("secret")
     pop.quit()
+
+    smtp = smtplib.SMTP("127.0.0.1", srv.ports["smtp"], timeout=10)
+    smtp.ehlo()
+    assert smtp.login("alice@example.org", "secret")[0] == 235
+    smtp.quit()
+    smtp = smtplib.SMTP("127.0.0.1", srv.ports["smtp"], timeout=10)
+    smtp.ehlo()
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        smtp.login("alice@other.example", "secret")
+    smtp.quit()
