@@ -34,8 +34,6 @@ void SetGlobalOptions(const std::string& config_path, bool verbose) {
   g_verbose = verbose;
 }
 
-bool Verbose() { return g_verbose; }
-
 std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env) {
   auto c = config::LoadConfig(path);
   if (!c.ok()) {

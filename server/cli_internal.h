@@ -35,7 +35,6 @@ void PrintError(std::string_view message);
 
 // The options every subcommand takes: --config FILE and --verbose.
 void SetGlobalOptions(const std::string& config_path, bool verbose);
-bool Verbose();
 
 // Loads the configuration; on failure prints the one-line config error.
 // Warns (stderr) about PILLARBOX_* variables that are not settings.
