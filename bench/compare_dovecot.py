@@ -111,6 +111,7 @@ max_connections_per_ip = 5000
 [log]
 level = "warn"
 """)
+        subprocess.run([self.bin, "init", "--config", self.conf], check=True, capture_output=True)
         subprocess.run([self.bin, "user", "add", BENCH_USER, "--password-stdin", "--config", self.conf],
                        input=b"secret\n", check=True, capture_output=True)
         self.proc = subprocess.Popen([self.bin, "serve", "--config", self.conf],

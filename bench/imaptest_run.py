@@ -148,6 +148,7 @@ level = "warn"
                        capture_output=True)
 
     def add_users(self, names):
+        self.cli("init")
         for name in names:
             self.cli("user", "add", name, "--hash", "{PLAIN}" + PASSWORD)
 

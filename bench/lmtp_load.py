@@ -132,6 +132,7 @@ max_message_size = "64M"
 [log]
 level = "warn"
 """)
+    subprocess.run([binary, "init", "--config", cfg], check=True, capture_output=True)
     subprocess.run([binary, "user", "add", "bench", "--password-stdin", "--config", cfg],
                    input=b"bench\n", check=True, capture_output=True)
     log = open(os.path.join(workdir, "server.log"), "wb")

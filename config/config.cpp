@@ -13,12 +13,15 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <set>
 #include <sstream>
 #include <type_traits>
+
+extern char** environ;
 
 namespace pillarbox::config {
 namespace {
@@ -631,6 +634,50 @@ bool IsSection(std::string_view section) {
   return false;
 }
 
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The candidate nearest to `word` (case-insensitive), or "" when none is
+// close enough to be a likely typo: at most a third of the word's letters
+// differ (and at least 1, at most 4 edits).
+std::string Nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string lower = Lower(word);
+  std::size_t limit = std::clamp<std::size_t>(lower.size() / 3, 1, 4);
+  std::string best;
+  std::size_t best_distance = limit + 1;
+  for (const auto& c : candidates) {
+    std::size_t d = EditDistance(lower, Lower(c));
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string DidYouMean(const std::string& suggestion) {
+  return suggestion.empty() ? "" : "; did you mean " + suggestion + "?";
+}
+
+std::string LineOf(const toml::node& node) {
+  const auto& src = node.source();
+  if (src.begin.line == 0) return "";
+  return " (line " + std::to_string(src.begin.line) + ")";
+}
+
 Status KeyError(std::string_view key, const Status& s) {
   return Invalid(std::string(key) + ": " + s.message());
 }
@@ -699,20 +746,39 @@ Status ApplyEnv(Config& c, EnvLookup env) {
 Status ApplyToml(Config& c, const toml::table& root) {
   for (const auto& [section_key, section_node] : root) {
     std::string section(section_key.str());
-    if (!IsSection(section)) return Invalid(section + ": unknown section");
+    if (!IsSection(section)) {
+      std::vector<std::string> sections;
+      for (const auto& k : Table()) {
+        if (sections.empty() || sections.back() != k.section) sections.push_back(k.section);
+      }
+      std::string nearest = Nearest(section, sections);
+      return Invalid(section + ": unknown section" + LineOf(section_node) +
+                     DidYouMean(nearest.empty() ? "" : "[" + nearest + "]"));
+    }
     const auto* table = section_node.as_table();
     if (!table) return Invalid(section + ": expected a table ([" + section + "])");
     for (const auto& [key_key, node] : *table) {
       std::string name(key_key.str());
       const KeyDesc* k = FindKey(section, name);
-      if (!k) return Invalid(section + "." + name + ": unknown key");
-      Status s = k->from_toml(c, node);
-      if (!s.ok()) {
-        std::string where;
-        const auto& src = node.source();
-        if (src.begin.line > 0) where = " (line " + std::to_string(src.begin.line) + ")";
-        return Invalid(k->FullName() + ": " + s.message() + where);
+      if (!k) {
+        // Suggest among the keys of this section first, then anywhere (a
+        // key put under the wrong section).
+        std::vector<std::string> here, all;
+        for (const auto& d : Table()) {
+          if (d.section == section) here.push_back(d.FullName());
+          all.push_back(d.FullName());
+        }
+        std::string nearest = Nearest(section + "." + name, here);
+        if (nearest.empty()) nearest = Nearest(section + "." + name, all);
+        if (nearest.empty()) {
+          for (const auto& d : Table()) {
+            if (d.name == Lower(name)) nearest = d.FullName();
+          }
+        }
+        return Invalid(section + "." + name + ": unknown key" + LineOf(node) + DidYouMean(nearest));
       }
+      Status s = k->from_toml(c, node);
+      if (!s.ok()) return Invalid(k->FullName() + ": " + s.message() + LineOf(node));
     }
   }
   return Status::Ok();
@@ -772,7 +838,12 @@ std::optional<std::string> RealEnv(const char* name) {
   return std::string(v);
 }
 
-Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin, EnvLookup env) {
+namespace {
+
+// Parses the file's text; a relative server.data_dir written in the file is
+// taken relative to `base_dir` (the file's directory) when that is set.
+Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin, EnvLookup env,
+                             const std::filesystem::path& base_dir) {
   Config config;
   toml::table root;
 #if TOML_EXCEPTIONS
@@ -787,9 +858,22 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin, 
   root = std::move(parsed).table();
 #endif
   PB_RETURN_IF_ERROR(ApplyToml(config, root));
+  if (!base_dir.empty() && root["server"]["data_dir"]) {
+    std::filesystem::path dir(config.server.data_dir);
+    if (dir.is_relative()) config.server.data_dir = (base_dir / dir).lexically_normal().string();
+    while (config.server.data_dir.size() > 1 && config.server.data_dir.back() == '/') {
+      config.server.data_dir.pop_back();
+    }
+  }
   PB_RETURN_IF_ERROR(ApplyEnv(config, env));
   PB_RETURN_IF_ERROR(Validate(config));
   return config;
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin, EnvLookup env) {
+  return ParseConfigIn(toml_text, origin, env, {});
 }
 
 Result<Config> LoadConfig(const std::string& path, EnvLookup env) {
@@ -799,6 +883,14 @@ Result<Config> LoadConfig(const std::string& path, EnvLookup env) {
     PB_RETURN_IF_ERROR(Validate(config));
     return config;
   }
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) {
+    // Docker creates a directory where a bind-mounted file is missing.
+    return Status::IOError(path +
+                           ": is a directory, not a configuration file (a bind mount of a "
+                           "missing file?)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Status::IOError(path + ": cannot open: " + std::strerror(errno));
@@ -806,7 +898,39 @@ Result<Config> LoadConfig(const std::string& path, EnvLookup env) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return Status::IOError(path + ": read error");
-  return ParseConfig(text.str(), path, env);
+  std::filesystem::path base = std::filesystem::absolute(path, ec).parent_path();
+  return ParseConfigIn(text.str(), path, env, base);
+}
+
+std::vector<std::string> UnknownEnvWarnings(const std::vector<std::string>& names) {
+  // PILLARBOX_* variables that are not keys: the container entry point's
+  // and the test and benchmark tools'.
+  static const char* const kNotKeys[] = {"PILLARBOX_USERS",      "PILLARBOX_SEED_DIR",
+                                         "PILLARBOX_TLS_DIR",    "PILLARBOX_BIN",
+                                         "PILLARBOX_SOURCE_DIR", "PILLARBOX_DEBIAN_MIRROR"};
+  std::vector<std::string> vars;
+  for (const auto& k : Table()) vars.push_back(k.EnvName());
+  std::vector<std::string> out;
+  for (const auto& name : names) {
+    if (!name.starts_with("PILLARBOX_") || name.starts_with("PILLARBOX_BENCH")) continue;
+    if (std::find(vars.begin(), vars.end(), name) != vars.end()) continue;
+    if (std::any_of(std::begin(kNotKeys), std::end(kNotKeys),
+                    [&](const char* n) { return name == n; })) {
+      continue;
+    }
+    out.push_back("environment variable " + name + " is not a setting and is ignored" +
+                  DidYouMean(Nearest(name, vars)));
+  }
+  return out;
+}
+
+std::vector<std::string> EnvironmentNames() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    out.emplace_back(entry.substr(0, entry.find('=')));
+  }
+  return out;
 }
 
 std::string DumpConfig(const Config& config) {

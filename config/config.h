@@ -171,12 +171,23 @@ std::optional<std::string> RealEnv(const char* name);
 
 // Loads `path` (empty: embedded defaults only), then applies environment
 // overrides. Errors name the key: "pop3.delete_mode: expected expunge, hide,
-// move:MAILBOX or deny".
+// move:MAILBOX or deny". A relative server.data_dir written in the file is
+// relative to the file's directory; one from PILLARBOX_SERVER_DATA_DIR or the
+// embedded default ("./data") is relative to the working directory. A `path`
+// that names a directory or does not exist is an error.
 Result<Config> LoadConfig(const std::string& path, EnvLookup env = RealEnv);
 
 // Parses TOML text (for tests); `origin` names it in error messages.
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin,
                            EnvLookup env = RealEnv);
+
+// One warning line for each PILLARBOX_* name in `names` that is neither a
+// setting's variable nor one of the few documented non-setting variables
+// (PILLARBOX_USERS, PILLARBOX_SEED_DIR, PILLARBOX_TLS_DIR of the container),
+// with the nearest setting's variable as a suggestion.
+std::vector<std::string> UnknownEnvWarnings(const std::vector<std::string>& names);
+// The names of the process's environment variables.
+std::vector<std::string> EnvironmentNames();
 
 // The effective configuration as TOML, secrets masked.
 std::string DumpConfig(const Config& config);

@@ -42,6 +42,9 @@ done
 
 echo "pillarbox-entrypoint: effective configuration:"
 "$PILLARBOX" check-config || die "the configuration is invalid (see the line above)."
+# Users and seed mail are added before the server starts: create the store
+# (commands other than serve and init never do).
+"$PILLARBOX" init >/dev/null || die "cannot create the store in $data (see the line above)."
 
 # `user list` prints a header line, then one user a line, name first.
 user_exists() {

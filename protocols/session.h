@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "config/config.h"
+#include "protocols/login_name.h"
 #include "storage/store.h"
 
 namespace pillarbox::protocols {
@@ -71,6 +72,9 @@ using TimerFn = std::function<void(std::chrono::milliseconds, std::function<void
 class Session;
 class SessionRegistry {
  public:
+  // Ids start after `base` (Store::SessionIdBase()), unique across restarts
+  // and processes sharing a store.
+  void set_base(std::uint64_t base) { next_id_ = base; }
   std::uint64_t Add(Session* session) {
     std::uint64_t id = ++next_id_;
     sessions_[id] = session;

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -23,17 +24,70 @@ void PrintError(std::string_view message) {
   std::fprintf(stderr, "pillarbox: %.*s\n", static_cast<int>(message.size()), message.data());
 }
 
-std::optional<config::Config> LoadConfigOrReport(const std::string& path) {
+namespace {
+bool g_verbose = false;
+std::string g_config_path;
+}  // namespace
+
+void SetGlobalOptions(const std::string& config_path, bool verbose) {
+  g_config_path = config_path;
+  g_verbose = verbose;
+}
+
+std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env) {
   auto c = config::LoadConfig(path);
   if (!c.ok()) {
     PrintError("config error: " + c.status().message());
     return std::nullopt;
   }
+  if (warn_env) {
+    for (const auto& w : config::UnknownEnvWarnings(config::EnvironmentNames())) {
+      PrintError("warning: " + w);
+    }
+  }
   return std::move(*c);
 }
 
-Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& config) {
+std::string AbsoluteDataDir(const config::Config& config) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(config.server.data_dir, ec);
+  if (ec) return config.server.data_dir;
+  std::string out = abs.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string DataDirOrigin() {
+  if (std::getenv("PILLARBOX_SERVER_DATA_DIR")) return "from PILLARBOX_SERVER_DATA_DIR";
+  if (!g_config_path.empty()) return "from " + g_config_path;
+  return "the built-in default ./data, relative to the working directory";
+}
+
+std::string InDataDir(const config::Config& config) {
+  return " (data directory " + AbsoluteDataDir(config) + ")";
+}
+
+void NoteDataDir(const config::Config& config) {
+  if (!g_verbose) return;
+  std::fprintf(stderr, "pillarbox: data directory %s (%s)\n", AbsoluteDataDir(config).c_str(),
+               DataDirOrigin().c_str());
+}
+
+Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& config, bool create) {
   std::unique_ptr<AdminStore> admin(new AdminStore());
+  NoteDataDir(config);
+  // Only `serve` and `init` create a store: a command run from the wrong
+  // directory, or with the wrong --config, must not make a stray one.
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(StoreDir(config) + "/data.mdb", ec)) {
+    std::string hint = g_config_path.empty()
+                           ? "pass --config with the server's configuration file, run the command "
+                             "where the server runs, or create the store with `pillarbox init`"
+                           : "check server.data_dir in " + g_config_path +
+                                 ", or create the store with `pillarbox init`";
+    return Status::NotFound("no store in the data directory " + AbsoluteDataDir(config) + " (" +
+                            DataDirOrigin() + "): " + hint);
+  }
   // The same options as the server's store, so that quotas and journal
   // limits agree whichever process commits.
   storage::StoreOptions options;
@@ -45,12 +99,11 @@ Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& confi
   options.journal_max_age_days = config.journal.max_age_days;
   options.journal_max_events_per_user = config.journal.max_events_per_user;
   options.auth_threads = 1;
-  std::error_code ec;
-  std::filesystem::create_directories(config.server.data_dir, ec);
+  if (create) std::filesystem::create_directories(config.server.data_dir, ec);
   auto store = storage::Store::Open(std::move(options));
   if (!store.ok()) {
-    return Status(store.status().code(),
-                  "cannot open the store in " + StoreDir(config) + ": " + store.status().message());
+    return Status(store.status().code(), "cannot open the store in " + AbsoluteDataDir(config) +
+                                             "/store: " + store.status().message());
   }
   admin->store_ = std::move(*store);
   return admin;
@@ -71,10 +124,13 @@ Status AdminStore::WaitStatus(const std::function<void(storage::StatusCallback)>
   return *out;
 }
 
-std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config) {
+std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config, int* exit_status) {
   auto admin = AdminStore::Open(config);
   if (!admin.ok()) {
     PrintError(admin.status().message());
+    if (exit_status) {
+      *exit_status = admin.status().code() == Code::kNotFound ? kExitNoStore : kExitTempFail;
+    }
     return nullptr;
   }
   return std::move(*admin);
@@ -201,6 +257,18 @@ std::string TextTable::Render() const {
   return out;
 }
 
+int Init(const config::Config& config) {
+  bool existed = std::filesystem::exists(StoreDir(config) + "/data.mdb");
+  auto admin = AdminStore::Open(config, /*create=*/true);
+  if (!admin.ok()) {
+    PrintError(admin.status().message());
+    return kExitTempFail;
+  }
+  std::printf("%s %s/store\n", existed ? "store already in" : "created an empty store in",
+              AbsoluteDataDir(config).c_str());
+  return kExitOk;
+}
+
 }  // namespace cli
 
 namespace {
@@ -213,7 +281,8 @@ void InitCliLog(const config::Config& config) {
 }
 
 int Serve(const std::string& config_path) {
-  auto config = cli::LoadConfigOrReport(config_path);
+  // The server logs the environment warnings itself, in its log.
+  auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/false);
   if (!config) return cli::kExitConfig;
   Status s = log::Init(config->log.level);
   if (!s.ok()) {
@@ -223,9 +292,16 @@ int Serve(const std::string& config_path) {
   return RunServer(*config);
 }
 
+// The same checks as `serve` makes before it starts (CheckServeConfig), so
+// that what passes here starts.
 int CheckConfig(const std::string& config_path) {
   auto config = cli::LoadConfigOrReport(config_path);
   if (!config) return cli::kExitConfig;
+  cli::NoteDataDir(*config);
+  if (Status s = CheckServeConfig(*config); !s.ok()) {
+    cli::PrintError("config error: " + s.message());
+    return cli::kExitConfig;
+  }
   std::fputs(config::DumpConfig(*config).c_str(), stdout);
   return cli::kExitOk;
 }
@@ -238,17 +314,24 @@ int RunCli(int argc, char** argv) {
   app.set_version_flag("--version", std::string("pillarbox ") + PILLARBOX_VERSION);
 
   std::string config_path;
-  // --config is accepted by every (sub)command, before or after the others.
-  auto add_config = [&config_path](CLI::App* a) {
+  bool verbose = false;
+  // --config and --verbose are accepted by every (sub)command, before or
+  // after the others.
+  auto add_config = [&config_path, &verbose](CLI::App* a) {
     a->add_option("-c,--config", config_path,
                   "configuration file (TOML); default: built-in defaults and PILLARBOX_* "
                   "environment variables")
         ->type_name("FILE");
+    a->add_flag("-v,--verbose", verbose, "say which data directory is used, and from where");
   };
   add_config(&app);
 
   CLI::App* serve = app.add_subcommand("serve", "run the server (the default subcommand)");
   add_config(serve);
+
+  CLI::App* init = app.add_subcommand(
+      "init", "create the data directory and an empty store (serve also does on its first start)");
+  add_config(init);
 
   cli::UserArgs user_args;
   CLI::App* user = app.add_subcommand("user", "manage users");
@@ -348,6 +431,7 @@ int RunCli(int argc, char** argv) {
     return cli::kExitUsage;
   }
 
+  cli::SetGlobalOptions(config_path, verbose);
   if (*version) {
     std::printf("pillarbox %s\n", PILLARBOX_VERSION);
     return cli::kExitOk;
@@ -370,6 +454,7 @@ int RunCli(int argc, char** argv) {
   if (!config) return cli::kExitConfig;
   InitCliLog(*config);
   if (*health) return RunHealthcheck(*config);
+  if (*init) return cli::Init(*config);
   if (*journal) return cli::Journal(*config, journal_args);
   if (*views) return cli::Views(*config, views_args);
   if (*user_add) return cli::UserAdd(*config, user_args);

@@ -95,7 +95,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
     if (!user.ok()) {
       if (user.status().code() == Code::kNotFound) {
         LogRejected(envelope_from, args.user, "unknown user");
-        PrintError("deliver: no such user: " + args.user);
+        PrintError("deliver: no such user: " + args.user + InDataDir(config));
         return kExitNoUser;
       }
       PrintError("deliver: " + user.status().message());
@@ -111,6 +111,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
   request.create_mailbox = !args.mailbox.empty();
   request.bytes = message;
   request.origin.protocol = "cli";
+  request.origin.session = admin->store().SessionIdBase() + 1;
   request.envelope_from = envelope_from;
   auto result =
       admin->Wait<storage::AppendResult>([&](storage::Callback<storage::AppendResult> done) {
@@ -130,7 +131,7 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
     case Code::kNotFound:
       // The user was deleted between the lookup and the commit.
       LogRejected(envelope_from, user_name, "unknown user");
-      PrintError(what + ": no such user");
+      PrintError(what + ": no such user" + InDataDir(config));
       return kExitNoUser;
     case Code::kOverQuota:
       LogRejected(envelope_from, user_name, "over quota");

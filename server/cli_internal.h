@@ -23,6 +23,7 @@ constexpr int kExitFailure = 1;      // the command failed (no such user, ...)
 constexpr int kExitConfig = 2;       // bad configuration file or value
 constexpr int kExitUsage = 64;       // EX_USAGE: bad command line
 constexpr int kExitDataErr = 65;     // EX_DATAERR: bad input (empty or oversized message)
+constexpr int kExitNoStore = 66;     // EX_NOINPUT: no store in the data directory
 constexpr int kExitNoUser = 67;      // EX_NOUSER
 constexpr int kExitCantCreate = 73;  // EX_CANTCREAT: the target mailbox cannot be used
 constexpr int kExitIoErr = 74;       // EX_IOERR: reading the input failed
@@ -32,14 +33,28 @@ constexpr int kExitNoPerm = 77;      // EX_NOPERM: refused (over quota)
 // Prints "pillarbox: <message>" on stderr.
 void PrintError(std::string_view message);
 
+// The options every subcommand takes: --config FILE and --verbose.
+void SetGlobalOptions(const std::string& config_path, bool verbose);
+
 // Loads the configuration; on failure prints the one-line config error.
-std::optional<config::Config> LoadConfigOrReport(const std::string& path);
+// Warns (stderr) about PILLARBOX_* variables that are not settings.
+std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env = true);
+
+// server.data_dir as an absolute path, for messages.
+std::string AbsoluteDataDir(const config::Config& config);
+// " (data directory /abs/path)", appended to errors such as "no such user".
+std::string InDataDir(const config::Config& config);
+// With --verbose: "pillarbox: data directory /abs/path (from FILE)" on stderr.
+void NoteDataDir(const config::Config& config);
 
 // The store opened by a command-line process, its completions run on the
 // calling thread while Wait* block.
 class AdminStore {
  public:
-  static Result<std::unique_ptr<AdminStore>> Open(const config::Config& config);
+  // NotFound when the data directory holds no store, unless `create`
+  // (only `init` creates one; `serve` opens its own).
+  static Result<std::unique_ptr<AdminStore>> Open(const config::Config& config,
+                                                  bool create = false);
   ~AdminStore();
 
   storage::Store& store() { return *store_; }
@@ -61,8 +76,11 @@ class AdminStore {
   std::unique_ptr<storage::Store> store_;
 };
 
-// Opens the store or prints why not. nullptr on failure.
-std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config);
+// Opens the store or prints why not (naming the data directory). nullptr on
+// failure, with *exit_status (when given) set to kExitNoStore when there is
+// no store there, kExitTempFail when it cannot be opened.
+std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config,
+                                              int* exit_status = nullptr);
 
 // "2026-11-26T10:00:00Z".
 std::string FormatTime(storage::UnixTime t);
@@ -99,6 +117,7 @@ struct UserArgs {
   std::string bytes;    // for `user quota`
   std::string messages;
 };
+int Init(const config::Config& config);
 int UserAdd(const config::Config& config, const UserArgs& args);
 int UserPasswd(const config::Config& config, const UserArgs& args);
 int UserDel(const config::Config& config, const UserArgs& args);

@@ -268,8 +268,9 @@ int Journal(const config::Config& config, const JournalArgs& args) {
     }
     since = *t;
   }
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   storage::UserId user;
   DeleteModeInEffect mode;
   std::string user_name;
@@ -277,7 +278,7 @@ int Journal(const config::Config& config, const JournalArgs& args) {
     auto view = admin->Read();
     auto u = view->FindUser(args.user);
     if (!u.ok()) {
-      PrintError("journal: no such user: " + args.user);
+      PrintError("journal: no such user: " + args.user + InDataDir(config));
       return kExitNoUser;
     }
     user = u->id;
@@ -349,12 +350,13 @@ int Journal(const config::Config& config, const JournalArgs& args) {
 
 int Views(const config::Config& config, const ViewsArgs& args) {
   const std::string& name = args.user;
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   auto view = admin->Read();
   auto user = view->FindUser(name);
   if (!user.ok()) {
-    PrintError("views: no such user: " + name);
+    PrintError("views: no such user: " + name + InDataDir(config));
     return kExitNoUser;
   }
   auto inbox = view->FindMailbox(user->id, "INBOX");

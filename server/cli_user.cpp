@@ -86,14 +86,7 @@ Result<std::string> PromptPassword() {
 // The hash to store: an imported one (validated), or a yescrypt hash of the
 // password read from stdin or the terminal.
 Result<std::string> HashFromArgs(const UserArgs& args) {
-  if (!args.hash.empty()) {
-    if (!storage::IsSupportedHash(args.hash)) {
-      return Status::InvalidArgument(
-          "unsupported password hash (expected a crypt(3) string such as $y$..., $2b$..., "
-          "$6$..., or a {SCHEME} hash)");
-    }
-    return args.hash;
-  }
+  if (!args.hash.empty()) return args.hash;  // checked by CheckArgs
   std::string password;
   if (args.password_stdin) {
     auto line = ReadLine(STDIN_FILENO);
@@ -124,14 +117,34 @@ std::string QuotaText(std::uint64_t own, std::uint64_t dflt, bool bytes) {
   return own ? s : s + " (default)";
 }
 
+// Checks the name (for `user add`) and an imported hash before anything is
+// opened or asked for. Prints why and returns false when they are refused.
+bool CheckArgs(const char* command, const UserArgs& args, bool check_name) {
+  if (check_name) {
+    if (Status s = storage::ValidateUserName(args.name); !s.ok()) {
+      PrintError(std::string(command) + ": " + s.message());
+      return false;
+    }
+  }
+  if (!args.hash.empty()) {
+    if (Status s = storage::ValidatePasswordHash(args.hash); !s.ok()) {
+      PrintError(std::string(command) + " " + args.name + ": --hash: " + s.message());
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int UserAdd(const config::Config& config, const UserArgs& args) {
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  if (!CheckArgs("user add", args, /*check_name=*/true)) return kExitUsage;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   // Say so before asking for a password that would be of no use.
   if (admin->Read()->FindUser(args.name).ok()) {
-    PrintError("user add " + args.name + ": the user already exists");
+    PrintError("user add " + args.name + ": the user already exists" + InDataDir(config));
     return kExitFailure;
   }
   auto hash = HashFromArgs(args);
@@ -141,7 +154,7 @@ int UserAdd(const config::Config& config, const UserArgs& args) {
   });
   if (!user.ok()) {
     if (user.status().code() == Code::kExists) {
-      PrintError("user add " + args.name + ": the user already exists");
+      PrintError("user add " + args.name + ": the user already exists" + InDataDir(config));
       return kExitFailure;
     }
     return Fail("user add " + args.name, user.status());
@@ -151,13 +164,15 @@ int UserAdd(const config::Config& config, const UserArgs& args) {
 }
 
 int UserPasswd(const config::Config& config, const UserArgs& args) {
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  if (!CheckArgs("user passwd", args, /*check_name=*/false)) return kExitUsage;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   {
     auto view = admin->Read();
     auto found = view->FindUser(args.name);
     if (!found.ok()) {
-      PrintError("user passwd " + args.name + ": no such user");
+      PrintError("user passwd " + args.name + ": no such user" + InDataDir(config));
       return kExitNoUser;
     }
   }
@@ -172,13 +187,14 @@ int UserPasswd(const config::Config& config, const UserArgs& args) {
 }
 
 int UserDel(const config::Config& config, const UserArgs& args) {
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   Status s = admin->WaitStatus(
       [&](storage::StatusCallback done) { admin->store().DeleteUser(args.name, std::move(done)); });
   if (!s.ok()) {
     if (s.code() == Code::kNotFound) {
-      PrintError("user del " + args.name + ": no such user");
+      PrintError("user del " + args.name + ": no such user" + InDataDir(config));
       return kExitNoUser;
     }
     return Fail("user del " + args.name, s);
@@ -188,8 +204,9 @@ int UserDel(const config::Config& config, const UserArgs& args) {
 }
 
 int UserList(const config::Config& config) {
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   auto view = admin->Read();
   TextTable table({"NAME", "MESSAGES", "SIZE", "QUOTA", "QUOTA MESSAGES", "CREATED", "SETTINGS"});
   for (const auto& u : view->ListUsers()) {
@@ -236,14 +253,15 @@ int UserSet(const config::Config& config, const UserArgs& args) {
     return kExitUsage;
   }
   if (!value.empty()) value = *config::CanonicalUserSetting(key, value);
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   Status s = admin->WaitStatus([&](storage::StatusCallback done) {
     admin->store().SetUserSetting(args.name, key, value, std::move(done));
   });
   if (!s.ok()) {
     if (s.code() == Code::kNotFound) {
-      PrintError("user set " + args.name + ": no such user");
+      PrintError("user set " + args.name + ": no such user" + InDataDir(config));
       return kExitNoUser;
     }
     return Fail("user set " + args.name, s);
@@ -271,14 +289,15 @@ int UserQuota(const config::Config& config, const UserArgs& args) {
       return kExitUsage;
     }
   }
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   Status s = admin->WaitStatus([&](storage::StatusCallback done) {
     admin->store().SetQuota(args.name, *bytes, messages, std::move(done));
   });
   if (!s.ok()) {
     if (s.code() == Code::kNotFound) {
-      PrintError("user quota " + args.name + ": no such user");
+      PrintError("user quota " + args.name + ": no such user" + InDataDir(config));
       return kExitNoUser;
     }
     return Fail("user quota " + args.name, s);
@@ -307,8 +326,9 @@ int UserUnhide(const config::Config& config, const UserUnhideArgs& args) {
       uids->push_back(uid);
     }
   }
-  auto admin = OpenStoreOrReport(config);
-  if (!admin) return kExitTempFail;
+  int open_rc = kExitTempFail;
+  auto admin = OpenStoreOrReport(config, &open_rc);
+  if (!admin) return open_rc;
   storage::UserId user;
   std::string name;
   {

@@ -7,6 +7,7 @@
 //   <data_dir>/tmp/           LMTP/SMTP messages being received, beyond 1 MiB
 //                             (anonymous files: nothing stays there; made by
 //                             protocols/smtp, storage::SpillFile)
+//   <data_dir>/pillarbox.lock held (flock) by the running server; its pid
 #pragma once
 
 #include <string>
@@ -18,6 +19,8 @@ namespace pillarbox::server {
 inline std::string StoreDir(const config::Config& config) {
   return config.server.data_dir + "/store";
 }
+
+inline std::string LockFile(const std::string& data_dir) { return data_dir + "/pillarbox.lock"; }
 
 inline std::string GeneratedTlsDir(const config::Config& config) {
   return config.server.data_dir + "/tls";

@@ -1,7 +1,18 @@
 #include "server/server.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
 #include "common/log.h"
+#include "server/listen_address.h"
+#include "server/paths.h"
 #include "server/server_loop.h"
+#include "server/tls/tls_context.h"
 
 // The protocol sessions. Their headers declare these factories; the
 // declarations below match them so that this file also compiles while a
@@ -51,14 +62,79 @@ Server::Factories ProtocolFactories() {
   return f;
 }
 
+Status CheckServeConfig(const config::Config& config) {
+  auto specs = ListenersFromConfig(config);
+  if (!specs.ok()) return specs.status();
+  auto rules = ParseRetentionRules(config.retention.expire_after);
+  if (!rules.ok()) return rules.status();
+  // A configured certificate must load as serve would load it; a generated
+  // one is made by serve on its first start.
+  if (!config.tls.cert.empty() || !config.tls.key.empty()) {
+    auto ctx = tls::MakeServerContext(config.tls.cert, config.tls.key, config.tls.min_version);
+    if (!ctx.ok()) return ctx.status();
+  }
+  return Status::Ok();
+}
+
+Result<int> LockDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec)
+    return Status::IOError("cannot create the data directory " + data_dir + ": " + ec.message());
+  std::string path = LockFile(data_dir);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    if (err == EWOULDBLOCK) {
+      return Status::InUse("another pillarbox serve" + (pid.empty() ? "" : " (pid " + pid + ")") +
+                           " is using the data directory " + data_dir +
+                           "; stop it first, or give this one another server.data_dir");
+    }
+    return Status::IOError("cannot lock " + path + ": " + std::strerror(err));
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    LOG_WARN("cannot write the pid into {}: {}", path, std::strerror(errno));
+  }
+  return fd;
+}
+
 int RunServer(const config::Config& config) {
+  std::error_code ec;
+  std::string data_dir = std::filesystem::absolute(config.server.data_dir, ec).lexically_normal();
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  for (const auto& w : config::UnknownEnvWarnings(config::EnvironmentNames())) {
+    LOG_WARN("{}", w);
+  }
+  if (Status s = CheckServeConfig(config); !s.ok()) {
+    LOG_ERROR("cannot start: {}", s.message());
+    return kExitStartFailed;
+  }
+  // Held until the process exits (the kernel releases it): one server per
+  // data directory, or two would hand out the same POP3 maildrop lock.
+  auto lock = LockDataDir(data_dir);
+  if (!lock.ok()) {
+    LOG_ERROR("cannot start: {}", lock.status().message());
+    return kExitStartFailed;
+  }
+  LOG_INFO("data directory {}", data_dir);
   Server server(config, ProtocolFactories());
   Status s = server.Start();
   if (!s.ok()) {
     LOG_ERROR("cannot start: {}", s.message());
-    return 2;
+    ::close(*lock);
+    return kExitStartFailed;
   }
-  return server.Run();
+  int rc = server.Run();
+  ::close(*lock);
+  return rc;
 }
 
 }  // namespace pillarbox::server

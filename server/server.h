@@ -6,15 +6,32 @@
 // server has stopped.
 #pragma once
 
+#include <string>
+
+#include "common/status.h"
 #include "config/config.h"
 
 namespace pillarbox::server {
 
+// The exit status of a server that could not start.
+constexpr int kExitStartFailed = 2;
+
+// What `serve` checks before it binds anything, and `check-config` too:
+// listen addresses, retention rules, and a configured TLS certificate and key
+// (readable, PEM, matching). Errors are one sentence naming the key.
+Status CheckServeConfig(const config::Config& config);
+
+// Takes the exclusive lock of `data_dir` (created when missing): flock on
+// <data_dir>/pillarbox.lock, which then holds this process's pid. Returns the
+// file descriptor that holds the lock; InUse naming the holder's pid when
+// another server has it. Command-line tools do not take it.
+Result<int> LockDataDir(const std::string& data_dir);
+
 // Runs the server until SIGTERM/SIGINT; returns the process exit status
 // (0 after a clean shutdown, 1 on a runtime failure, 2 when the start fails:
-// a listener cannot bind, the store cannot open, TLS cannot load, or
-// privileges cannot be dropped). Logs the listening addresses; on a first run
-// (no users) prints how to add one.
+// another server holds the data directory, a listener cannot bind, the store
+// cannot open, TLS cannot load, or privileges cannot be dropped). Logs the listening addresses; on
+// a first run (no users) prints how to add one.
 int RunServer(const config::Config& config);
 
 }  // namespace pillarbox::server

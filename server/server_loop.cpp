@@ -214,6 +214,7 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
     }
     store_ = std::move(*opened);
   }
+  registry_.set_base(store_->SessionIdBase());
   throttle_ = std::make_unique<protocols::AuthThrottle>(config_.auth);
 
   PB_RETURN_IF_ERROR(DropPrivileges());

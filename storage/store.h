@@ -201,12 +201,22 @@ struct Pop3CommitResult {
   std::vector<Uid> applied;  // messages that still existed and were handled
 };
 
+// Session ids per opening of the store (see Store::SessionIdBase): decimal,
+// so that an id stays readable in logs and the journal.
+constexpr std::uint64_t kSessionIdsPerOpening = 1'000'000'000;
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> Open(StoreOptions options);
   virtual ~Store() = default;  // drains the writer, joins threads, closes env
 
   virtual std::unique_ptr<ReadView> Read() = 0;
+
+  // The first of this opening's session ids, minus one: N * kSessionIdsPerOpening
+  // where N counts the openings of the store (kept in it). Session N's k-th
+  // id is base + k, so "3000000017" reads as opening 3, session 17, and no
+  // two processes or restarts share an id.
+  virtual std::uint64_t SessionIdBase() const = 0;
 
   // --- users -------------------------------------------------------------
   // Creates the user with INBOX and (unless disabled) the special-use
@@ -338,10 +348,22 @@ class ManualExecutor {
 // HashPassword uses yescrypt.
 Result<std::string> HashPassword(std::string_view password);
 bool VerifyPassword(std::string_view password, std::string_view stored_hash);
-// True when `hash` is a form VerifyPassword understands.
+// True when `hash` is a form VerifyPassword understands, with parts of the
+// right shape (cheap: no hashing).
 bool IsSupportedHash(std::string_view hash);
 // A hash of a random password in the default scheme (computed once), to
 // verify against when the user is unknown.
 const std::string& DummyPasswordHash();
+
+// IsSupportedHash and a probe hashing (crypt(3) or libargon2 must accept the
+// hash as a setting), so a truncated or garbled hash is refused before it is
+// stored. The error says why. Costs one hashing: not for the loop thread.
+Status ValidatePasswordHash(std::string_view hash);
+
+// User names: 1 to 64 characters of letters, digits, '.', '_' and '-',
+// optionally followed by one '@' and a domain (letters, digits, '.', '-'),
+// not starting or ending with '.' or '-'. No '+' (the subaddress
+// separator), spaces, '/', ',' or ':' (the container's user list uses them).
+Status ValidateUserName(std::string_view name);
 
 }  // namespace pillarbox::storage

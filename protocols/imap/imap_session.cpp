@@ -345,7 +345,7 @@ void ImapSession::CheckPassword(const Command& cmd, std::string user, std::strin
     OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.", "locked out");
     return;
   }
-  std::string name = user;
+  std::string name = protocols::LoginUserName(user, config().delivery);
   store().Authenticate(std::move(name), std::move(password), info_.peer_ip,
                        Bind([h, user](ImapSession& s, Result<storage::UserRecord> r) {
                          if (r.ok()) {
@@ -369,7 +369,8 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
   if (!store().Read()->GetUser(user.id).ok()) {
     store().Unsubscribe(user_watch_);
     user_watch_ = 0;
-    OnLoginFailed(cmd, user.name, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+    OnLoginFailed(cmd, user.name, "NO [AUTHENTICATIONFAILED] Authentication failed.",
+                  "user deleted");
     return;
   }
   if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user.name);

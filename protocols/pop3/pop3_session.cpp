@@ -483,7 +483,8 @@ void Pop3Session::BeginLogin(std::string user, std::string password) {
   wait_ = Wait::kStore;
   auto* registry = ctx_.registry;
   std::uint64_t id = id_;
-  ctx_.store->Authenticate(user, std::move(password), info_.peer_ip,
+  ctx_.store->Authenticate(protocols::LoginUserName(user, config_.delivery), std::move(password),
+                           info_.peer_ip,
                            [registry, id, user](Result<storage::UserRecord> r) {
                              auto* s = static_cast<Pop3Session*>(registry->Find(id));
                              if (s) s->OnAuthenticated(user, std::move(r));

@@ -838,7 +838,8 @@ class SmtpSession final : public protocols::Session {
     if (!sasl::AuthorizationAllowed(creds)) {
       return AuthFailed(user, "authorization identity refused");
     }
-    ctx_.store->Authenticate(user, std::move(creds.password), info_.peer_ip,
+    ctx_.store->Authenticate(protocols::LoginUserName(user, cfg_.delivery),
+                             std::move(creds.password), info_.peer_ip,
                              [registry, id, user](Result<storage::UserRecord> r) {
                                auto* s = static_cast<SmtpSession*>(registry->Find(id));
                                if (s) s->OnAuthenticated(user, std::move(r));

@@ -83,7 +83,47 @@ bool ValidDnsName(const std::string& name) {
   return true;
 }
 
+// Opens `file` for reading, or says why not as a sentence naming `key`.
+Result<std::unique_ptr<FILE, FileCloser>> OpenPem(const char* key, const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    return Status::InvalidArgument(std::string(key) + ": cannot read " + file + ": Is a directory");
+  }
+  std::unique_ptr<FILE, FileCloser> f(std::fopen(file.c_str(), "rb"));
+  if (!f) {
+    return Status::InvalidArgument(std::string(key) + ": cannot read " + file + ": " +
+                                   std::strerror(errno));
+  }
+  return f;
+}
+
 }  // namespace
+
+Status CheckCertificateFiles(const std::string& cert_file, const std::string& key_file) {
+  ERR_clear_error();
+  auto cf = OpenPem("tls.cert", cert_file);
+  if (!cf.ok()) return cf.status();
+  std::unique_ptr<X509, X509Deleter> cert(PEM_read_X509(cf->get(), nullptr, nullptr, nullptr));
+  if (!cert) {
+    ERR_clear_error();
+    return Status::InvalidArgument("tls.cert: not a PEM certificate (" + cert_file + ")");
+  }
+  auto kf = OpenPem("tls.key", key_file);
+  if (!kf.ok()) return kf.status();
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> key(
+      PEM_read_PrivateKey(kf->get(), nullptr, nullptr, nullptr));
+  if (!key) {
+    ERR_clear_error();
+    return Status::InvalidArgument("tls.key: not a PEM private key, or one with a passphrase (" +
+                                   key_file + ")");
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("tls.key does not match tls.cert (" + key_file + ", " +
+                                   cert_file + ")");
+  }
+  return Status::Ok();
+}
 
 std::string TakeOpenSslError() {
   std::string out;
@@ -115,6 +155,7 @@ Result<SslCtxPtr> MakeServerContext(const std::string& cert_file, const std::str
   if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
     return Status::Internal("cipher list: " + TakeOpenSslError());
   }
+  PB_RETURN_IF_ERROR(CheckCertificateFiles(cert_file, key_file));
   static const unsigned char kSessionContext[] = "pillarbox";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1) {
@@ -125,7 +166,8 @@ Result<SslCtxPtr> MakeServerContext(const std::string& cert_file, const std::str
     return Status::InvalidArgument("tls.key: cannot load " + key_file + ": " + TakeOpenSslError());
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    return Status::InvalidArgument("tls.key: " + key_file + " does not match " + cert_file);
+    return Status::InvalidArgument("tls.key does not match tls.cert (" + key_file + ", " +
+                                   cert_file + ")");
   }
   return ctx;
 }

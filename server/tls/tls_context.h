@@ -28,6 +28,12 @@ std::string TakeOpenSslError();
 // "1.2" -> TLS1_2_VERSION, "1.3" -> TLS1_3_VERSION.
 Result<int> ParseMinVersion(std::string_view text);
 
+// Checks that the certificate (first PEM certificate of the chain) and the
+// private key can be read, parse, and match. Errors are sentences:
+// "tls.cert: cannot read /x: No such file or directory", "tls.cert: not a
+// PEM certificate (/x)", "tls.key does not match tls.cert (/k, /c)".
+Status CheckCertificateFiles(const std::string& cert_file, const std::string& key_file);
+
 // A server context from PEM files: the certificate chain (leaf first) and
 // the private key, which must match. TLS min_version and later, modern
 // AEAD ciphers only, no compression, no renegotiation.

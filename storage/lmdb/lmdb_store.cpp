@@ -339,6 +339,11 @@ Status LmdbStore::Init() {
       return true;
     }));
     for (const auto& k : stale) PB_RETURN_IF_ERROR(ops.Del(dbis_.live_sessions, k));
+    // Each opening of the store gets its own block of session ids, so that
+    // ids in the journal and logs are unique for the life of the store.
+    auto opening = ops.NextCounter("store_openings");
+    if (!opening.ok()) return opening.status();
+    session_id_base_ = *opening * kSessionIdsPerOpening;
     return Status::Ok();
   }();
   if (!s.ok()) {

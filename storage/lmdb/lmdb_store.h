@@ -66,6 +66,7 @@ class LmdbStore final : public Store {
   Status Init();
 
   std::unique_ptr<ReadView> Read() override;
+  std::uint64_t SessionIdBase() const override { return session_id_base_; }
 
   void CreateUser(std::string name, std::string hash, Callback<UserRecord> done) override;
   void SetPassword(std::string name, std::string hash, StatusCallback done) override;
@@ -145,6 +146,7 @@ class LmdbStore final : public Store {
   std::vector<std::thread> auth_threads_;
 
   // External-change detection.
+  std::uint64_t session_id_base_ = 0;  // set by Open
   std::atomic<std::uint64_t> own_txnid_{0};
   std::atomic<bool> external_seen_{false};
   std::uint64_t polled_txnid_ = 0;  // owner thread

@@ -190,6 +190,8 @@ def make_server(pillarbox, tmp_path):
     def make(config=None, users=None, start=True):
         workdir = tempfile.mkdtemp(prefix="srv-", dir=tmp_path)
         srv = Server(workdir, config)
+        # Only `serve` and `init` create a store; users are added before the start.
+        srv.cli("init")
         for name, password in (users if users is not None else {"alice": "secret"}).items():
             srv.add_user(name, password)
         if start:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -222,10 +223,53 @@ TEST_F(ConfigTest, SyntaxErrorHasLineNumber) {
 }
 
 TEST_F(ConfigTest, UnknownSectionAndKey) {
-  EXPECT_EQ(Error("[imap4]\nlisten = []\n"), "imap4: unknown section");
-  EXPECT_EQ(Error("[pop3]\ndelete = \"hide\"\n"), "pop3.delete: unknown key");
+  EXPECT_EQ(Error("[imap4]\nlisten = []\n"),
+            "imap4: unknown section (line 1); did you mean [imap]?");
+  EXPECT_EQ(Error("[pop3]\ndelete = \"hide\"\n"), "pop3.delete: unknown key (line 2)");
   EXPECT_EQ(Error("pop3 = 3\n"), "pop3: expected a table ([pop3])");
-  EXPECT_EQ(Error("[pop3.extra]\nx = 1\n"), "pop3.extra: unknown key");
+  EXPECT_EQ(Error("[pop3.extra]\nx = 1\n"), "pop3.extra: unknown key (line 1)");
+  EXPECT_EQ(Error("[zzzzzz]\n"), "zzzzzz: unknown section (line 1)");
+}
+
+// Regression: a typo in a key got neither a line number nor a suggestion.
+TEST_F(ConfigTest, UnknownKeySuggestsTheNearest) {
+  EXPECT_EQ(Error("[imap]\n\nidle_timout = 5\n"),
+            "imap.idle_timout: unknown key (line 3); did you mean imap.idle_timeout?");
+  EXPECT_EQ(Error("[pop3]\nDelete_Mode = \"hide\"\n"),
+            "pop3.Delete_Mode: unknown key (line 2); did you mean pop3.delete_mode?");
+  // Under the wrong section: the key where it belongs.
+  EXPECT_EQ(Error("[imap]\ndelete_mode = \"hide\"\n"),
+            "imap.delete_mode: unknown key (line 2); did you mean pop3.delete_mode?");
+  EXPECT_EQ(Error("[delivery]\nsubaddress_seperator = \"-\"\n"),
+            "delivery.subaddress_seperator: unknown key (line 2); did you mean "
+            "delivery.subaddress_separator?");
+  // Nothing close: no guess.
+  EXPECT_EQ(Error("[tls]\nwhatever = 1\n"), "tls.whatever: unknown key (line 2)");
+}
+
+// Regression: an unknown PILLARBOX_* variable was ignored silently.
+TEST_F(ConfigTest, UnknownEnvironmentVariablesAreWarned) {
+  auto w = UnknownEnvWarnings({"PATH", "PILLARBOX_IMAP_LISTEN", "PILLARBOX_IMAP_LISTN",
+                               "PILLARBOX_USERS", "PILLARBOX_SEED_DIR", "PILLARBOX_TLS_DIR",
+                               "PILLARBOX_POP3_DELETEMODE", "PILLARBOX_NOTHING_LIKE_IT_AT_ALL"});
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0],
+            "environment variable PILLARBOX_IMAP_LISTN is not a setting and is ignored; did you "
+            "mean PILLARBOX_IMAP_LISTEN?");
+  EXPECT_EQ(w[1],
+            "environment variable PILLARBOX_POP3_DELETEMODE is not a setting and is ignored; did "
+            "you mean PILLARBOX_POP3_DELETE_MODE?");
+  EXPECT_EQ(w[2],
+            "environment variable PILLARBOX_NOTHING_LIKE_IT_AT_ALL is not a setting and is "
+            "ignored");
+  // Every setting's own variable is known.
+  std::vector<std::string> all;
+  for (const auto& k : AllKeys()) {
+    std::string v = "PILLARBOX_" + k;
+    for (char& c : v) c = c == '.' ? '_' : static_cast<char>(std::toupper(c));
+    all.push_back(v);
+  }
+  EXPECT_TRUE(UnknownEnvWarnings(all).empty());
 }
 
 TEST_F(ConfigTest, WrongTypes) {
@@ -482,6 +526,39 @@ TEST_F(ConfigTest, LoadConfigFromFileAndMissingFile) {
   EXPECT_EQ(missing.status().message().rfind("/nonexistent/pillarbox.toml: cannot open", 0), 0u);
   auto sample = LoadConfig(std::string(PILLARBOX_SOURCE_DIR) + "/config/pillarbox.toml", NoEnv);
   EXPECT_TRUE(sample.ok()) << sample.status().ToString();
+  // Regression: --config naming a directory (Docker's stand-in for a missing
+  // bind-mounted file) ran on the defaults.
+  auto dir = LoadConfig(std::string(PILLARBOX_SOURCE_DIR) + "/config", NoEnv);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("/config: is a directory"), std::string::npos)
+      << dir.status().message();
+}
+
+// Regression: a relative data_dir in a file was relative to the working
+// directory, so the CLI run elsewhere opened (and made) another store.
+TEST_F(ConfigTest, RelativeDataDirIsRelativeToTheFile) {
+  std::string dir = ::testing::TempDir() + "pillarbox-config-test";
+  std::filesystem::create_directories(dir + "/etc");
+  {
+    std::ofstream f(dir + "/etc/p.toml");
+    f << "[server]\ndata_dir = \"./mail//\"\n";
+  }
+  auto c = LoadConfig(dir + "/etc/p.toml", NoEnv);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->server.data_dir,
+            std::filesystem::absolute(dir).lexically_normal().string() + "/etc/mail");
+  {
+    std::ofstream f(dir + "/etc/p.toml");
+    f << "[server]\ndata_dir = \"/srv/mail\"\n";
+  }
+  EXPECT_EQ(LoadConfig(dir + "/etc/p.toml", NoEnv)->server.data_dir, "/srv/mail");
+  {
+    std::ofstream f(dir + "/etc/p.toml");
+    f << "[imap]\n";
+  }
+  // Not in the file: the default, relative to the working directory.
+  EXPECT_EQ(LoadConfig(dir + "/etc/p.toml", NoEnv)->server.data_dir, "./data");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ConfigTest, UserSettings) {

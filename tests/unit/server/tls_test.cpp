@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -107,13 +108,37 @@ TEST_F(TlsTest, ContextRejectsMismatchedKeyAndBadVersion) {
   ASSERT_TRUE(other.ok());
   auto ctx = MakeServerContext(paths_.cert, other->key, "1.2");
   ASSERT_FALSE(ctx.ok());
-  EXPECT_EQ(ctx.status().message().rfind("tls.key: ", 0), 0u) << ctx.status().message();
+  EXPECT_EQ(ctx.status().message(),
+            "tls.key does not match tls.cert (" + other->key + ", " + paths_.cert + ")");
   ctx = MakeServerContext(paths_.cert, paths_.key, "1.1");
   ASSERT_FALSE(ctx.ok());
   EXPECT_NE(ctx.status().message().find("tls.min_version"), std::string::npos);
   ctx = MakeServerContext(dir_.path() + "/missing.pem", paths_.key, "1.2");
   ASSERT_FALSE(ctx.ok());
-  EXPECT_NE(ctx.status().message().find("tls.cert"), std::string::npos);
+  EXPECT_EQ(ctx.status().message(),
+            "tls.cert: cannot read " + dir_.path() + "/missing.pem: No such file or directory");
+}
+
+// Regression: TLS errors were raw OpenSSL codes ("error:0480006C:PEM
+// routines::no start line"); they are sentences now.
+TEST_F(TlsTest, CertificateErrorsAreSentences) {
+  std::string garbage = dir_.path() + "/garbage.pem";
+  {
+    std::FILE* f = std::fopen(garbage.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not pem at all\n", f);
+    std::fclose(f);
+  }
+  EXPECT_EQ(CheckCertificateFiles(garbage, paths_.key).message(),
+            "tls.cert: not a PEM certificate (" + garbage + ")");
+  EXPECT_EQ(CheckCertificateFiles(paths_.cert, garbage).message(),
+            "tls.key: not a PEM private key, or one with a passphrase (" + garbage + ")");
+  // The key file in place of the certificate, and the other way round.
+  EXPECT_EQ(CheckCertificateFiles(paths_.key, paths_.cert).message(),
+            "tls.cert: not a PEM certificate (" + paths_.key + ")");
+  EXPECT_EQ(CheckCertificateFiles(dir_.path(), paths_.key).message(),
+            "tls.cert: cannot read " + dir_.path() + ": Is a directory");
+  EXPECT_TRUE(CheckCertificateFiles(paths_.cert, paths_.key).ok());
 }
 
 TEST_F(TlsTest, HandshakeAndDataBothWaysInMemory) {

@@ -145,6 +145,27 @@ TEST_F(StoreTest, CreateUserRejectsBadNamesAndUnsupportedHashes) {
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
 }
 
+// Regression: session ids restarted at #1 after each restart and collided
+// between processes, so journal lines were ambiguous.
+TEST_F(StoreTest, EachOpeningGetsItsOwnBlockOfSessionIds) {
+  std::uint64_t first = store().SessionIdBase();
+  EXPECT_GT(first, 0u);
+  EXPECT_EQ(first % kSessionIdsPerOpening, 0u);
+  f_.Reopen();
+  std::uint64_t second = store().SessionIdBase();
+  EXPECT_EQ(second, first + kSessionIdsPerOpening);
+  // A second process (another Store on the same directory) gets the next.
+  storage::ManualExecutor ex;
+  storage::StoreOptions options;
+  options.dir = f_.dir() + "/store";
+  options.post = ex.Poster();
+  auto other = Store::Open(std::move(options));
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ((*other)->SessionIdBase(), store().SessionIdBase() + kSessionIdsPerOpening);
+  other->reset();
+  ex.RunPending();
+}
+
 TEST_F(StoreTest, AuthenticateRunsOffThreadAndPostsTheResult) {
   f_.AddUser("dave", "right");
   auto ok = f_.Wait<UserRecord>(
