@@ -151,9 +151,9 @@ TEST_F(VisibilityTest, Pop3MoveJournalsTheDestinationUid) {
 TEST_F(VisibilityTest, FailedAuthenticationSaysWhyForTheLogOnly) {
   f_.AddUser("eve", "right");
   auto wrong = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("eve", "wrong", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("eve", "wrong", "192.0.2.1", cb); });
   auto unknown = f_.Wait<UserRecord>(
-      [&](Callback<UserRecord> cb) { store().Authenticate("nobody", "right", cb); });
+      [&](Callback<UserRecord> cb) { store().Authenticate("nobody", "right", "192.0.2.1", cb); });
   EXPECT_EQ(wrong.status().code(), Code::kNoPermission);
   EXPECT_EQ(unknown.status().code(), Code::kNoPermission);
   EXPECT_EQ(wrong.status().message(), kAuthWrongPassword);
