@@ -436,10 +436,14 @@ void LmdbStore::WriterLoop() {
       if (queue_.empty()) return;  // stop_ and drained
       batch.swap(queue_);
     }
+    const std::size_t count = batch.size();
     RunBatch(batch);
+    // The mutations (and what they hold, such as a spill file) are released
+    // before Flush() can return for them.
+    batch.clear();
     {
       std::lock_guard lock(queue_mu_);
-      finished_ += batch.size();
+      finished_ += count;
     }
     flushed_cv_.notify_all();
   }

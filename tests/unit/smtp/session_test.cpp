@@ -224,7 +224,9 @@ TEST_F(SmtpSessionTest, LargeDataGoesToASpillFileAndIsDeliveredWhole) {
   EXPECT_TRUE(stored.ends_with(kDate + std::string("\r\n") + body)) << stored.size();
   EXPECT_TRUE(stored.starts_with("Return-Path: <s@x>\r\n"));
   EXPECT_EQ(Messages(alice_.id)[0].blob, Messages(bob_.id)[0].blob);
-  // Nothing is left behind, open or on disk.
+  // Nothing is left behind, open or on disk, once the writer let go of the
+  // delivery.
+  fx_.store().Flush();
   EXPECT_EQ(OpenFilesUnder(tmp), 0);
   EXPECT_TRUE(std::filesystem::is_empty(tmp));
   // A transaction given up midway (RSET after a DATA cut off: a new
