@@ -119,6 +119,7 @@ class Server:
     def __init__(self, binary, workdir):
         self.bin = binary
         self.dir = workdir
+        os.makedirs(workdir, exist_ok=True)
         self.port = free_port()
         self.conf = os.path.join(workdir, "pillarbox.toml")
         with open(self.conf, "w") as f:
@@ -183,7 +184,6 @@ def run_imaptest(imaptest, args, timeout):
 
 def scripted(args, workdir):
     server = Server(args.binary, os.path.join(workdir, "scripted"))
-    os.makedirs(server.dir)
     server.add_users(["testuser"])
     server.start()
     try:
@@ -208,7 +208,6 @@ def scripted(args, workdir):
 
 def stress(args, workdir, name, extra):
     server = Server(args.binary, os.path.join(workdir, name))
-    os.makedirs(server.dir)
     server.add_users([f"testuser{i}" for i in range(1, USER_COUNT + 1)])
     server.start()
     try:
