@@ -528,7 +528,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     const auto& m = *r.m;
     std::string state;
     if (r.pending_session) {
-      state = "delete pending (session " + std::to_string(r.pending_session) + ")";
+      state = "delete pending #" + std::to_string(r.pending_session);
     } else if (m.pop3.hidden) {
       state = "hidden from POP3";
     } else if (m.pop3.retrieved) {
@@ -556,7 +556,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     std::string by = Dash(ev->origin.protocol);
     if (ev->origin.session) by += " #" + std::to_string(ev->origin.session);
     gone_rows.push_back({ShortTime(ev->time), std::string(storage::JournalKindName(ev->kind)),
-                         CellText(by, 14), storage::FormatUidl(ev->guid),
+                         CellText(by, 18), storage::FormatUidl(ev->guid),
                          Dash(CellText(ev->detail, 32)), ev->subject});
   }
   std::printf("\nGone from INBOX (from the journal)\n");

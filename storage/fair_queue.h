@@ -1,9 +1,10 @@
 // FairQueue: the password-hashing work queue. Jobs carry a client key (the
 // client's address); workers take the oldest job of the next client in
 // turn (fewest checks running first, then least recently served), so one
-// address with hundreds of logins in flight cannot starve the others, and each client may have at
-// most a few jobs queued or running (Push() refuses more: the caller fails that login without
-// hashing).
+// address with hundreds of logins in flight cannot starve the others: it
+// gets its share of the hashing threads, not more. A client may have at most
+// `per_client` jobs queued or running (Push() refuses more: the caller fails
+// that login without hashing).
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -21,9 +22,13 @@
 namespace pillarbox::storage {
 
 // Password checks one client address may have queued or running; more are
-// refused (the normal failure, no hashing). A person logs in with one or
-// two clients at a time; a spray from one address is held to this.
-inline constexpr std::size_t kMaxAuthJobsPerClient = 8;
+// refused (the normal failure, no hashing). Fairness, not this cap, is what
+// keeps a spray from one address from slowing everybody else; the cap only
+// bounds what one address can queue. It is high because a whole office
+// behind one NAT address opens its mail clients at nine (each connection has
+// at most one check in flight, and [limits] max_connections_per_ip also
+// applies): refusing real logins there would be worse than queueing them.
+inline constexpr std::size_t kMaxAuthJobsPerClient = 256;
 
 class FairQueue {
  public:

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/fair_queue.h"
 #include "storage/spill_file.h"
 #include "storage/types.h"
 
@@ -65,7 +66,7 @@ struct StoreOptions {
   int auth_threads = 0;
   // Password checks one client address may have queued or running (see
   // storage/fair_queue.h).
-  std::size_t auth_jobs_per_client = 8;
+  std::size_t auth_jobs_per_client = kMaxAuthJobsPerClient;
   // Verifies a password against a stored hash; empty: VerifyPassword. For
   // tests (counting, blocking).
   std::function<bool(std::string_view password, std::string_view hash)> verify_password;

@@ -238,7 +238,7 @@ def test_pending_dele_shows_in_views(server):
         assert data["messages"][1]["delete_pending_session"] is None
         out = srv.cli("views", "alice").stdout.decode()
         row = next(line for line in out.splitlines() if "Pending" in line)
-        assert f"delete pending (session {session})" in row, out
+        assert f"delete pending #{session}" in row, out
     finally:
         p.quit()
     assert "delete pending" not in srv.cli("views", "alice").stdout.decode()
