@@ -78,6 +78,7 @@ listen = []
 [log]
 level = "warn"
 """)
+        subprocess.run([args.binary, "init", "--config", conf], check=True, capture_output=True)
         subprocess.run([args.binary, "user", "add", "bench", "--password-stdin", "--config", conf],
                        input=b"secret\n", check=True, capture_output=True)
         proc = subprocess.Popen([args.binary, "serve", "--config", conf],

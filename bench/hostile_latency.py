@@ -67,6 +67,7 @@ max_line_length = "1M"
 [log]
 level = "warn"
 """)
+        subprocess.run([binary, "init", "--config", cfg], check=True, capture_output=True)
         subprocess.run([binary, "user", "add", USER, "--password-stdin", "--config", cfg],
                        input=(PASSWORD + "\n").encode(), check=True, capture_output=True)
         self.log = open(os.path.join(workdir, "server.log"), "wb")

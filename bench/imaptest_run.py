@@ -220,12 +220,13 @@ def stress(args, workdir, name, extra):
     with open(os.path.join(workdir, f"{name}.out"), "w") as f:
         f.write(out)
     errors = [line for line in out.splitlines() if line.startswith("Error:")]
-    # The last full statistics block: the header line and the totals line under it.
+    # imaptest's closing "Totals:" block: the header, and the operation counts.
     lines = out.splitlines()
     totals = ""
-    for i, line in enumerate(lines):
-        if line.startswith("Logi ") and i + 2 < len(lines):
-            totals = lines[i] + "\n" + lines[i + 1] + "\n" + lines[i + 2]
+    if "Totals:" in lines:
+        at = lines.index("Totals:")
+        block = [l for l in lines[at + 1:at + 6] if l.strip()]
+        totals = "\n".join([block[0], block[-1]]) if len(block) >= 2 else ""
     print(f"--- stress {name} ({' '.join(extra)}): {len(errors)} errors")
     seen = {}
     for e in errors:
