@@ -41,6 +41,12 @@ std::string LogSafe(std::string_view s, std::size_t max_bytes = kLogSafeMaxBytes
 // another field of the line.
 std::string LogField(std::string_view s, std::size_t max_bytes = kLogSafeMaxBytes);
 
+// `s` as a double-quoted string literal that is valid both as JSON and as a
+// TOML basic string: '"', '\\', and control characters escaped (\n, \r, \t,
+// \u00XX), UTF-8 kept, and bytes that are not well-formed UTF-8 replaced by
+// U+FFFD, so that the result always parses.
+std::string QuotedString(std::string_view s);
+
 // Big-endian fixed-width integers.
 inline void PutBigEndian64(std::string& out, std::uint64_t v) {
   char b[8];

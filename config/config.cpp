@@ -21,6 +21,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include "common/strings.h"
+
 extern char** environ;
 
 namespace pillarbox::config {
@@ -50,38 +52,7 @@ std::string OneLine(std::string_view s) {
 }
 
 // A TOML basic string literal.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view s) { return QuotedString(s); }
 
 // Parses an unsigned decimal number (all of `s`).
 bool ParseUnsigned(std::string_view s, std::uint64_t& out) {

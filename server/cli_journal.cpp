@@ -15,6 +15,7 @@
 #include <tuple>
 #include <utility>
 
+#include "common/strings.h"
 #include "server/cli_internal.h"
 #include "storage/uidl.h"
 
@@ -58,54 +59,7 @@ std::string ShortTime(storage::UnixTime t) {
 
 // A JSON string literal. Invalid UTF-8 becomes U+FFFD, so that the output
 // always parses.
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    std::size_t len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-    bool valid = len > 0 && i + len <= s.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    }
-    if (valid) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      out += "\uFFFD";
-      ++i;
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(std::string_view s) { return QuotedString(s); }
 
 // Builds one JSON object, fields in the order added.
 class JsonObject {

@@ -630,22 +630,6 @@ void CollectBodyKeys(const SearchKey& key, std::vector<const SearchKey*>& out) {
   for (const SearchKey& c : key.children) CollectBodyKeys(c, out);
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-int Base64Digit(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 bool IsBase64(const std::optional<std::string>& cte) {
   return cte && EqualsIgnoreAsciiCase(*cte, "base64");
 }
@@ -667,8 +651,8 @@ std::size_t QuotedPrintableCut(std::string_view body, std::size_t want) {
     char c = body[i];
     std::size_t len = 1;
     bool ok = c != ' ' && c != '\t' && c != '\r' && c != '=';
-    if (c == '=' && i + 2 < body.size() && HexDigit(body[i + 1]) >= 0 &&
-        HexDigit(body[i + 2]) >= 0) {
+    if (c == '=' && i + 2 < body.size() && mime::HexValue(body[i + 1]) >= 0 &&
+        mime::HexValue(body[i + 2]) >= 0) {
       len = 3;
       ok = true;
     }
@@ -763,7 +747,7 @@ struct BodyTextStream::Decoder {
         padded = true;
         break;
       }
-      int v = Base64Digit(static_cast<unsigned char>(ch));
+      int v = mime::Base64Value(static_cast<unsigned char>(ch));
       if (v < 0) continue;
       acc = (acc << 6) | static_cast<std::uint32_t>(v);
       bits += 6;

@@ -11,10 +11,6 @@
 
 namespace pillarbox::mime {
 
-namespace {
-
-constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -30,6 +26,10 @@ int Base64Value(unsigned char c) {
   if (c == '/') return 63;
   return -1;
 }
+
+namespace {
+
+constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
 
 // Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {

@@ -20,6 +20,11 @@
 
 namespace pillarbox::mime {
 
+// The value of one hexadecimal digit (either case), or -1.
+int HexValue(char c);
+// The value of one character of the base64 alphabet (RFC 2045 6.8), or -1.
+int Base64Value(unsigned char c);
+
 // Quoted-printable (RFC 2045 6.7): soft line breaks removed, =XX decoded,
 // whitespace at line ends dropped, malformed "=" sequences kept literally.
 std::string DecodeQuotedPrintable(std::string_view in);

@@ -49,7 +49,9 @@ TEST(StringsTest, OrderedInt64SortsNegativesFirst) {
     std::string k;
     PutOrderedInt64(k, v);
     EXPECT_EQ(GetOrderedInt64(k.data()), v);
-    if (!prev.empty()) EXPECT_LT(prev, k) << v;
+    if (!prev.empty()) {
+      EXPECT_LT(prev, k) << v;
+    }
     prev = k;
   }
 }
@@ -111,6 +113,20 @@ TEST(LogFieldTest, CutsLongValues) {
   EXPECT_EQ(LogField("abcdef", 4), "abcd... (6 bytes)");
   EXPECT_EQ(LogField("abcd", 4), "abcd");
   EXPECT_EQ(LogField(std::string(1000, 'x')), std::string(256, 'x') + "... (1000 bytes)");
+}
+
+TEST(QuotedStringTest, EscapesForJsonAndToml) {
+  EXPECT_EQ(QuotedString("plain"), "\"plain\"");
+  EXPECT_EQ(QuotedString("a\"b\\c\n\r\t"), "\"a\\\"b\\\\c\\n\\r\\t\"");
+  EXPECT_EQ(QuotedString(std::string_view("\0\x1f\x7f", 3)), "\"\\u0000\\u001f\\u007f\"");
+}
+
+TEST(QuotedStringTest, KeepsUtf8AndReplacesBrokenBytes) {
+  EXPECT_EQ(QuotedString("j\xc3\xb6rg"), "\"j\xc3\xb6rg\"");
+  EXPECT_EQ(QuotedString("a\xff"
+                         "b\xc3"),
+            "\"a\xef\xbf\xbd"
+            "b\xef\xbf\xbd\"");
 }
 
 }  // namespace
