@@ -376,7 +376,7 @@ KeyDesc DurationKey(std::string section, std::string name, Accessor<D> acc, Mill
     if (!ms.ok()) return ms.status();
     return set(c, *ms);
   };
-  d.from_toml = [set, from = d.from_text](Config& c, const toml::node& n) -> Status {
+  d.from_toml = [from = d.from_text](Config& c, const toml::node& n) -> Status {
     if (const auto* i = n.as_integer()) {
       if (i->get() < 0) return Invalid("expected a duration, got a negative number");
       return from(c, std::to_string(i->get()));

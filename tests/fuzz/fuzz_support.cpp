@@ -78,9 +78,10 @@ void CountingStore::SetQuota(std::string name, std::uint64_t bytes, std::uint64_
                              storage::StatusCallback done) {
   inner_->SetQuota(std::move(name), bytes, messages, Track(std::move(done), true));
 }
-void CountingStore::Authenticate(std::string name, std::string password,
+void CountingStore::Authenticate(std::string name, std::string password, std::string client,
                                  storage::Callback<storage::UserRecord> done) {
-  inner_->Authenticate(std::move(name), std::move(password), Track(std::move(done), false));
+  inner_->Authenticate(std::move(name), std::move(password), std::move(client),
+                       Track(std::move(done), false));
 }
 void CountingStore::CreateMailbox(storage::UserId user, std::string name, storage::SpecialUse use,
                                   storage::Callback<storage::MailboxRecord> done) {
@@ -120,9 +121,15 @@ void CountingStore::Expunge(storage::ExpungeRequest request,
   inner_->Expunge(std::move(request), Track(std::move(done), true));
 }
 void CountingStore::MarkPop3Retrieved(storage::MailboxId mailbox, storage::Uid uid, bool set_seen,
-                                      storage::Origin origin, storage::StatusCallback done) {
-  inner_->MarkPop3Retrieved(mailbox, uid, set_seen, std::move(origin),
+                                      storage::Origin origin, std::string detail,
+                                      storage::StatusCallback done) {
+  inner_->MarkPop3Retrieved(mailbox, uid, set_seen, std::move(origin), std::move(detail),
                             Track(std::move(done), true));
+}
+void CountingStore::UnhidePop3(storage::UserId user, std::optional<std::vector<storage::Uid>> uids,
+                               storage::Origin origin,
+                               storage::Callback<std::vector<storage::Uid>> done) {
+  inner_->UnhidePop3(user, std::move(uids), std::move(origin), Track(std::move(done), true));
 }
 void CountingStore::Pop3Commit(storage::Pop3CommitRequest request,
                                storage::Callback<storage::Pop3CommitResult> done) {

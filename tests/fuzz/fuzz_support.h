@@ -51,7 +51,7 @@ class CountingStore : public storage::Store {
                       storage::StatusCallback done) override;
   void SetQuota(std::string name, std::uint64_t bytes, std::uint64_t messages,
                 storage::StatusCallback done) override;
-  void Authenticate(std::string name, std::string password,
+  void Authenticate(std::string name, std::string password, std::string client,
                     storage::Callback<storage::UserRecord> done) override;
   void CreateMailbox(storage::UserId user, std::string name, storage::SpecialUse use,
                      storage::Callback<storage::MailboxRecord> done) override;
@@ -71,7 +71,11 @@ class CountingStore : public storage::Store {
   void Expunge(storage::ExpungeRequest request,
                storage::Callback<std::vector<storage::Uid>> done) override;
   void MarkPop3Retrieved(storage::MailboxId mailbox, storage::Uid uid, bool set_seen,
-                         storage::Origin origin, storage::StatusCallback done) override;
+                         storage::Origin origin, std::string detail,
+                         storage::StatusCallback done) override;
+  void UnhidePop3(storage::UserId user, std::optional<std::vector<storage::Uid>> uids,
+                  storage::Origin origin,
+                  storage::Callback<std::vector<storage::Uid>> done) override;
   void Pop3Commit(storage::Pop3CommitRequest request,
                   storage::Callback<storage::Pop3CommitResult> done) override;
   void RecordJournal(storage::UserId user, storage::JournalEvent event,
@@ -95,6 +99,10 @@ class CountingStore : public storage::Store {
     return inner_->Subscribe(mailbox, std::move(listener));
   }
   void Unsubscribe(std::uint64_t subscription) override { inner_->Unsubscribe(subscription); }
+  std::uint64_t WatchUser(storage::UserId user, UserListener listener) override {
+    return inner_->WatchUser(user, std::move(listener));
+  }
+  std::uint64_t SessionIdBase() const override { return inner_->SessionIdBase(); }
   void PollExternalChanges() override { inner_->PollExternalChanges(); }
   void Flush() override { inner_->Flush(); }
   Status CheckConsistency() override { return inner_->CheckConsistency(); }
