@@ -19,7 +19,8 @@ std::chrono::milliseconds AuthThrottle::OnFailure(const std::string& ip, const s
   // Forget entries that have been quiet for longer than the lockout, so the
   // table stays bounded by recent offenders.
   if (entries_.size() > 10000) {
-    std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.last > config_.lockout_time; });
+    std::erase_if(entries_,
+                  [&](const auto& kv) { return now - kv.second.last > config_.lockout_time; });
   }
   Entry& e = entries_[Key(ip, user)];
   if (now - e.last > config_.lockout_time) e.failures = 0;
@@ -39,6 +40,20 @@ bool AuthThrottle::LockedOut(const std::string& ip, const std::string& user) con
   if (it == entries_.end()) return false;
   if (std::chrono::steady_clock::now() - it->second.last > config_.lockout_time) return false;
   return it->second.failures >= config_.lockout_failures;
+}
+
+bool PlaintextAllowed(const config::AuthConfig& auth, const ConnectionInfo& info) {
+  switch (auth.plaintext) {
+    case config::Plaintext::kNever:
+      return false;
+    case config::Plaintext::kTls:
+      return info.tls_active;
+    case config::Plaintext::kTlsOrLoopback:
+      return info.tls_active || info.loopback || info.unix_socket;
+    case config::Plaintext::kAlways:
+      return true;
+  }
+  return false;
 }
 
 }  // namespace pillarbox::protocols

@@ -112,6 +112,12 @@ struct ConnectionInfo {
   bool unix_socket = false;    // LMTP over a unix socket
 };
 
+// Whether a plaintext password (IMAP LOGIN, AUTHENTICATE PLAIN/LOGIN, POP3
+// USER/PASS and AUTH, SMTP AUTH) may be sent on this connection under
+// [auth] plaintext. A unix socket is as local as loopback. The one rule for
+// every protocol.
+bool PlaintextAllowed(const config::AuthConfig& auth, const ConnectionInfo& info);
+
 class Session {
  public:
   virtual ~Session() = default;

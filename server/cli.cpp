@@ -357,6 +357,8 @@ int RunCli(int argc, char** argv) {
   CLI::App* user_del = user->add_subcommand("del", "delete a user and all their mail");
   add_config(user_del);
   user_del->add_option("name", user_args.name, "user name")->required();
+  user_del->add_flag("-y,--yes", user_args.yes,
+                     "do not ask for confirmation (asked only when stdin is a terminal)");
   CLI::App* user_list = user->add_subcommand("list", "list users");
   add_config(user_list);
   CLI::App* user_set = user->add_subcommand(

@@ -116,6 +116,7 @@ struct UserArgs {
   std::string setting;  // KEY=VALUE for `user set`
   std::string bytes;    // for `user quota`
   std::string messages;
+  bool yes = false;  // `user del`: no confirmation on a terminal
 };
 int Init(const config::Config& config);
 int UserAdd(const config::Config& config, const UserArgs& args);

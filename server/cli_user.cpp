@@ -190,6 +190,33 @@ int UserDel(const config::Config& config, const UserArgs& args) {
   int open_rc = kExitTempFail;
   auto admin = OpenStoreOrReport(config, &open_rc);
   if (!admin) return open_rc;
+  // A person at a terminal confirms by typing the name; scripts (stdin not
+  // a terminal) and --yes do not ask.
+  if (!args.yes && isatty(STDIN_FILENO)) {
+    std::uint64_t messages = 0, bytes = 0;
+    {
+      auto user = admin->Read()->FindUser(args.name);
+      if (!user.ok()) {
+        PrintError("user del " + args.name + ": no such user" + InDataDir(config));
+        return kExitNoUser;
+      }
+      messages = user->used_messages;
+      bytes = user->used_bytes;
+    }
+    std::printf(
+        "This deletes user %s and all their mail (%llu messages, %llu bytes), and ends their "
+        "open sessions. It cannot be undone.\nType the user name to confirm: ",
+        args.name.c_str(), static_cast<unsigned long long>(messages),
+        static_cast<unsigned long long>(bytes));
+    std::fflush(stdout);
+    char line[256];
+    std::string answer = std::fgets(line, sizeof line, stdin) ? line : "";
+    while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) answer.pop_back();
+    if (answer != args.name) {
+      PrintError("user del " + args.name + ": not confirmed; nothing was deleted");
+      return kExitFailure;
+    }
+  }
   Status s = admin->WaitStatus(
       [&](storage::StatusCallback done) { admin->store().DeleteUser(args.name, std::move(done)); });
   if (!s.ok()) {

@@ -302,17 +302,7 @@ void ImapSession::FinishError(const Command& cmd, const Status& status, std::str
 // ---- capabilities and login ------------------------------------------------
 
 bool ImapSession::PlaintextAllowed() const {
-  switch (config().auth.plaintext) {
-    case config::Plaintext::kNever:
-      return false;
-    case config::Plaintext::kTls:
-      return info_.tls_active;
-    case config::Plaintext::kTlsOrLoopback:
-      return info_.tls_active || info_.loopback || info_.unix_socket;
-    case config::Plaintext::kAlways:
-      return true;
-  }
-  return false;
+  return protocols::PlaintextAllowed(config().auth, info_);
 }
 
 std::string ImapSession::Capabilities() const {

@@ -338,17 +338,7 @@ void Pop3Session::CmdQuit(const CommandLine&) {
 // --- commands: AUTHORIZATION -----------------------------------------------
 
 bool Pop3Session::PlaintextAllowed() const {
-  switch (config_.auth.plaintext) {
-    case config::Plaintext::kNever:
-      return false;
-    case config::Plaintext::kTls:
-      return info_.tls_active;
-    case config::Plaintext::kTlsOrLoopback:
-      return info_.tls_active || info_.loopback;
-    case config::Plaintext::kAlways:
-      return true;
-  }
-  return false;
+  return protocols::PlaintextAllowed(config_.auth, info_);
 }
 
 std::string Pop3Session::PlaintextRefusal() const {
@@ -484,8 +474,7 @@ void Pop3Session::BeginLogin(std::string user, std::string password) {
   auto* registry = ctx_.registry;
   std::uint64_t id = id_;
   ctx_.store->Authenticate(protocols::LoginUserName(user, config_.delivery), std::move(password),
-                           info_.peer_ip,
-                           [registry, id, user](Result<storage::UserRecord> r) {
+                           info_.peer_ip, [registry, id, user](Result<storage::UserRecord> r) {
                              auto* s = static_cast<Pop3Session*>(registry->Find(id));
                              if (s) s->OnAuthenticated(user, std::move(r));
                            });

@@ -770,19 +770,7 @@ class SmtpSession final : public protocols::Session {
 
   // --- AUTH (SMTP only, RFC 4954) -------------------------------------------------
 
-  bool PlaintextAllowed() const {
-    switch (cfg_.auth.plaintext) {
-      case config::Plaintext::kNever:
-        return false;
-      case config::Plaintext::kTls:
-        return info_.tls_active;
-      case config::Plaintext::kTlsOrLoopback:
-        return info_.tls_active || info_.loopback || info_.unix_socket;
-      case config::Plaintext::kAlways:
-        return true;
-    }
-    return false;
-  }
+  bool PlaintextAllowed() const { return protocols::PlaintextAllowed(cfg_.auth, info_); }
 
   void Auth(std::string_view args) {
     if (!greeted_ || !esmtp_) return BadCommand("503 5.5.1 Send EHLO first");
@@ -1006,7 +994,8 @@ class SmtpSession final : public protocols::Session {
 
   void OnAppended(std::uint64_t seq, std::size_t index, const std::string& mailbox,
                   std::shared_ptr<const std::string> bytes,
-                  std::shared_ptr<const storage::SpillFile> spill, Result<storage::AppendResult> r) {
+                  std::shared_ptr<const storage::SpillFile> spill,
+                  Result<storage::AppendResult> r) {
     if (mode_ == Mode::kClosed || !delivery_ || delivery_->seq != seq) return;
     Status status = r.status();
     if (status.code() == Code::kNotFound && mailbox != "INBOX") {
@@ -1022,8 +1011,8 @@ class SmtpSession final : public protocols::Session {
       if (j != index && txn_.rcpts[j].same_as != static_cast<int>(index)) continue;
       if (status.ok()) {
         LOG_INFO("delivered: {} from=<{}> rcpt=<{}> size={} mailbox={} uid={} id={}", LogFields(),
-                 LogField(Sender()), LogField(txn_.rcpts[j].address), r->size,
-                 LogField(mailbox), r->uid, delivery_->id);
+                 LogField(Sender()), LogField(txn_.rcpts[j].address), r->size, LogField(mailbox),
+                 r->uid, delivery_->id);
       } else {
         LogRejected(Sender(), txn_.rcpts[j].address, RejectReason(status));
       }

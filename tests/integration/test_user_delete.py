@@ -116,3 +116,45 @@ def test_pop3_next_command_after_delete(make_server):
     with pytest.raises(poplib.error_proto, match="Account deleted"):
         p.stat()
     p.close()
+
+
+def run_on_terminal(args, typed, timeout=30):
+    """Runs the command with a pseudo-terminal as stdin (as a person at a
+    shell has), types `typed`, and returns (exit status, output)."""
+    import os
+    import pty
+    import subprocess
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(args, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        os.write(master, typed)
+        out, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, out.decode(errors="replace")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_user_del_on_a_terminal_asks_for_the_name(make_server):
+    from conftest import BIN
+
+    srv = make_server(users={"alice": "secret", "bob": "pw"}, start=False)
+    cmd = [BIN, "user", "del", "alice", "--config", srv.config_path]
+    # A wrong answer deletes nothing.
+    rc, out = run_on_terminal(cmd, b"bob\n")
+    assert rc == 1, out
+    assert "Type the user name to confirm" in out
+    assert "not confirmed; nothing was deleted" in out
+    assert "alice" in srv.cli("user", "list").stdout.decode()
+    # The name confirms.
+    rc, out = run_on_terminal(cmd, b"alice\n")
+    assert rc == 0, out
+    assert "user alice deleted" in out
+    # --yes does not ask, even on a terminal.
+    rc, out = run_on_terminal([BIN, "user", "del", "bob", "--yes", "--config", srv.config_path],
+                              b"")
+    assert rc == 0, out
+    assert "confirm" not in out
+    listing = srv.cli("user", "list").stdout.decode()
+    assert "alice" not in listing and "bob" not in listing
