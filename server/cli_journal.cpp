@@ -331,8 +331,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
 
   // What the journal knows per message (by GUID, which survives MOVE).
   std::map<std::uint64_t, std::string> subjects;
-  std::map<std::uint64_t, const storage::JournalEvent*> hidden_by;  // POP3 delete in hide mode
-  std::map<std::uint64_t, const storage::JournalEvent*> removed;    // left INBOX
+  std::map<std::uint64_t, const storage::JournalEvent*> removed;  // left INBOX
   // The last DELE-related event per message: a pending DELE is still pending
   // when neither QUIT (deleted) nor RSET/disconnect (aborted) followed it and
   // its session is alive (a killed server journals no abort).
@@ -344,12 +343,8 @@ int Views(const config::Config& config, const ViewsArgs& args) {
         ev.kind == K::kPop3Deleted) {
       dele_state[ev.guid] = &ev;
     }
-    if (ev.kind == K::kPop3Deleted && ev.detail == "hide") {
-      hidden_by[ev.guid] = &ev;
-      continue;
-    }
-    if (ev.kind == K::kPop3Unhidden) {
-      hidden_by.erase(ev.guid);
+    // Hiding and unhiding keep the message in INBOX: not "gone".
+    if ((ev.kind == K::kPop3Deleted && ev.detail == "hide") || ev.kind == K::kPop3Unhidden) {
       continue;
     }
     // A MOVE journals the destination; the source is in the detail.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "common/base64.h"
 #include "common/strings.h"
 
 namespace pillarbox::storage::hashes {
@@ -99,21 +100,10 @@ Status CheckArgon2Shape(std::string_view v) {
 
 // Standard base64 (with padding), as Dovecot writes digests.
 bool DecodeBase64(std::string_view in, std::string& out) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || (c == '=' && i + 2 >= in.size());
-    if (!ok) return false;
-  }
-  std::size_t pad = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
-  if (pad == 1 && in[in.size() - 2] == '=') return false;
-  out.assign(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return false;
-  out.resize(static_cast<std::size_t>(n) - pad);
+  if (in.empty()) return false;
+  auto decoded = Base64Decode(in);
+  if (!decoded) return false;
+  out = std::move(*decoded);
   return true;
 }
 

@@ -102,7 +102,10 @@ class Server:
     def cli(self, *args, input=None, check=True, timeout=60):
         """Runs `pillarbox ARGS --config FILE`; returns CompletedProcess."""
         cmd = [BIN, *args, "--config", self.config_path]
-        r = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
+        # No input: stdin is not the terminal of whoever runs the tests, so
+        # commands that ask a person (user del) do not wait for one.
+        r = subprocess.run(cmd, input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                           capture_output=True, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"{cmd} exited {r.returncode}: {r.stderr.decode(errors='replace')}")
         return r
@@ -212,6 +215,34 @@ def make_server(pillarbox, tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+def read_line(sock):
+    """One line from a raw socket (up to and with its LF; shorter at EOF)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def read_until_closed(sock, timeout=5):
+    """Everything the server sends until it closes, bounded in time.
+    Returns (data, closed): closed is True only for an orderly close."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            chunk = sock.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):

@@ -4,19 +4,9 @@ bytes are logged escaped, never as raw bytes that start a new line."""
 
 import base64
 
-from conftest import wait_for
+from conftest import read_line, wait_for
 
 FORGED = "2026-01-01T00:00:00.000 info imap session 1: admin logged in from 10.6.6.6"
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def read_log(srv):

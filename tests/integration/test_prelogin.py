@@ -7,33 +7,7 @@ import poplib
 import socket
 import time
 
-from conftest import message, wait_for
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def read_until_closed(sock, timeout):
-    """Everything the server sends until it closes (bounded in time)."""
-    sock.settimeout(timeout)
-    data = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            chunk = sock.recv(4096)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
+from conftest import message, read_line, read_until_closed, wait_for
 
 
 def greeted(srv, proto, expect):

@@ -14,17 +14,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Server, free_port, unverified_ssl_context, wait_for
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data
+from conftest import BIN, Server, free_port, read_line, unverified_ssl_context, wait_for
 
 
 def read_all(sock):

@@ -3,23 +3,15 @@ IMAP and POP3 sessions at once with a clear answer, instead of leaving them
 answering from a store where the user no longer exists."""
 
 import imaplib
+import os
 import poplib
-import socket
+import pty
+import subprocess
 import time
 
 import pytest
 
-from conftest import message, wait_for
-
-
-def read_line(sock):
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data
+from conftest import BIN, message, read_line, read_until_closed, wait_for
 
 
 def imap_login(srv):
@@ -32,22 +24,6 @@ def imap_login(srv):
         assert line
     assert line.startswith(b"a2 OK")
     return s
-
-
-def rest_until_closed(sock, timeout=5):
-    """What the server sends, unprompted, until it closes (bounded)."""
-    sock.settimeout(timeout)
-    data = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            chunk = sock.recv(4096)
-        except socket.timeout:
-            break
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
 
 
 def test_imap_selected_and_idle_sessions_get_bye(make_server):
@@ -66,7 +42,7 @@ def test_imap_selected_and_idle_sessions_get_bye(make_server):
     start = time.time()
     srv.cli("user", "del", "alice")
     for s in (selected, idle):
-        data, closed = rest_until_closed(s)
+        data, closed = read_until_closed(s)
         assert closed, data
         assert data.endswith(b"* BYE Account deleted.\r\n"), data
     assert time.time() - start < 5
@@ -121,10 +97,6 @@ def test_pop3_next_command_after_delete(make_server):
 def run_on_terminal(args, typed, timeout=30):
     """Runs the command with a pseudo-terminal as stdin (as a person at a
     shell has), types `typed`, and returns (exit status, output)."""
-    import os
-    import pty
-    import subprocess
-
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen(args, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -137,8 +109,6 @@ def run_on_terminal(args, typed, timeout=30):
 
 
 def test_user_del_on_a_terminal_asks_for_the_name(make_server):
-    from conftest import BIN
-
     srv = make_server(users={"alice": "secret", "bob": "pw"}, start=False)
     cmd = [BIN, "user", "del", "alice", "--config", srv.config_path]
     # A wrong answer deletes nothing.
