@@ -702,7 +702,7 @@ Status Validate(const Config& c) {
   return Status::Ok();
 }
 
-Status ApplyEnv(Config& c, EnvLookup env) {
+Status ApplyEnv(Config& c, EnvLookup env, ConfigSources* sources) {
   if (!env) return Status::Ok();
   for (const auto& k : Table()) {
     std::string var = k.EnvName();
@@ -710,11 +710,16 @@ Status ApplyEnv(Config& c, EnvLookup env) {
     if (!v) continue;
     Status s = k.from_text(c, *v);
     if (!s.ok()) return Invalid(k.FullName() + " (from " + var + "): " + s.message());
+    if (sources) {
+      std::string& origin = (*sources)[k.FullName()];
+      origin = origin.empty() ? "from " + var : "from " + var + ", overrides the file";
+    }
   }
   return Status::Ok();
 }
 
-Status ApplyToml(Config& c, const toml::table& root) {
+Status ApplyToml(Config& c, const toml::table& root, std::string_view origin,
+                 ConfigSources* sources) {
   for (const auto& [section_key, section_node] : root) {
     std::string section(section_key.str());
     if (!IsSection(section)) {
@@ -750,6 +755,7 @@ Status ApplyToml(Config& c, const toml::table& root) {
       }
       Status s = k->from_toml(c, node);
       if (!s.ok()) return Invalid(k->FullName() + ": " + s.message() + LineOf(node));
+      if (sources) (*sources)[k->FullName()] = "from " + std::string(origin);
     }
   }
   return Status::Ok();
@@ -814,7 +820,7 @@ namespace {
 // Parses the file's text; a relative server.data_dir written in the file is
 // taken relative to `base_dir` (the file's directory) when that is set.
 Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin, EnvLookup env,
-                             const std::filesystem::path& base_dir) {
+                             const std::filesystem::path& base_dir, ConfigSources* sources) {
   Config config;
   toml::table root;
 #if TOML_EXCEPTIONS
@@ -828,7 +834,7 @@ Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin
   if (!parsed) return Invalid(SyntaxError(origin, parsed.error()));
   root = std::move(parsed).table();
 #endif
-  PB_RETURN_IF_ERROR(ApplyToml(config, root));
+  PB_RETURN_IF_ERROR(ApplyToml(config, root, origin.empty() ? "config" : origin, sources));
   if (!base_dir.empty() && root["server"]["data_dir"]) {
     std::filesystem::path dir(config.server.data_dir);
     if (dir.is_relative()) config.server.data_dir = (base_dir / dir).lexically_normal().string();
@@ -836,7 +842,7 @@ Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin
       config.server.data_dir.pop_back();
     }
   }
-  PB_RETURN_IF_ERROR(ApplyEnv(config, env));
+  PB_RETURN_IF_ERROR(ApplyEnv(config, env, sources));
   PB_RETURN_IF_ERROR(Validate(config));
   return config;
 }
@@ -844,13 +850,14 @@ Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin, EnvLookup env) {
-  return ParseConfigIn(toml_text, origin, env, {});
+  return ParseConfigIn(toml_text, origin, env, {}, nullptr);
 }
 
-Result<Config> LoadConfig(const std::string& path, EnvLookup env) {
+Result<Config> LoadConfig(const std::string& path, EnvLookup env, ConfigSources* sources) {
+  if (sources) sources->clear();
   if (path.empty()) {
     Config config;
-    PB_RETURN_IF_ERROR(ApplyEnv(config, env));
+    PB_RETURN_IF_ERROR(ApplyEnv(config, env, sources));
     PB_RETURN_IF_ERROR(Validate(config));
     return config;
   }
@@ -870,15 +877,16 @@ Result<Config> LoadConfig(const std::string& path, EnvLookup env) {
   text << in.rdbuf();
   if (in.bad()) return Status::IOError(path + ": read error");
   std::filesystem::path base = std::filesystem::absolute(path, ec).parent_path();
-  return ParseConfigIn(text.str(), path, env, base);
+  return ParseConfigIn(text.str(), path, env, base, sources);
 }
 
 std::vector<std::string> UnknownEnvWarnings(const std::vector<std::string>& names) {
   // PILLARBOX_* variables that are not keys: the container entry point's
   // and the test and benchmark tools'.
-  static const char* const kNotKeys[] = {"PILLARBOX_USERS",      "PILLARBOX_SEED_DIR",
-                                         "PILLARBOX_TLS_DIR",    "PILLARBOX_BIN",
-                                         "PILLARBOX_SOURCE_DIR", "PILLARBOX_DEBIAN_MIRROR"};
+  static const char* const kNotKeys[] = {
+      "PILLARBOX_USERS",  "PILLARBOX_SEED_DIR",   "PILLARBOX_TLS_DIR",
+      "PILLARBOX_BIN",    "PILLARBOX_SOURCE_DIR", "PILLARBOX_DEBIAN_MIRROR",
+      "PILLARBOX_CONFIG", "PILLARBOX_USERS_FILE", "PILLARBOX_DEV_AUTO_CREATE_PASSWORD_FILE"};
   std::vector<std::string> vars;
   for (const auto& k : Table()) vars.push_back(k.EnvName());
   std::vector<std::string> out;
@@ -904,7 +912,17 @@ std::vector<std::string> EnvironmentNames() {
   return out;
 }
 
-std::string DumpConfig(const Config& config) {
+namespace {
+
+std::string MaskedValue(const KeyDesc& k, const Config& config) {
+  std::string value = k.to_toml(config);
+  if (k.secret && value != "\"\"") value = Quote("********");
+  return value;
+}
+
+}  // namespace
+
+std::string DumpConfig(const Config& config, const ConfigSources* sources) {
   std::string out;
   std::string section;
   for (const auto& k : Table()) {
@@ -913,10 +931,22 @@ std::string DumpConfig(const Config& config) {
       section = k.section;
       out += "[" + section + "]\n";
     }
-    out += k.name + " = ";
-    std::string value = k.to_toml(config);
-    if (k.secret && value != "\"\"") value = Quote("********");
-    out += value + "\n";
+    out += k.name + " = " + MaskedValue(k, config);
+    if (sources) {
+      auto it = sources->find(k.FullName());
+      if (it != sources->end()) out += "  # " + OneLine(it->second);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> DescribeSources(const Config& config, const ConfigSources& sources) {
+  std::vector<std::string> out;
+  for (const auto& k : Table()) {
+    auto it = sources.find(k.FullName());
+    if (it == sources.end()) continue;
+    out.push_back(k.FullName() + " = " + MaskedValue(k, config) + " (" + it->second + ")");
   }
   return out;
 }

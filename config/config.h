@@ -175,7 +175,12 @@ std::optional<std::string> RealEnv(const char* name);
 // relative to the file's directory; one from PILLARBOX_SERVER_DATA_DIR or the
 // embedded default ("./data") is relative to the working directory. A `path`
 // that names a directory or does not exist is an error.
-Result<Config> LoadConfig(const std::string& path, EnvLookup env = RealEnv);
+// Where the keys that are not at their built-in default got their value,
+// by "section.key": "from FILE", "from PILLARBOX_X", or "from PILLARBOX_X,
+// overrides the file".
+using ConfigSources = std::map<std::string, std::string>;
+Result<Config> LoadConfig(const std::string& path, EnvLookup env = RealEnv,
+                          ConfigSources* sources = nullptr);
 
 // Parses TOML text (for tests); `origin` names it in error messages.
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin,
@@ -189,8 +194,13 @@ std::vector<std::string> UnknownEnvWarnings(const std::vector<std::string>& name
 // The names of the process's environment variables.
 std::vector<std::string> EnvironmentNames();
 
-// The effective configuration as TOML, secrets masked.
-std::string DumpConfig(const Config& config);
+// The effective configuration as TOML, secrets masked. With `sources`, a
+// key set by the file or the environment has a comment saying which.
+std::string DumpConfig(const Config& config, const ConfigSources* sources = nullptr);
+
+// One line for each key in `sources`, secrets masked: `imap.listen =
+// ["0.0.0.0:143"] (from PILLARBOX_IMAP_LISTEN, overrides the file)`.
+std::vector<std::string> DescribeSources(const Config& config, const ConfigSources& sources);
 
 // Every key as "section.key" (for the sample-file test and docs).
 std::vector<std::string> AllKeys();

@@ -8,7 +8,11 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
-  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap)
+  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
+  podman runc)
+# podman runs the image test with runc (crun fails on a cgroups hybrid
+# host); tests/integration/test_docker_image.py writes
+# /etc/containers/containers.conf when it is missing.
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

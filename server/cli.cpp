@@ -34,8 +34,9 @@ void SetGlobalOptions(const std::string& config_path, bool verbose) {
   g_verbose = verbose;
 }
 
-std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env) {
-  auto c = config::LoadConfig(path);
+std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env,
+                                                 config::ConfigSources* sources) {
+  auto c = config::LoadConfig(path, config::RealEnv, sources);
   if (!c.ok()) {
     PrintError("config error: " + c.status().message());
     return std::nullopt;
@@ -282,27 +283,33 @@ void InitCliLog(const config::Config& config) {
 
 int Serve(const std::string& config_path) {
   // The server logs the environment warnings itself, in its log.
-  auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/false);
+  config::ConfigSources sources;
+  auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/false, &sources);
   if (!config) return cli::kExitConfig;
   Status s = log::Init(config->log.level);
   if (!s.ok()) {
     cli::PrintError("config error: log.level: " + s.message());
     return cli::kExitConfig;
   }
+  // Which keys the file and the environment set (every other key is at
+  // its built-in default).
+  LOG_INFO("configuration: {}", config_path.empty() ? "no file" : "file " + config_path);
+  for (const auto& line : config::DescribeSources(*config, sources)) LOG_INFO("config: {}", line);
   return RunServer(*config);
 }
 
 // The same checks as `serve` makes before it starts (CheckServeConfig), so
 // that what passes here starts.
 int CheckConfig(const std::string& config_path) {
-  auto config = cli::LoadConfigOrReport(config_path);
+  config::ConfigSources sources;
+  auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/true, &sources);
   if (!config) return cli::kExitConfig;
   cli::NoteDataDir(*config);
   if (Status s = CheckServeConfig(*config); !s.ok()) {
     cli::PrintError("config error: " + s.message());
     return cli::kExitConfig;
   }
-  std::fputs(config::DumpConfig(*config).c_str(), stdout);
+  std::fputs(config::DumpConfig(*config, &sources).c_str(), stdout);
   return cli::kExitOk;
 }
 
@@ -319,8 +326,8 @@ int RunCli(int argc, char** argv) {
   // after the others.
   auto add_config = [&config_path, &verbose](CLI::App* a) {
     a->add_option("-c,--config", config_path,
-                  "configuration file (TOML); default: built-in defaults and PILLARBOX_* "
-                  "environment variables")
+                  "configuration file (TOML); default: $PILLARBOX_CONFIG, else built-in "
+                  "defaults; PILLARBOX_* environment variables override either")
         ->type_name("FILE");
     a->add_flag("-v,--verbose", verbose, "say which data directory is used, and from where");
   };
@@ -433,6 +440,11 @@ int RunCli(int argc, char** argv) {
     return cli::kExitUsage;
   }
 
+  // The container image names its file this way, so that `docker exec ...
+  // pillarbox user add` finds the server's configuration.
+  if (const char* env = std::getenv("PILLARBOX_CONFIG"); config_path.empty() && env && *env) {
+    config_path = env;
+  }
   cli::SetGlobalOptions(config_path, verbose);
   if (*version) {
     std::printf("pillarbox %s\n", PILLARBOX_VERSION);

@@ -38,7 +38,8 @@ void SetGlobalOptions(const std::string& config_path, bool verbose);
 
 // Loads the configuration; on failure prints the one-line config error.
 // Warns (stderr) about PILLARBOX_* variables that are not settings.
-std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env = true);
+std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env = true,
+                                                 config::ConfigSources* sources = nullptr);
 
 // server.data_dir as an absolute path, for messages.
 std::string AbsoluteDataDir(const config::Config& config);

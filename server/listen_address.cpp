@@ -85,4 +85,15 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
   return out;
 }
 
+bool NeedsCertificate(const config::Config& config, const std::vector<ListenerSpec>& specs) {
+  if (!config.tls.cert.empty()) return true;
+  for (const ListenerSpec& spec : specs) {
+    if (spec.implicit_tls) return true;
+    if (spec.protocol == "lmtp" || spec.address.kind != ListenAddress::Kind::kTcp) continue;
+    const std::string& host = spec.address.host;
+    if (!host.starts_with("127.") && host != "::1") return true;
+  }
+  return false;
+}
+
 }  // namespace pillarbox::server

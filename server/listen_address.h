@@ -35,4 +35,11 @@ struct ListenerSpec {
 // plain before implicit TLS. Errors name the key.
 Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& config);
 
+// Whether the server needs a certificate: for an implicit-TLS listener, for
+// a configured [tls] cert, or for STARTTLS/STLS on a plain IMAP, POP3 or
+// SMTP listener that clients reach from elsewhere (not loopback, not a unix
+// socket), where it protects their logins. LMTP is the MTA's local intake.
+// Without one the server offers no STARTTLS and generates nothing.
+bool NeedsCertificate(const config::Config& config, const std::vector<ListenerSpec>& specs);
+
 }  // namespace pillarbox::server

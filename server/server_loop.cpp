@@ -149,14 +149,20 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
     }
   }
 
-  // TLS: always loaded, for implicit-TLS ports and STARTTLS on plain ones.
-  auto certs = tls::ResolveCertificate(config_.tls, GeneratedTlsDir(config_), hostname_);
-  if (!certs.ok()) return certs.status();
-  if (certs->generated) {
-    LOG_INFO("generated a self-signed certificate for {}: {}", hostname_, certs->cert);
+  // TLS: for implicit-TLS ports and STARTTLS on plain ones, when a listener
+  // needs it (NeedsCertificate); otherwise nothing is generated.
+  if (NeedsCertificate(config_, *specs)) {
+    auto certs = tls::ResolveCertificate(config_.tls, GeneratedTlsDir(config_), hostname_);
+    if (!certs.ok()) return certs.status();
+    if (certs->generated) {
+      LOG_INFO("generated a self-signed certificate for {}: {}", hostname_, certs->cert);
+    }
+    tls_ = std::make_unique<tls::ContextHolder>(certs->cert, certs->key, config_.tls.min_version);
+    PB_RETURN_IF_ERROR(tls_->Reload());
+    LOG_INFO("tls certificate {} sha256 {}", tls_->cert_file(), tls_->fingerprint());
+  } else {
+    LOG_INFO("no TLS listener and no [tls] cert: no certificate, no STARTTLS");
   }
-  tls_ = std::make_unique<tls::ContextHolder>(certs->cert, certs->key, config_.tls.min_version);
-  PB_RETURN_IF_ERROR(tls_->Reload());
 
   uv_async_init(&loop_, &async_, OnAsyncCb);
   async_.data = this;
@@ -588,6 +594,7 @@ void Server::ReloadTls() {
   Status s = tls_->Reload();
   if (s.ok()) {
     LOG_INFO("TLS certificate reloaded from {}", tls_->cert_file());
+    LOG_INFO("tls certificate {} sha256 {}", tls_->cert_file(), tls_->fingerprint());
   } else {
     LOG_ERROR("TLS reload failed, keeping the previous certificate: {}", s.ToString());
   }

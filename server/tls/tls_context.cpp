@@ -245,10 +245,27 @@ Result<CertPaths> ResolveCertificate(const config::TlsConfig& tls, const std::st
   return EnsureSelfSignedCertificate(generated_dir, hostname);
 }
 
+std::string CertificateFingerprint(SSL_CTX* ctx) {
+  X509* cert = ctx ? SSL_CTX_get0_certificate(ctx) : nullptr;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (!cert || X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(n * 3);
+  for (unsigned int i = 0; i < n; ++i) {
+    if (i) out += ':';
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
+}
+
 Status ContextHolder::Reload() {
   auto ctx = MakeServerContext(cert_, key_, min_version_);
   if (!ctx.ok()) return ctx.status();
   ctx_ = std::move(*ctx);
+  fingerprint_ = CertificateFingerprint(ctx_.get());
   return Status::Ok();
 }
 

@@ -44,6 +44,11 @@ Result<SslCtxPtr> MakeServerContext(const std::string& cert_file, const std::str
 // (the server's certificate may well be self-signed).
 Result<SslCtxPtr> MakeClientContext();
 
+// The SHA-256 fingerprint of the context's certificate (the leaf), as
+// colon-separated upper-case hex pairs ("AB:CD:..."), the form browsers and
+// `openssl x509 -fingerprint -sha256` show; empty when there is none.
+std::string CertificateFingerprint(SSL_CTX* ctx);
+
 struct CertPaths {
   std::string cert;
   std::string key;
@@ -70,12 +75,15 @@ class ContextHolder {
   Status Reload();
   const SslCtxPtr& current() const { return ctx_; }
   const std::string& cert_file() const { return cert_; }
+  // The current certificate's SHA-256 fingerprint (CertificateFingerprint).
+  const std::string& fingerprint() const { return fingerprint_; }
 
  private:
   std::string cert_;
   std::string key_;
   std::string min_version_;
   SslCtxPtr ctx_;
+  std::string fingerprint_;
 };
 
 }  // namespace pillarbox::server::tls

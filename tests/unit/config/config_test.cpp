@@ -174,6 +174,52 @@ TEST_F(ConfigTest, EnvOverridesFileAndDefaults) {
   EXPECT_EQ(c->dev.auto_create_password, "s3cret");
 }
 
+// Regression: the image's PILLARBOX_*_LISTEN variables silently won over a
+// mounted file; now the server and check-config say which source set a key.
+TEST_F(ConfigTest, SourcesSayFileEnvironmentOrOverride) {
+  std::string dir = ::testing::TempDir() + "pillarbox-config-sources";
+  std::filesystem::create_directories(dir);
+  std::string path = dir + "/p.toml";
+  {
+    std::ofstream f(path);
+    f << "[imap]\nlisten = [\"0.0.0.0:143\"]\n[pop3]\ndelete_mode = \"hide\"\n";
+  }
+  FakeEnvVars()["PILLARBOX_IMAP_LISTEN"] = "127.0.0.1:1143";
+  FakeEnvVars()["PILLARBOX_DEV_AUTO_CREATE_PASSWORD"] = "s3cret";
+  ConfigSources sources;
+  auto c = LoadConfig(path, FakeEnv, &sources);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(sources, (ConfigSources{
+                         {"imap.listen", "from PILLARBOX_IMAP_LISTEN, overrides the file"},
+                         {"pop3.delete_mode", "from " + path},
+                         {"dev.auto_create_password", "from PILLARBOX_DEV_AUTO_CREATE_PASSWORD"},
+                     }));
+  auto lines = DescribeSources(*c, sources);
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "imap.listen = [\"127.0.0.1:1143\"] (from PILLARBOX_IMAP_LISTEN, "
+                       "overrides the file)",
+                       "pop3.delete_mode = \"hide\" (from " + path + ")",
+                       "dev.auto_create_password = \"********\" (from "
+                       "PILLARBOX_DEV_AUTO_CREATE_PASSWORD)",
+                   }));
+  std::string dump = DumpConfig(*c, &sources);
+  EXPECT_NE(dump.find("\nlisten = [\"127.0.0.1:1143\"]  # from PILLARBOX_IMAP_LISTEN, overrides "
+                      "the file\n"),
+            std::string::npos)
+      << dump;
+  EXPECT_EQ(dump.find("s3cret"), std::string::npos);
+  // The annotated dump is still a configuration file.
+  auto again = ParseConfig(dump, "dump", NoEnv);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->imap.listen, c->imap.listen);
+  EXPECT_EQ(again->pop3.delete_mode.mode, Pop3DeleteMode::kHide);
+  // Without a file, environment only; nothing set, nothing listed.
+  FakeEnvVars().clear();
+  auto none = LoadConfig("", FakeEnv, &sources);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(sources.empty());
+}
+
 TEST_F(ConfigTest, EnvOverridesWithoutFile) {
   FakeEnvVars()["PILLARBOX_SERVER_DATA_DIR"] = "/srv/mail";
   auto c = LoadConfig("", FakeEnv);

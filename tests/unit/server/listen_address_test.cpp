@@ -103,5 +103,34 @@ TEST(RetentionRulesTest, Parse) {
   }
 }
 
+// Regression: a certificate was generated even with no listener needing
+// one. Implicit TLS, a configured cert, or STARTTLS for remote clients do.
+TEST(ListenAddressTest, NeedsCertificateOnlyForTlsOrRemotePlainListeners) {
+  auto needs = [](const config::Config& c) {
+    auto specs = ListenersFromConfig(c);
+    EXPECT_TRUE(specs.ok());
+    return NeedsCertificate(c, *specs);
+  };
+  config::Config c;
+  c.imap.listen = {"127.0.0.1:1143"};
+  c.imap.tls_listen = {};
+  c.pop3.listen = {"[::1]:1110"};
+  c.pop3.tls_listen = {};
+  c.lmtp.listen = {"0.0.0.0:24", "unix:/run/pillarbox/lmtp"};
+  c.smtp.listen = {};
+  c.smtp.tls_listen = {};
+  EXPECT_FALSE(needs(c));  // loopback logins and the MTA's LMTP need no STARTTLS
+  config::Config tls = c;
+  tls.imap.tls_listen = {"127.0.0.1:1993"};
+  EXPECT_TRUE(needs(tls));
+  config::Config remote = c;
+  remote.smtp.listen = {"0.0.0.0:25"};
+  EXPECT_TRUE(needs(remote));  // STARTTLS for senders from elsewhere
+  config::Config configured = c;
+  configured.tls.cert = "/etc/pillarbox/tls/cert.pem";
+  configured.tls.key = "/etc/pillarbox/tls/key.pem";
+  EXPECT_TRUE(needs(configured));
+}
+
 }  // namespace
 }  // namespace pillarbox::server

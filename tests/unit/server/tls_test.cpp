@@ -79,6 +79,27 @@ TEST_F(TlsTest, GeneratedCertificateIsEcdsaP256WithA0600Key) {
   X509_free(cert);
 }
 
+TEST_F(TlsTest, FingerprintIsTheSha256OfTheCertificate) {
+  ContextHolder holder(paths_.cert, paths_.key, "1.2");
+  ASSERT_TRUE(holder.Reload().ok());
+  FILE* f = std::fopen(paths_.cert.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  ASSERT_NE(cert, nullptr);
+  unsigned char md[32];
+  unsigned int n = 0;
+  ASSERT_EQ(X509_digest(cert, EVP_sha256(), md, &n), 1);
+  X509_free(cert);
+  ASSERT_EQ(n, 32u);
+  char want[3 * 32] = {};
+  for (unsigned int i = 0; i < n; ++i) {
+    std::snprintf(want + 3 * i, 4, i + 1 < n ? "%02X:" : "%02X", md[i]);
+  }
+  EXPECT_EQ(holder.fingerprint(), std::string(want));
+  EXPECT_EQ(CertificateFingerprint(nullptr), "");
+}
+
 TEST_F(TlsTest, GeneratedCertificateIsReusedOnTheNextStart) {
   std::string cert = ReadFile(paths_.cert);
   std::string key = ReadFile(paths_.key);
