@@ -119,14 +119,17 @@ def engine():
             f.write("[containers]\ndefault_ulimits = []\n")
     cache = rootfs.cache_path()
     if not os.path.exists(cache):
-        tmp = cache + ".dir"
+        # Names of this process's own: test_docker_rootfs.py may be making
+        # the same cache at the same time.
+        tmp = f"{cache}.{os.getpid()}.dir"
+        part = f"{cache}.{os.getpid()}.part"
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
         try:
             rootfs.build_rootfs(tmp)
-            with tarfile.open(cache + ".part", "w") as t:
+            with tarfile.open(part, "w") as t:
                 t.add(tmp, arcname=".")
-            os.replace(cache + ".part", cache)
+            os.replace(part, cache)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     podman("import", cache, BASE, timeout=300)
@@ -249,6 +252,7 @@ def test_image_serves_keeps_mail_and_stops_quickly(engine):
     t0 = time.monotonic()
     podman("stop", "-t", "10", name, timeout=30)
     elapsed = time.monotonic() - t0
+    print(f"podman stop -t 10: {elapsed:.2f} s")
     assert elapsed < 5, f"podman stop took {elapsed:.1f}s"
     code = podman("inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip()
     assert code == b"0", logs(name)
