@@ -9,9 +9,10 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
   ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
-  podman runc)
+  podman runc fuse-overlayfs slirp4netns uidmap catatonit)
 # podman runs the image test with runc (crun fails on a cgroups hybrid
-# host); tests/integration/test_docker_image.py writes
+# host); its recommended helpers are named because installs here skip
+# recommends; tests/integration/test_docker_image.py writes
 # /etc/containers/containers.conf when it is missing.
 
 want=("${build_pkgs[@]}")
