@@ -57,8 +57,7 @@ std::string RandomCookie() {
 
 class AuthSession final : public protocols::Session {
  public:
-  AuthSession(SessionContext& ctx, SessionOutput& out,
-              AuthSessionOptions options)
+  AuthSession(SessionContext& ctx, SessionOutput& out, AuthSessionOptions options)
       : ctx_(ctx), out_(out), cfg_(*ctx.config), options_(std::move(options)) {
     id_ = ctx_.registry->Add(this);
   }
@@ -68,9 +67,9 @@ class AuthSession final : public protocols::Session {
     std::string pid = std::to_string(options_.server_pid ? options_.server_pid
                                                          : static_cast<std::uint64_t>(::getpid()));
     std::string cookie = options_.cookie ? options_.cookie() : RandomCookie();
-    out_.Write(std::string(kVersionLine) + "MECH\tPLAIN\tplaintext\n" +
-               "MECH\tLOGIN\tplaintext\n" + "SPID\t" + pid + "\n" + "CUID\t" +
-               std::to_string(id_) + "\n" + "COOKIE\t" + cookie + "\n" + "DONE\n");
+    out_.Write(std::string(kVersionLine) + "MECH\tPLAIN\tplaintext\n" + "MECH\tLOGIN\tplaintext\n" +
+               "SPID\t" + pid + "\n" + "CUID\t" + std::to_string(id_) + "\n" + "COOKIE\t" + cookie +
+               "\n" + "DONE\n");
   }
 
   void OnInput(std::string_view data) override {
@@ -287,8 +286,8 @@ class AuthSession final : public protocols::Session {
   // throttle's delay. The reason is for the log only.
   void Failed(std::uint32_t rid, std::string_view reason) {
     Request& req = requests_.at(rid);
-    LOG_INFO("login failed: proto={} session={} rip={} user={} reason=\"{}\"", kProto, id_,
-             req.rip, LogField(req.user), reason);
+    LOG_INFO("login failed: proto={} session={} rip={} user={} reason=\"{}\"", kProto, id_, req.rip,
+             LogField(req.user), reason);
     std::chrono::milliseconds delay{0};
     if (ctx_.throttle) delay = ctx_.throttle->OnFailure(req.rip, req.user);
     auto answer = [registry = ctx_.registry, sid = id_, rid] {

@@ -47,7 +47,7 @@ inline constexpr std::size_t kMaxPendingRequests = 16;
 inline constexpr std::chrono::seconds kAuthIdleTimeout{60 * 60};
 
 struct AuthSessionOptions {
-  std::uint64_t server_pid = 0;       // SPID; 0: this process's id
+  std::uint64_t server_pid = 0;         // SPID; 0: this process's id
   std::function<std::string()> cookie;  // COOKIE; default: 32 random hex digits
 };
 
