@@ -707,9 +707,9 @@ Status Validate(const Config& c) {
   PB_RETURN_IF_ERROR(check_lists("lmtp.listen", c.lmtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.listen", c.smtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.tls_listen", c.smtp.tls_listen));
-  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{
-                                       "auth.postfix_socket", c.auth.postfix_socket},
-                                   {"delivery.socketmap_socket", c.delivery.socketmap_socket}}) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string&>{"auth.postfix_socket", c.auth.postfix_socket},
+        {"delivery.socketmap_socket", c.delivery.socketmap_socket}}) {
     auto path = ParseSocketPath(value);
     if (!path.ok() || path->empty()) continue;
     PB_RETURN_IF_ERROR(check_lists(key, {"unix:" + *path}));

@@ -60,7 +60,7 @@ struct Pop3Config {
 
 struct LmtpConfig {
   std::vector<std::string> listen = {"127.0.0.1:2424"};  // "host:port" or "unix:/path"
-  std::string socket_mode = "0666";  // permissions of its unix sockets (octal)
+  std::string socket_mode = "0666";                      // permissions of its unix sockets (octal)
 };
 
 struct SmtpConfig {

@@ -83,7 +83,8 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
   auto add_socket = [&](const char* protocol, const char* key, const std::string& value,
                         const char* mode_key, const std::string& mode_text) -> Status {
     auto path = config::ParseSocketPath(value);
-    if (!path.ok()) return Status::InvalidArgument(std::string(key) + ": " + path.status().message());
+    if (!path.ok())
+      return Status::InvalidArgument(std::string(key) + ": " + path.status().message());
     if (path->empty()) return Status::Ok();
     auto mode = config::ParseSocketMode(mode_text);
     if (!mode.ok()) {
