@@ -55,7 +55,7 @@ TEST_F(RoutingTest, ListedDomainsAndLookupOrder) {
 
 TEST_F(RoutingTest, CatchAllIsSmtpOnly) {
   cfg_.smtp.catch_all = true;
-  EXPECT_EQ(Route("nobody@x.test", true).kind, Kind::kNotLocal);
+  EXPECT_EQ(Route("nobody@x.test", true).kind, Kind::kUnknownUser);
   EXPECT_EQ(Route("nobody@x.test", false).kind, Kind::kUnknownUser);
   cfg_.dev.auto_create_users = true;
   auto d = Route("new+tag@x.test", false);
