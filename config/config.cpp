@@ -482,6 +482,9 @@ Status CheckSeparator(std::string_view s) {
 
 Status CheckExpireRule(std::string_view s) { return ParseExpireRule(s).status(); }
 
+Status CheckSocketMode(std::string_view s) { return ParseSocketMode(s).status(); }
+Status CheckSocketPath(std::string_view s) { return ParseSocketPath(s).status(); }
+
 Status CheckName(std::string_view s) {
   for (char c : s) {
     if (static_cast<unsigned char>(c) < 0x20) return Invalid("control characters not allowed");
@@ -521,6 +524,7 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, login_delay), Millis(0)));
   // [lmtp]
   t.push_back(ListKey(PB_FIELD(lmtp, listen), CheckAnyListen));
+  t.push_back(StringKey(PB_FIELD(lmtp, socket_mode), CheckSocketMode));
   // [smtp]
   t.push_back(ListKey(PB_FIELD(smtp, listen), CheckTcpListen));
   t.push_back(ListKey(PB_FIELD(smtp, tls_listen), CheckTcpListen));
@@ -539,10 +543,14 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(IntKey<int>(PB_FIELD(auth, lockout_failures), 0, kIntMax));
   t.push_back(DurationKey<Seconds>(PB_FIELD(auth, lockout_time), Millis(0)));
   t.push_back(IntKey<int>(PB_FIELD(auth, hash_threads), 0, 256));
+  t.push_back(StringKey(PB_FIELD(auth, postfix_socket), CheckSocketPath));
+  t.push_back(StringKey(PB_FIELD(auth, postfix_socket_mode), CheckSocketMode));
   // [delivery]
   t.push_back(ListKey(PB_FIELD(delivery, domains), CheckDomain));
   t.push_back(StringKey(PB_FIELD(delivery, subaddress_separator), CheckSeparator));
   t.push_back(BoolKey(PB_FIELD(delivery, over_quota_temporary)));
+  t.push_back(StringKey(PB_FIELD(delivery, socketmap_socket), CheckSocketPath));
+  t.push_back(StringKey(PB_FIELD(delivery, socketmap_socket_mode), CheckSocketMode));
   // [limits]
   t.push_back(IntKey<int>(PB_FIELD(limits, max_connections), 1, kIntMax));
   t.push_back(IntKey<int>(PB_FIELD(limits, max_smtp_connections), 1, kIntMax));
@@ -699,6 +707,13 @@ Status Validate(const Config& c) {
   PB_RETURN_IF_ERROR(check_lists("lmtp.listen", c.lmtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.listen", c.smtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.tls_listen", c.smtp.tls_listen));
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string&>{"auth.postfix_socket", c.auth.postfix_socket},
+        {"delivery.socketmap_socket", c.delivery.socketmap_socket}}) {
+    auto path = ParseSocketPath(value);
+    if (!path.ok() || path->empty()) continue;
+    PB_RETURN_IF_ERROR(check_lists(key, {"unix:" + *path}));
+  }
   return Status::Ok();
 }
 
@@ -997,6 +1012,28 @@ Result<std::uint64_t> ParseSize(std::string_view text) {
     return Invalid("size too large");
   }
   return n << shift;
+}
+
+Result<unsigned> ParseSocketMode(std::string_view text) {
+  if (text.empty() || text.size() > 4) return Invalid("expected an octal mode such as \"0660\"");
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return Invalid("expected an octal mode such as \"0660\"");
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (mode > 0777) return Invalid("expected an octal mode of at most 0777");
+  // A socket nobody may write to cannot be connected to, even by the owner.
+  if ((mode & 0200) == 0) return Invalid("the owner must be allowed to write (connect)");
+  return mode;
+}
+
+Result<std::string> ParseSocketPath(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (text.starts_with("unix:")) text.remove_prefix(5);
+  if (text.empty() || text.front() != '/') return Invalid("expected an absolute path");
+  // sockaddr_un.sun_path is 108 bytes including the terminator.
+  if (text.size() > 107) return Invalid("unix socket path too long (at most 107 bytes)");
+  return std::string(text);
 }
 
 Result<ListenAddress> ParseListenAddress(std::string_view text, bool allow_unix) {

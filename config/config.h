@@ -60,6 +60,7 @@ struct Pop3Config {
 
 struct LmtpConfig {
   std::vector<std::string> listen = {"127.0.0.1:2424"};  // "host:port" or "unix:/path"
+  std::string socket_mode = "0666";                      // permissions of its unix sockets (octal)
 };
 
 struct SmtpConfig {
@@ -84,12 +85,19 @@ struct AuthConfig {
   int lockout_failures = 10;  // failures per user+IP before a temporary lockout
   Seconds lockout_time{300};
   int hash_threads = 0;  // password-hashing threads; 0: one per core, at least 2
+  // Dovecot's auth protocol for Postfix (smtpd_sasl_type = dovecot) on this
+  // unix socket path; empty: off.
+  std::string postfix_socket;
+  std::string postfix_socket_mode = "0660";
 };
 
 struct DeliveryConfig {
   std::vector<std::string> domains;  // local domains; empty: any domain is local for LMTP
   std::string subaddress_separator = "+";
   bool over_quota_temporary = false;  // 452 4.2.2 instead of 552 5.2.2
+  // Postfix socketmap recipient lookups on this unix socket path; empty: off.
+  std::string socketmap_socket;
+  std::string socketmap_socket_mode = "0660";
 };
 
 struct LimitsConfig {
@@ -224,6 +232,13 @@ struct ListenAddress {
   bool ipv6 = false;
 };
 Result<ListenAddress> ParseListenAddress(std::string_view text, bool allow_unix);
+
+// A unix socket permission mode as written in the config: octal, "0660" or
+// "660" (at most 0777).
+Result<unsigned> ParseSocketMode(std::string_view text);
+// A socket path key (auth.postfix_socket, delivery.socketmap_socket): an
+// absolute path, "unix:" in front allowed; "" stays "" (off).
+Result<std::string> ParseSocketPath(std::string_view text);
 
 // One entry of retention.expire_after: "MAILBOX=DAYS" or "\\Trash=DAYS".
 struct ExpireRule {

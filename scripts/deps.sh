@@ -7,8 +7,8 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libuv1-dev libssl-dev liblmdb-dev libcrypt-dev libargon2-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
-test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
-  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
+test_pkgs=(python3 python3-pytest curl fetchmail isync swaks libnet-ssleay-perl mpop
+  postfix ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
   podman runc fuse-overlayfs slirp4netns uidmap catatonit)
 # podman runs the image test with runc (crun fails on a cgroups hybrid
 # host); its recommended helpers are named because installs here skip
@@ -34,6 +34,12 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
   echo "Installing: ${missing[*]}"
+  # Postfix (for the tests) without a system-wide mail setup and without
+  # debconf asking: "No configuration".
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" |
+      "${sudo_cmd[@]}" debconf-set-selections
+  fi
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null

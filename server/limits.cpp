@@ -4,7 +4,10 @@ namespace pillarbox::server {
 
 Family FamilyOf(std::string_view protocol) {
   if (protocol == "smtp") return Family::kSmtp;
-  if (protocol == "lmtp") return Family::kLmtp;
+  // Postfix's questions (SASL, socketmap) come from the same trusted MTA.
+  if (protocol == "lmtp" || protocol == "postfix-auth" || protocol == "socketmap") {
+    return Family::kLmtp;
+  }
   return Family::kImapPop3;
 }
 
@@ -40,6 +43,8 @@ std::size_t ConnectionLimiter::from(const std::string& ip) const {
 }
 
 std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict verdict) {
+  // Postfix's lookup protocols have no greeting to refuse with: disconnect.
+  if (protocol == "postfix-auth" || protocol == "socketmap") return "";
   std::string_view what = verdict == ConnectionLimiter::Verdict::kTooManyFromIp
                               ? "Too many connections from your address"
                               : "Too many connections";

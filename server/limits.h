@@ -20,7 +20,8 @@ namespace pillarbox::server {
 // Protocol families with a budget each.
 enum class Family { kImapPop3 = 0, kSmtp = 1, kLmtp = 2 };
 inline constexpr std::size_t kFamilies = 3;
-// "imap", "pop3" -> kImapPop3; "smtp" -> kSmtp; "lmtp" -> kLmtp.
+// "imap", "pop3" -> kImapPop3; "smtp" -> kSmtp; "lmtp", and Postfix's
+// "postfix-auth" and "socketmap" -> kLmtp.
 Family FamilyOf(std::string_view protocol);
 
 class ConnectionLimiter {
@@ -58,7 +59,8 @@ class ConnectionLimiter {
 
 // "* BYE Too many connections\r\n" (imap), "-ERR [SYS/TEMP] ...\r\n" (pop3),
 // "421 4.7.0 ...\r\n" (smtp, lmtp); short of memory: "* BYE [UNAVAILABLE]",
-// "-ERR [SYS/TEMP]", "421 4.3.2".
+// "-ERR [SYS/TEMP]", "421 4.3.2". "" (just disconnect) for postfix-auth and
+// socketmap.
 std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict verdict);
 
 }  // namespace pillarbox::server

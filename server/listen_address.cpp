@@ -62,6 +62,10 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 
 Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& config) {
   std::vector<ListenerSpec> out;
+  auto lmtp_mode = config::ParseSocketMode(config.lmtp.socket_mode);
+  if (!lmtp_mode.ok()) {
+    return Status::InvalidArgument("lmtp.socket_mode: " + lmtp_mode.status().message());
+  }
   auto add = [&](const char* protocol, bool tls, const char* key,
                  const std::vector<std::string>& list) -> Status {
     for (const std::string& text : list) {
@@ -71,8 +75,25 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
         return Status::InvalidArgument(std::string(key) +
                                        ": unix sockets are only supported for lmtp.listen");
       }
-      out.push_back(ListenerSpec{protocol, tls, key, std::move(*a)});
+      out.push_back(ListenerSpec{protocol, tls, key, std::move(*a), *lmtp_mode});
     }
+    return Status::Ok();
+  };
+  // The sockets Postfix asks questions on: a path each, or "" for none.
+  auto add_socket = [&](const char* protocol, const char* key, const std::string& value,
+                        const char* mode_key, const std::string& mode_text) -> Status {
+    auto path = config::ParseSocketPath(value);
+    if (!path.ok())
+      return Status::InvalidArgument(std::string(key) + ": " + path.status().message());
+    if (path->empty()) return Status::Ok();
+    auto mode = config::ParseSocketMode(mode_text);
+    if (!mode.ok()) {
+      return Status::InvalidArgument(std::string(mode_key) + ": " + mode.status().message());
+    }
+    ListenAddress a;
+    a.kind = ListenAddress::Kind::kUnix;
+    a.path = *path;
+    out.push_back(ListenerSpec{protocol, false, key, std::move(a), *mode});
     return Status::Ok();
   };
   PB_RETURN_IF_ERROR(add("imap", false, "imap.listen", config.imap.listen));
@@ -82,6 +103,11 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
   PB_RETURN_IF_ERROR(add("lmtp", false, "lmtp.listen", config.lmtp.listen));
   PB_RETURN_IF_ERROR(add("smtp", false, "smtp.listen", config.smtp.listen));
   PB_RETURN_IF_ERROR(add("smtp", true, "smtp.tls_listen", config.smtp.tls_listen));
+  PB_RETURN_IF_ERROR(add_socket("postfix-auth", "auth.postfix_socket", config.auth.postfix_socket,
+                                "auth.postfix_socket_mode", config.auth.postfix_socket_mode));
+  PB_RETURN_IF_ERROR(add_socket("socketmap", "delivery.socketmap_socket",
+                                config.delivery.socketmap_socket, "delivery.socketmap_socket_mode",
+                                config.delivery.socketmap_socket_mode));
   return out;
 }
 

@@ -25,13 +25,15 @@ struct ListenAddress {
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
 struct ListenerSpec {
-  std::string protocol;  // "imap" "pop3" "lmtp" "smtp"
+  std::string protocol;  // "imap" "pop3" "lmtp" "smtp" "postfix-auth" "socketmap"
   bool implicit_tls = false;
   std::string key;  // "imap.tls_listen", for messages
   ListenAddress address;
+  unsigned unix_mode = 0666;  // permissions of a unix socket (lmtp.socket_mode, ...)
 };
 
-// Every listener of the config, in a stable order: imap, pop3, lmtp, smtp;
+// Every listener of the config, in a stable order: imap, pop3, lmtp, smtp,
+// postfix-auth (auth.postfix_socket), socketmap (delivery.socketmap_socket);
 // plain before implicit TLS. Errors name the key.
 Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& config);
 

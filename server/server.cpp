@@ -23,6 +23,8 @@
 #if __has_include("protocols/pop3/pop3_session.h")
 #include "protocols/pop3/pop3_session.h"
 #endif
+#include "protocols/postfix/dovecot_auth.h"
+#include "protocols/postfix/socketmap.h"
 #if __has_include("protocols/smtp/smtp_session.h")
 #include "protocols/smtp/smtp_session.h"
 #endif
@@ -58,6 +60,14 @@ Server::Factories ProtocolFactories() {
   f["smtp"] = [](protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
                  protocols::SessionOutput& out) {
     return smtp::MakeSession(ctx, info, out, false);
+  };
+  f["postfix-auth"] = [](protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
+                         protocols::SessionOutput& out) {
+    return postfix::MakeAuthSession(ctx, info, out);
+  };
+  f["socketmap"] = [](protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
+                      protocols::SessionOutput& out) {
+    return postfix::MakeSocketmapSession(ctx, info, out);
   };
   return f;
 }

@@ -261,8 +261,12 @@ Status Server::BindListener(Listener* l) {
     pipe->data = l;
     l->handle = reinterpret_cast<uv_handle_t*>(pipe);
     if (int r = uv_pipe_bind(pipe, a.path.c_str()); r != 0) return fail(r);
-    // Who may deliver is decided by the directory's permissions.
-    ::chmod(a.path.c_str(), 0666);
+    // lmtp.socket_mode, auth.postfix_socket_mode, delivery.socketmap_socket_mode;
+    // the directory's permissions decide too. Before listen, so that no
+    // client connects through a wider mode.
+    if (::chmod(a.path.c_str(), l->spec.unix_mode) != 0) {
+      return Status::IOError(l->spec.key + ": chmod " + a.path + ": " + std::strerror(errno));
+    }
     if (int r = uv_listen(reinterpret_cast<uv_stream_t*>(pipe), kListenBacklog, OnConnectionCb);
         r != 0) {
       return fail(r);

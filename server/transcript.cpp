@@ -59,6 +59,16 @@ std::string Transcript::RedactInput(std::string_view line) {
     return "***";
   }
   if (in_sasl_) return "***";
+  // Dovecot's auth protocol (Postfix SASL): TAB-separated; a request keeps
+  // its id and mechanism, a continuation its id.
+  if (line.starts_with("AUTH\t") || line.starts_with("CONT\t")) {
+    std::size_t keep = line.find('\t', 5);
+    if (keep != std::string_view::npos && line.starts_with("AUTH\t")) {
+      keep = line.find('\t', keep + 1);
+    }
+    if (keep == std::string_view::npos) return Shorten(line);
+    return LogSafe(line.substr(0, keep)) + " ***";
+  }
 
   std::string_view rest = line;
   std::string_view first = NextWord(&rest);

@@ -8,6 +8,8 @@
 //         AUTHENTICATE mech [ir] -> AUTHENTICATE mech ***
 //   POP3  PASS secret, APOP user digest, AUTH mech [ir]
 //   SMTP  AUTH mech [ir]
+//   Dovecot auth (Postfix SASL)  AUTH<TAB>id<TAB>mech<TAB>... -> AUTH\tid\tmech ***,
+//         CONT<TAB>id<TAB>data -> CONT\tid ***
 // and every client line of a SASL exchange (after AUTH/AUTHENTICATE until
 // the server answers with something other than a continuation, "+ " or
 // "334 ") is logged as "***".

@@ -28,6 +28,7 @@
 #include "protocols/sasl/sasl.h"
 #include "protocols/smtp/address.h"
 #include "protocols/smtp/data_decoder.h"
+#include "protocols/smtp/routing.h"
 #include "protocols/smtp/smtp_session.h"
 #include "protocols/smtp/trace.h"
 
@@ -487,21 +488,21 @@ class SmtpSession final : public protocols::Session {
     Route(std::move(parsed->address));
   }
 
-  // Where a recipient goes: accepts it into txn_, rejects it, or (catch-all
-  // with auto-created users) creates the user first.
+  // Where a recipient goes (RouteRecipient): accepts it into txn_, rejects
+  // it, or (catch-all with auto-created users) creates the user first.
   void Route(Address addr) {
     const std::string shown = "<" + addr.text + ">";
-    bool catch_all = !lmtp_ && cfg_.smtp.catch_all;
-    if (!catch_all && !addr.domain.empty()) {
-      bool local;
-      if (!cfg_.delivery.domains.empty()) {
-        local = DomainMatches(addr.domain, cfg_.delivery.domains);
-      } else if (lmtp_) {
-        local = true;  // the MTA in front decided this is ours
-      } else {
-        local = DomainMatches(addr.domain, {ctx_.hostname, "localhost"});
-      }
-      if (!local) {
+    auto view = ctx_.store->Read();
+    RouteDecision d = RouteRecipient(*view, cfg_, ctx_.hostname, lmtp_, addr);
+    switch (d.kind) {
+      case RouteDecision::Kind::kDeliver:
+        return Accept(*view, d.user, d.detail, std::move(addr));
+      case RouteDecision::Kind::kCreate:
+        return CreateAndAccept(d.create_name, std::move(addr));
+      case RouteDecision::Kind::kCatchAllMissing:
+        LOG_ERROR("smtp: catch-all user {} not found", cfg_.smtp.catch_all_user);
+        return Reply("451 4.3.0 " + shown + " Catch-all mailbox unavailable");
+      case RouteDecision::Kind::kNotLocal:
         if (lmtp_) {
           LogRejected(Sender(), addr.text, "domain not handled");
           return Reply("550 5.1.2 " + shown + " Domain not handled here");
@@ -515,37 +516,8 @@ class SmtpSession final : public protocols::Session {
         // Empty [delivery] domains: only the hostname and localhost are local.
         return Reply("550 5.7.1 " + shown + ": domain " + addr.domain +
                      " is not local (see [delivery] domains); relay access denied");
-      }
-    }
-    auto view = ctx_.store->Read();
-    if (catch_all && !cfg_.smtp.catch_all_user.empty()) {
-      auto user = view->FindUser(cfg_.smtp.catch_all_user);
-      if (!user.ok()) {
-        LOG_ERROR("smtp: catch-all user {} not found", cfg_.smtp.catch_all_user);
-        return Reply("451 4.3.0 " + shown + " Catch-all mailbox unavailable");
-      }
-      return Accept(*view, *user, "", std::move(addr));
-    }
-    // Lookup order: the whole address (users named "a@example.org"), the
-    // local part, then both without the subaddress detail.
-    std::string base;
-    std::string detail;
-    bool has_detail =
-        SplitSubaddress(addr.local, cfg_.delivery.subaddress_separator, &base, &detail);
-    std::vector<std::pair<std::string, bool>> candidates;
-    if (!addr.domain.empty()) candidates.emplace_back(addr.local + "@" + addr.domain, false);
-    candidates.emplace_back(addr.local, false);
-    if (has_detail) {
-      if (!addr.domain.empty()) candidates.emplace_back(base + "@" + addr.domain, true);
-      candidates.emplace_back(base, true);
-    }
-    for (const auto& [name, with_detail] : candidates) {
-      auto user = view->FindUser(name);
-      if (user.ok()) return Accept(*view, *user, with_detail ? detail : "", std::move(addr));
-    }
-    if (catch_all && cfg_.dev.auto_create_users) {
-      std::string name = has_detail ? base : addr.local;
-      return CreateAndAccept(name, std::move(addr));
+      case RouteDecision::Kind::kUnknownUser:
+        break;
     }
     LogRejected(Sender(), addr.text, "unknown user");
     Reply("550 5.1.1 " + shown + " User unknown");

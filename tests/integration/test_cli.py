@@ -228,6 +228,13 @@ def test_check_config(offline, tmp_path):
     r = run(["check-config", "--config", str(bad)])
     assert r.returncode == 2 and b"imap.foo: unknown key" in r.stderr
 
+    bad.write_text("[lmtp]\nsocket_mode = \"0999\"\n")
+    r = run(["check-config", "--config", str(bad)])
+    assert r.returncode == 2 and b"lmtp.socket_mode: expected an octal mode" in r.stderr
+    bad.write_text("[auth]\npostfix_socket = \"run/auth\"\n")
+    r = run(["check-config", "--config", str(bad)])
+    assert r.returncode == 2 and b"auth.postfix_socket: expected an absolute path" in r.stderr
+
     bad.write_text("[imap\n")
     r = run(["check-config", "--config", str(bad)])
     assert r.returncode == 2 and f"{bad}:1:".encode() in r.stderr

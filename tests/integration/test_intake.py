@@ -16,7 +16,8 @@ import uuid
 
 import pytest
 
-from conftest import free_port, message, wait_for
+from conftest import message, wait_for
+from postfix_instance import PostfixInstance
 
 
 def views(srv, user):
@@ -190,26 +191,14 @@ def test_lmtp_over_quota_recipient(lmtp_server):
 # --- swaks -----------------------------------------------------------------------------
 
 
-def apt_install(package, why):
-    """Installs a Debian package for a test, or skips the test saying why."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip(f"{why}: {package} is missing and cannot be installed here (needs root and apt-get)")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", package],
-                       capture_output=True, timeout=600, env=env)
-    if r.returncode != 0:
-        pytest.skip(f"{why}: installing {package} failed: " + r.stderr.decode(errors="replace")[-500:])
-
-
 def swaks(*args):
+    """Runs swaks (a test dependency, scripts/deps.sh --test; with
+    libnet-ssleay-perl for --tls). Missing, the test fails."""
     exe = shutil.which("swaks")
-    if exe is None:
-        apt_install("swaks", "swaks tests")
-        exe = shutil.which("swaks")
+    assert exe is not None, "swaks is missing: install it (scripts/deps.sh --test)"
     r = subprocess.run([exe, *args], capture_output=True, timeout=60)
-    if b"requires Net::SSLeay" in r.stdout + r.stderr:
-        apt_install("libnet-ssleay-perl", "swaks --tls")
-        r = subprocess.run([exe, *args], capture_output=True, timeout=60)
+    assert b"requires Net::SSLeay" not in r.stdout + r.stderr, (
+        "swaks --tls needs libnet-ssleay-perl (scripts/deps.sh --test)")
     return r
 
 
@@ -287,126 +276,23 @@ def test_sigkill_during_lmtp_burst_loses_nothing_acknowledged(make_server):
 
 # --- Postfix delivering over LMTP ---------------------------------------------------------
 
-POSTFIX = "/usr/sbin/postfix"
 
-
-def ensure_postfix():
-    if os.path.exists(POSTFIX):
-        return
-    if shutil.which("debconf-set-selections"):
-        # Install without setting up a system-wide mail system.
-        subprocess.run(["debconf-set-selections"],
-                       input=b"postfix postfix/main_mailer_type select No configuration\n",
-                       capture_output=True, timeout=60)
-    apt_install("postfix", "the Postfix LMTP test")
-    if not os.path.exists(POSTFIX):
-        pytest.skip(f"the Postfix LMTP test: {POSTFIX} is still missing after installing postfix")
-
-
-MASTER_CF = """\
-{smtpd_port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000    0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
-def postfix_log(base):
-    try:
-        with open(os.path.join(base, "maillog"), errors="replace") as f:
-            return f.read()[-4000:]
-    except OSError:
-        return ""
-
-
-def test_postfix_delivers_over_lmtp(make_server, tmp_path):
-    ensure_postfix()
+def test_postfix_delivers_over_lmtp(make_server):
     srv = make_server(users={"alice": "secret", "bob": "pw"})
-    base = tempfile.mkdtemp(prefix="pbpf", dir="/tmp")
-    os.chmod(base, 0o755)  # Postfix daemons run as the postfix user
-    etc, spool, data = (os.path.join(base, d) for d in ("etc", "spool", "data"))
-    for d in (etc, spool, data):
-        os.makedirs(d)
-    shutil.chown(data, "postfix")
-    smtpd_port = free_port()
     main_cf = f"""\
-compatibility_level = 3.6
-queue_directory = {spool}
-data_directory = {data}
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = postfix.test
-mydomain = postfix.test
-myorigin = postfix.test
 mydestination = example.org
 local_recipient_maps =
-alias_maps =
-alias_database =
 local_transport = lmtp:inet:127.0.0.1:{srv.ports["lmtp"]}
-mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtputf8_enable = no
-biff = no
-maillog_file = {base}/maillog
-maillog_file_prefixes = {base}
-lmtp_connect_timeout = 10s
-queue_run_delay = 1s
-minimal_backoff_time = 1s
-maximal_backoff_time = 2s
 """
-    with open(os.path.join(etc, "main.cf"), "w") as f:
-        f.write(main_cf)
-    with open(os.path.join(etc, "master.cf"), "w") as f:
-        f.write(MASTER_CF.format(smtpd_port=f"127.0.0.1:{smtpd_port}"))
-    env = dict(os.environ)
-    started = subprocess.run([POSTFIX, "-c", etc, "start"], capture_output=True, timeout=120, env=env)
-    try:
-        if started.returncode != 0:
-            # Postfix reports early errors only to a terminal or syslog.
-            check = subprocess.run(["script", "-qc", f"{POSTFIX} -c {etc} check", "/dev/null"],
-                                   capture_output=True, timeout=120)
-            raise AssertionError("postfix start failed: " + check.stdout.decode(errors="replace") +
-                                 postfix_log(base))
-
-        def smtpd_up():
-            try:
-                with socket.create_connection(("127.0.0.1", smtpd_port), timeout=2):
-                    return True
-            except OSError:
-                return False
-
-        wait_for(smtpd_up, timeout=30, what="the Postfix smtpd")
+    with PostfixInstance(main_cf) as pf:
         subject = f"via-postfix-{uuid.uuid4().hex[:8]}"
-        with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=30) as s:
+        with smtplib.SMTP("127.0.0.1", pf.smtpd_port, timeout=30) as s:
             s.sendmail("sender@postfix.test", ["alice@example.org", "bob@example.org"],
                        message(subject=subject, to="alice@example.org"))
-
         try:
             wait_for(lambda: has_subject(srv, "alice", subject) and has_subject(srv, "bob", subject),
                      timeout=60, interval=0.5, what="the message to arrive through Postfix")
         except AssertionError:
-            raise AssertionError("message did not arrive through Postfix; maillog:\n" + postfix_log(base))
-        assert "status=sent" in postfix_log(base)
-    finally:
-        subprocess.run([POSTFIX, "-c", etc, "stop"], capture_output=True, timeout=60)
-        subprocess.run([POSTFIX, "-c", etc, "abort"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+            raise AssertionError("message did not arrive through Postfix; maillog:\n" + pf.log())
+        assert "status=sent" in pf.log()

@@ -220,6 +220,41 @@ TEST_F(ConfigTest, SourcesSayFileEnvironmentOrOverride) {
   EXPECT_TRUE(sources.empty());
 }
 
+TEST_F(ConfigTest, PostfixSocketsAndModes) {
+  auto c = Parse("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->auth.postfix_socket, "");  // off
+  EXPECT_EQ(c->delivery.socketmap_socket, "");
+  EXPECT_EQ(c->lmtp.socket_mode, "0666");
+  EXPECT_EQ(c->auth.postfix_socket_mode, "0660");
+  EXPECT_EQ(c->delivery.socketmap_socket_mode, "0660");
+  FakeEnvVars()["PILLARBOX_AUTH_POSTFIX_SOCKET"] = "/run/pillarbox/auth";
+  FakeEnvVars()["PILLARBOX_DELIVERY_SOCKETMAP_SOCKET"] = "unix:/run/pillarbox/map";
+  FakeEnvVars()["PILLARBOX_LMTP_SOCKET_MODE"] = "660";
+  c = Parse("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.postfix_socket, "/run/pillarbox/auth");
+  EXPECT_EQ(c->delivery.socketmap_socket, "unix:/run/pillarbox/map");
+  EXPECT_EQ(c->lmtp.socket_mode, "660");
+  FakeEnvVars().clear();
+  EXPECT_EQ(Error("[lmtp]\nsocket_mode = \"0888\"\n"),
+            "lmtp.socket_mode: expected an octal mode such as \"0660\" (line 2)");
+  EXPECT_EQ(Error("[lmtp]\nsocket_mode = \"01777\"\n"),
+            "lmtp.socket_mode: expected an octal mode such as \"0660\" (line 2)");
+  EXPECT_EQ(Error("[auth]\npostfix_socket_mode = \"0460\"\n"),
+            "auth.postfix_socket_mode: the owner must be allowed to write (connect) (line 2)");
+  EXPECT_EQ(Error("[auth]\npostfix_socket = \"relative/auth\"\n"),
+            "auth.postfix_socket: expected an absolute path (line 2)");
+  EXPECT_EQ(Error("[delivery]\nsocketmap_socket = \"/" + std::string(107, 'x') + "\"\n"),
+            "delivery.socketmap_socket: unix socket path too long (at most 107 bytes) (line 2)");
+  EXPECT_EQ(Error("[lmtp]\nlisten = [\"unix:/run/s\"]\n[auth]\npostfix_socket = \"/run/s\"\n"),
+            "auth.postfix_socket: \"unix:/run/s\" is also in lmtp.listen");
+  EXPECT_EQ(*ParseSocketMode("0660"), 0660u);
+  EXPECT_EQ(*ParseSocketMode("777"), 0777u);
+  EXPECT_FALSE(ParseSocketMode("").ok());
+  EXPECT_FALSE(ParseSocketMode("-660").ok());
+}
+
 TEST_F(ConfigTest, EnvOverridesWithoutFile) {
   FakeEnvVars()["PILLARBOX_SERVER_DATA_DIR"] = "/srv/mail";
   auto c = LoadConfig("", FakeEnv);
@@ -525,6 +560,9 @@ TEST_F(ConfigTest, AllKeysNamesEveryContractKey) {
                         "pop3.delete_mode",
                         "pop3.mark_seen_on_retr",
                         "lmtp.listen",
+                        "lmtp.socket_mode",
+                        "auth.postfix_socket",
+                        "delivery.socketmap_socket",
                         "smtp.listen",
                         "smtp.tls_listen",
                         "tls.cert",

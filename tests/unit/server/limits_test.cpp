@@ -70,6 +70,8 @@ TEST(ConnectionLimiterTest, EachFamilyHasItsOwnBudget) {
   EXPECT_EQ(FamilyOf("pop3"), Family::kImapPop3);
   EXPECT_EQ(FamilyOf("smtp"), Family::kSmtp);
   EXPECT_EQ(FamilyOf("lmtp"), Family::kLmtp);
+  EXPECT_EQ(FamilyOf("postfix-auth"), Family::kLmtp);
+  EXPECT_EQ(FamilyOf("socketmap"), Family::kLmtp);
 }
 
 TEST(ConnectionLimiterTest, TheAddressIsCheckedBeforeTheTotal) {
@@ -87,6 +89,8 @@ TEST(RefusalLineTest, EachProtocolSpeaksItsOwnLanguage) {
   EXPECT_EQ(RefusalLine("pop3", V::kTooManyTotal), "-ERR [SYS/TEMP] Too many connections\r\n");
   EXPECT_EQ(RefusalLine("smtp", V::kTooManyTotal), "421 4.7.0 Too many connections\r\n");
   EXPECT_EQ(RefusalLine("lmtp", V::kTooManyTotal), "421 4.7.0 Too many connections\r\n");
+  EXPECT_EQ(RefusalLine("postfix-auth", V::kTooManyTotal), "");
+  EXPECT_EQ(RefusalLine("socketmap", V::kShortOfMemory), "");
   EXPECT_EQ(RefusalLine("imap", V::kTooManyFromIp),
             "* BYE Too many connections from your address\r\n");
 }

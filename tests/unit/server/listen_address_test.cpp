@@ -75,6 +75,25 @@ TEST(ListenAddressTest, ListenersFromConfigNameTheirKeys) {
   EXPECT_EQ((*l)[3].protocol, "lmtp");
   EXPECT_EQ((*l)[4].protocol, "smtp");
 
+  // Postfix's sockets come last, each with its own mode.
+  c.lmtp.socket_mode = "0600";
+  c.auth.postfix_socket = "/tmp/pb-auth";
+  c.delivery.socketmap_socket = "unix:/tmp/pb-map";
+  c.delivery.socketmap_socket_mode = "0666";
+  l = ListenersFromConfig(c);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ASSERT_EQ(l->size(), 7u);
+  EXPECT_EQ((*l)[3].unix_mode, 0600u);
+  EXPECT_EQ((*l)[5].protocol, "postfix-auth");
+  EXPECT_EQ((*l)[5].key, "auth.postfix_socket");
+  EXPECT_EQ((*l)[5].address.path, "/tmp/pb-auth");
+  EXPECT_EQ((*l)[5].unix_mode, 0660u);
+  EXPECT_EQ((*l)[6].protocol, "socketmap");
+  EXPECT_EQ((*l)[6].address.path, "/tmp/pb-map");
+  EXPECT_EQ((*l)[6].unix_mode, 0666u);
+  c.auth.postfix_socket = "";
+  c.delivery.socketmap_socket = "";
+
   c.pop3.listen = {"bogus"};
   l = ListenersFromConfig(c);
   ASSERT_FALSE(l.ok());

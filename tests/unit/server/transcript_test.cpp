@@ -31,6 +31,14 @@ TEST(TranscriptTest, ControlBytesCannotForgeLogLines) {
   EXPECT_EQ(out, (std::vector<std::string>{"250 ok", "* BYE \\x01"}));
 }
 
+TEST(TranscriptTest, DovecotAuthRequestsAreRedacted) {
+  Transcript t;
+  EXPECT_EQ(t.RedactInput("AUTH\t7\tPLAIN\tservice=smtp\trip=192.0.2.1\tresp=AGFsaWNlAHNlY3JldA=="),
+            "AUTH\\x097\\x09PLAIN ***");
+  EXPECT_EQ(t.RedactInput("CONT\t7\tc2VjcmV0"), "CONT\\x097 ***");
+  EXPECT_EQ(t.RedactInput("VERSION\t1\t2"), "VERSION\\x091\\x092");
+}
+
 TEST(TranscriptTest, ImapLoginWithLiteralsRedactsTheFollowingLines) {
   Transcript t;
   EXPECT_EQ(t.RedactInput("a1 LOGIN {5}"), "a1 LOGIN ***");
