@@ -11,11 +11,11 @@
 #include <iostream>
 
 #include "common/log.h"
-#include "protocols/analyzer.h"
 #include "server/cli_internal.h"
 #include "server/healthcheck.h"
 #include "server/paths.h"
 #include "server/server.h"
+#include "server/store_options.h"
 
 namespace pillarbox::server {
 namespace cli {
@@ -46,15 +46,6 @@ std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool w
     }
   }
   return std::move(*c);
-}
-
-std::string AbsoluteDataDir(const config::Config& config) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(config.server.data_dir, ec);
-  if (ec) return config.server.data_dir;
-  std::string out = abs.lexically_normal().string();
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
 }
 
 std::string DataDirOrigin() {
@@ -88,16 +79,9 @@ Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& confi
     return Status::NotFound("no store in the data directory " + AbsoluteDataDir(config) + " (" +
                             DataDirOrigin() + "): " + hint);
   }
-  // The same options as the server's store, so that quotas and journal
-  // limits agree whichever process commits.
-  storage::StoreOptions options;
-  options.dir = StoreDir(config);
-  options.post = admin->executor_.Poster();
-  options.analyzer = protocols::MakeMessageAnalyzer();
-  options.default_quota_bytes = config.quota.storage_bytes;
-  options.default_quota_messages = config.quota.messages;
-  options.journal_max_age_days = config.journal.max_age_days;
-  options.journal_max_events_per_user = config.journal.max_events_per_user;
+  // The same options as the server's store (MakeStoreOptions); the CLI
+  // verifies no passwords, so one hashing thread is enough.
+  storage::StoreOptions options = MakeStoreOptions(config, admin->executor_.Poster());
   options.auth_threads = 1;
   if (create) std::filesystem::create_directories(config.server.data_dir, ec);
   auto store = storage::Store::Open(std::move(options));

@@ -7,12 +7,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "config/config.h"
+#include "server/store_options.h"
+#include "services/outcome.h"
 #include "storage/store.h"
 
 namespace pillarbox::server::cli {
@@ -40,8 +43,6 @@ void SetGlobalOptions(const std::string& config_path, bool verbose);
 // Warns (stderr) about PILLARBOX_* variables that are not settings.
 std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env = true);
 
-// server.data_dir as an absolute path, for messages.
-std::string AbsoluteDataDir(const config::Config& config);
 // " (data directory /abs/path)", appended to errors such as "no such user".
 std::string InDataDir(const config::Config& config);
 // With --verbose: "pillarbox: data directory /abs/path (from FILE)" on stderr.
@@ -68,6 +69,25 @@ class AdminStore {
     return std::move(*out);
   }
   Status WaitStatus(const std::function<void(storage::StatusCallback)>& submit);
+
+  // The same for service operations (services/): the outcome and the value.
+  template <typename T>
+  std::pair<services::Outcome, T> Await(const std::function<void(services::Done<T>)>& submit) {
+    std::optional<std::pair<services::Outcome, T>> out;
+    submit([&out](services::Outcome o, T value) { out.emplace(std::move(o), std::move(value)); });
+    while (!out) executor_.WaitAndRun(100);
+    return std::move(*out);
+  }
+  // Runs completions until `done()` holds.
+  void WaitUntil(const std::function<bool()>& done) {
+    while (!done()) executor_.WaitAndRun(100);
+  }
+  services::Outcome AwaitOutcome(const std::function<void(services::OutcomeDone)>& submit) {
+    std::optional<services::Outcome> out;
+    submit([&out](services::Outcome o) { out.emplace(std::move(o)); });
+    while (!out) executor_.WaitAndRun(100);
+    return std::move(*out);
+  }
 
  private:
   AdminStore() = default;
