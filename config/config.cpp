@@ -829,6 +829,7 @@ Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin
   root = std::move(parsed).table();
 #endif
   PB_RETURN_IF_ERROR(ApplyToml(config, root));
+  config.server.data_dir_in_file = static_cast<bool>(root["server"]["data_dir"]);
   if (!base_dir.empty() && root["server"]["data_dir"]) {
     std::filesystem::path dir(config.server.data_dir);
     if (dir.is_relative()) config.server.data_dir = (base_dir / dir).lexically_normal().string();

@@ -40,6 +40,9 @@ struct ServerConfig {
   std::string user;           // drop privileges to this user after binding (when root)
   std::string group;          // and this group (empty: the user's primary group)
   Seconds shutdown_grace{5};  // how long sessions get to say goodbye on SIGTERM
+  // Not a setting: true when data_dir was written in the configuration file
+  // (LoadConfig sets it), so that messages can say where it came from.
+  bool data_dir_in_file = false;
 };
 
 struct ImapConfig {

@@ -48,10 +48,13 @@ std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool w
   return std::move(*c);
 }
 
-std::string DataDirOrigin() {
+// Where server.data_dir came from, as "(...)" text after the directory.
+std::string DataDirOrigin(const config::Config& config) {
   if (std::getenv("PILLARBOX_SERVER_DATA_DIR")) return "from PILLARBOX_SERVER_DATA_DIR";
-  if (!g_config_path.empty()) return "from " + g_config_path;
-  return "the built-in default ./data, relative to the working directory";
+  if (config.server.data_dir_in_file) return "from " + g_config_path;
+  std::string origin = "the built-in default ./data, relative to the working directory";
+  if (!g_config_path.empty()) origin += "; " + g_config_path + " does not set server.data_dir";
+  return origin;
 }
 
 std::string InDataDir(const config::Config& config) {
@@ -61,7 +64,7 @@ std::string InDataDir(const config::Config& config) {
 void NoteDataDir(const config::Config& config) {
   if (!g_verbose) return;
   std::fprintf(stderr, "pillarbox: data directory %s (%s)\n", AbsoluteDataDir(config).c_str(),
-               DataDirOrigin().c_str());
+               DataDirOrigin(config).c_str());
 }
 
 Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& config, bool create) {
@@ -77,7 +80,7 @@ Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& confi
                            : "check server.data_dir in " + g_config_path +
                                  ", or create the store with `pillarbox init`";
     return Status::NotFound("no store in the data directory " + AbsoluteDataDir(config) + " (" +
-                            DataDirOrigin() + "): " + hint);
+                            DataDirOrigin(config) + "): " + hint);
   }
   // The same options as the server's store (MakeStoreOptions); the CLI
   // verifies no passwords, so one hashing thread is enough.

@@ -30,8 +30,8 @@ namespace {
 
 // The log lines of README.md "Logs" (stderr, at the configured log.level).
 void LogRejected(std::string_view from, std::string_view user, std::string_view reason) {
-  LOG_INFO("rejected: proto=cli from=<{}> user={} reason=\"{}\"", LogField(from),
-           LogField(user), reason);
+  LOG_INFO("rejected: proto=cli from=<{}> user={} reason=\"{}\"", LogField(from), LogField(user),
+           reason);
 }
 
 // The one mapping of delivery outcomes to the exit statuses an MTA
@@ -89,7 +89,8 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
         LogRejected(args.from, args.user, "too big");
         PrintError("deliver: input larger than limits.max_message_size (" + std::to_string(limit) +
                    " bytes); an mbox of several messages can be delivered one message at a "
-                   "time (formail -s pillarbox deliver --user " + args.user + " < MBOX)");
+                   "time (formail -s pillarbox deliver --user " +
+                   args.user + " < MBOX)");
         return kExitDataErr;
       }
       input.append(buf, n);
@@ -120,10 +121,10 @@ int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in
       if (o.code() == services::Code::kTooBig) LogRejected(sender, args.user, "too big");
       std::string which =
           incoming.size() > 1 ? " (message " + std::to_string(i + 1) + " of the mbox)" : "";
-      PrintError("deliver: " +
-                 (o.code() == services::Code::kEmptyMessage ? "empty message on stdin"
-                                                            : o.message()) +
-                 which);
+      PrintError(
+          "deliver: " +
+          (o.code() == services::Code::kEmptyMessage ? "empty message on stdin" : o.message()) +
+          which);
       return ExitFor(config, o.code());
     }
     incoming[i].bytes.clear();

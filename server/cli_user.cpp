@@ -178,9 +178,8 @@ int UserAdd(const config::Config& config, const UserArgs& args) {
     PrintError(what + ": " + hash.status().message());
     return kExitFailure;
   }
-  auto [o, user] = admin->Await<storage::UserRecord>([&](auto done) {
-    services::AddUser(admin->store(), args.name, *hash, std::move(done));
-  });
+  auto [o, user] = admin->Await<storage::UserRecord>(
+      [&](auto done) { services::AddUser(admin->store(), args.name, *hash, std::move(done)); });
   if (!o.ok()) return Fail(config, what, o);
   std::printf("user %s added\n", user.name.c_str());
   return kExitOk;
@@ -266,7 +265,7 @@ int UserSet(const config::Config& config, const UserArgs& args) {
   services::SettingChange change;
   if (auto o = services::ParseSetting(args.setting, &change); !o.ok()) {
     PrintError((args.setting.find('=') == std::string::npos ? "user set: "
-                                                             : "user set " + args.name + ": ") +
+                                                            : "user set " + args.name + ": ") +
                o.message());
     return kExitUsage;
   }
@@ -328,9 +327,8 @@ int UserUnhide(const config::Config& config, const UserUnhideArgs& args) {
   if (!admin) return open_rc;
   storage::Origin origin;
   origin.protocol = "cli";
-  auto [o, done] = admin->Await<services::UnhideResult>([&](auto cb) {
-    services::Unhide(admin->store(), args.name, uids, origin, std::move(cb));
-  });
+  auto [o, done] = admin->Await<services::UnhideResult>(
+      [&](auto cb) { services::Unhide(admin->store(), args.name, uids, origin, std::move(cb)); });
   if (!o.ok()) return Fail(config, what, o);
   std::string list;
   for (storage::Uid uid : done.unhidden) list += (list.empty() ? "" : " ") + std::to_string(uid);

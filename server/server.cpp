@@ -9,12 +9,12 @@
 #include <filesystem>
 
 #include "common/log.h"
-#include "services/settings.h"
 #include "server/listen_address.h"
 #include "server/paths.h"
 #include "server/server_loop.h"
 #include "server/store_options.h"
 #include "server/tls/tls_context.h"
+#include "services/settings.h"
 
 // The protocol sessions. Their headers declare these factories; the
 // declarations below match them so that this file also compiles while a

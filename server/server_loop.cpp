@@ -15,10 +15,10 @@
 
 #include "common/log.h"
 #include "common/memory_budget.h"
-#include "services/settings.h"
 #include "server/paths.h"
 #include "server/store_options.h"
 #include "server/uv_stream.h"
+#include "services/settings.h"
 
 namespace pillarbox::server {
 namespace {

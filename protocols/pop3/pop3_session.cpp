@@ -712,7 +712,8 @@ void Pop3Session::CmdDele(const CommandLine& cmd) {
   live_count_--;
   live_size_ -= m->size;
   JournalMessageEvent(*m, JournalKind::kPop3DeletePending,
-                      config::FormatPop3DeleteMode(UserSettings().pop3.delete_mode), "journal DELE");
+                      config::FormatPop3DeleteMode(UserSettings().pop3.delete_mode),
+                      "journal DELE");
   Reply("+OK Marked to be deleted.");
 }
 

@@ -197,7 +197,7 @@ class SmtpSession final : public protocols::Session {
   struct Delivery {
     std::uint64_t seq = 0;
     std::vector<std::optional<services::Outcome>> results;  // per recipient
-    std::size_t next_reply = 0;                  // LMTP: replies sent so far
+    std::size_t next_reply = 0;                             // LMTP: replies sent so far
     std::string id;
   };
 

@@ -574,9 +574,9 @@ Result<std::uint32_t> WriteOps::DestroyMailbox(MailboxRow& mb, UserRecord& user)
 
 Status WriteOps::CheckQuota(const UserRecord& user, std::uint64_t add_bytes,
                             std::uint64_t add_messages) {
-  return storage::CheckQuota(
-      user, {options_->default_quota_bytes, options_->default_quota_messages}, add_bytes,
-      add_messages);
+  return storage::CheckQuota(user,
+                             {options_->default_quota_bytes, options_->default_quota_messages},
+                             add_bytes, add_messages);
 }
 
 }  // namespace pillarbox::storage::lmdb

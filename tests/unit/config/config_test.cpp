@@ -582,8 +582,9 @@ TEST_F(ConfigTest, UserSettings) {
   std::vector<std::string> problems;
   Config d = UserConfig(base, {{"pop3.delete_mode", "bogus"}, {"pop3.mark_seen_on_retr", "false"}},
                         &problems);
-  EXPECT_EQ(problems, (std::vector<std::string>{
-                          "pop3.delete_mode: expected expunge, hide, move:MAILBOX or deny"}));
+  EXPECT_EQ(
+      problems,
+      (std::vector<std::string>{"pop3.delete_mode: expected expunge, hide, move:MAILBOX or deny"}));
   EXPECT_EQ(d.pop3.delete_mode.mode, Pop3DeleteMode::kExpunge);
   EXPECT_FALSE(d.pop3.mark_seen_on_retr);
   EXPECT_EQ(*CanonicalUserSetting("pop3.mark_seen_on_retr", " Yes"), "true");
