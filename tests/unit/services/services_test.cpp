@@ -6,6 +6,7 @@
 
 #include "config/config.h"
 #include "services/delivery.h"
+#include "services/journal.h"
 #include "services/settings.h"
 #include "services/users.h"
 #include "tests/support/test_support.h"
@@ -328,6 +329,33 @@ TEST_F(ServicesTest, DeliverFallsBackToInboxWhenAsked) {
   auto [made, m] = Await<Delivered>([&](auto done) { Deliver(store(), d, done); });
   ASSERT_TRUE(made.ok()) << made.message();
   EXPECT_EQ(m.mailbox, "Made");
+}
+
+// --- journal and views ---------------------------------------------------------
+
+TEST_F(ServicesTest, JournalReaderReturnsEachEventOnceAndViewsNumberForPop3) {
+  auto alice = f_.AddUser("alice", "pw");
+  f_.Deliver(alice.id, "Subject: one\r\n\r\nx\r\n");
+  JournalReader reader(alice.id, 0, 100);
+  auto first = reader.Next(*store().Read());
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].subject, "one");
+  EXPECT_TRUE(reader.Next(*store().Read()).empty());
+  f_.Deliver(alice.id, "Subject: two\r\n\r\nx\r\n");
+  auto second = reader.Next(*store().Read());
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].subject, "two");
+
+  InboxView v;
+  EXPECT_EQ(BuildInboxView(store(), config_, "nobody", &v).code(), Code::kNoSuchUser);
+  ASSERT_TRUE(BuildInboxView(store(), config_, "ALICE", &v).ok());
+  EXPECT_EQ(v.user.name, "alice");
+  ASSERT_EQ(v.rows.size(), 2u);
+  EXPECT_EQ(v.rows[1].pop3_number, 2u);
+  EXPECT_EQ(v.rows[1].subject, "two");
+  EXPECT_EQ(v.pop3_visible, 2u);
+  EXPECT_TRUE(v.gone.empty());
+  EXPECT_EQ(v.delete_mode.source, "default");
 }
 
 // --- settings -----------------------------------------------------------------
