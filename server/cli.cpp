@@ -104,13 +104,6 @@ AdminStore::~AdminStore() {
   }
 }
 
-Status AdminStore::WaitStatus(const std::function<void(storage::StatusCallback)>& submit) {
-  std::optional<Status> out;
-  submit([&out](Status s) { out.emplace(std::move(s)); });
-  while (!out) executor_.WaitAndRun(100);
-  return *out;
-}
-
 std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config, int* exit_status) {
   auto admin = AdminStore::Open(config);
   if (!admin.ok()) {

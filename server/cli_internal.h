@@ -49,7 +49,7 @@ std::string InDataDir(const config::Config& config);
 void NoteDataDir(const config::Config& config);
 
 // The store opened by a command-line process, its completions run on the
-// calling thread while Wait* block.
+// calling thread while Await* and WaitUntil block.
 class AdminStore {
  public:
   // NotFound when the data directory holds no store, unless `create`
@@ -61,16 +61,7 @@ class AdminStore {
   storage::Store& store() { return *store_; }
   std::unique_ptr<storage::ReadView> Read() { return store_->Read(); }
 
-  template <typename T>
-  Result<T> Wait(const std::function<void(storage::Callback<T>)>& submit) {
-    std::optional<Result<T>> out;
-    submit([&out](Result<T> r) { out.emplace(std::move(r)); });
-    while (!out) executor_.WaitAndRun(100);
-    return std::move(*out);
-  }
-  Status WaitStatus(const std::function<void(storage::StatusCallback)>& submit);
-
-  // The same for service operations (services/): the outcome and the value.
+  // Runs a service operation (services/) and waits for its outcome and value.
   template <typename T>
   std::pair<services::Outcome, T> Await(const std::function<void(services::Done<T>)>& submit) {
     std::optional<std::pair<services::Outcome, T>> out;
