@@ -850,6 +850,7 @@ Result<Config> ParseConfigIn(std::string_view toml_text, std::string_view origin
   root = std::move(parsed).table();
 #endif
   PB_RETURN_IF_ERROR(ApplyToml(config, root, origin.empty() ? "config" : origin, sources));
+  config.server.data_dir_in_file = static_cast<bool>(root["server"]["data_dir"]);
   if (!base_dir.empty() && root["server"]["data_dir"]) {
     std::filesystem::path dir(config.server.data_dir);
     if (dir.is_relative()) config.server.data_dir = (base_dir / dir).lexically_normal().string();
@@ -1112,6 +1113,18 @@ Result<ExpireRule> ParseExpireRule(std::string_view text) {
   return r;
 }
 
+Result<std::vector<ExpireRule>> ParseExpireRules(const std::vector<std::string>& entries) {
+  std::vector<ExpireRule> rules;
+  for (const std::string& e : entries) {
+    auto r = ParseExpireRule(e);
+    if (!r.ok()) {
+      return Invalid("retention.expire_after: \"" + e + "\": " + r.status().message());
+    }
+    rules.push_back(std::move(*r));
+  }
+  return rules;
+}
+
 std::vector<std::string> UserSettingKeys() {
   std::vector<std::string> keys;
   for (const auto& k : Table()) {
@@ -1151,13 +1164,14 @@ Status ValidateUserSetting(std::string_view key, std::string_view value) {
   return ApplyUserSetting(scratch, key, value);
 }
 
-Status ApplyUserSettings(Config& config, const std::map<std::string, std::string>& settings) {
-  Status first;
+Config UserConfig(const Config& base, const std::map<std::string, std::string>& settings,
+                  std::vector<std::string>* problems) {
+  Config out = base;
   for (const auto& [key, value] : settings) {
-    Status s = ApplyUserSetting(config, key, value);
-    if (!s.ok() && first.ok()) first = s;
+    Status s = ApplyUserSetting(out, key, value);
+    if (!s.ok() && problems) problems->push_back(s.message());
   }
-  return first;
+  return out;
 }
 
 }  // namespace pillarbox::config

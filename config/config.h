@@ -40,6 +40,9 @@ struct ServerConfig {
   std::string user;           // drop privileges to this user after binding (when root)
   std::string group;          // and this group (empty: the user's primary group)
   Seconds shutdown_grace{5};  // how long sessions get to say goodbye on SIGTERM
+  // Not a setting: true when data_dir was written in the configuration file
+  // (LoadConfig sets it), so that messages can say where it came from.
+  bool data_dir_in_file = false;
 };
 
 struct ImapConfig {
@@ -246,6 +249,9 @@ struct ExpireRule {
   std::int64_t days = 0;
 };
 Result<ExpireRule> ParseExpireRule(std::string_view text);
+// Every entry of a retention.expire_after list; errors name the key. The one
+// parser of that key: the loader, `serve` and POP3's EXPIRE all use it.
+Result<std::vector<ExpireRule>> ParseExpireRules(const std::vector<std::string>& entries);
 
 // Per-user overrides (storage::UserSettings: "pop3.delete_mode" -> "hide").
 // The keys a user may override, as "section.key".
@@ -257,7 +263,13 @@ Status ValidateUserSetting(std::string_view key, std::string_view value);
 Result<std::string> CanonicalUserSetting(std::string_view key, std::string_view value);
 // Applies one override onto `config` (the user's effective configuration).
 Status ApplyUserSetting(Config& config, std::string_view key, std::string_view value);
-// Applies every override; a bad stored value is reported and the rest applied.
-Status ApplyUserSettings(Config& config, const std::map<std::string, std::string>& settings);
+// A user's effective configuration: `base` with the user's overrides
+// applied. The one place per-user settings are resolved: POP3, IMAP and
+// SMTP sessions call it once, at login, and read every key that may be set
+// per user from the result, so a key `pillarbox user set` accepts is never
+// silently ignored. A stored value that no longer parses is skipped (the
+// configured value applies) and described in *problems, for the log.
+Config UserConfig(const Config& base, const std::map<std::string, std::string>& settings,
+                  std::vector<std::string>* problems = nullptr);
 
 }  // namespace pillarbox::config

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks that includes point down the layers only:
-#   common <- config, common <- storage <- protocols <- server
-# (protocols and server may read config; the store never does).
+#   common <- config, common <- storage <- services <- protocols <- server
+# (services, protocols and server may read config; the store never does;
+# services never include protocols or server: see ARCHITECTURE.md).
 # Prints every include that points elsewhere and exits 1 if there is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +11,9 @@ declare -A allowed=(
   [common]="common"
   [config]="common config"
   [storage]="common storage"
-  [protocols]="common config storage protocols"
-  [server]="common config storage protocols server"
+  [services]="common config storage services"
+  [protocols]="common config storage services protocols"
+  [server]="common config storage services protocols server"
 )
 
 bad=0

@@ -11,11 +11,11 @@
 #include <iostream>
 
 #include "common/log.h"
-#include "protocols/analyzer.h"
 #include "server/cli_internal.h"
 #include "server/healthcheck.h"
 #include "server/paths.h"
 #include "server/server.h"
+#include "server/store_options.h"
 
 namespace pillarbox::server {
 namespace cli {
@@ -49,19 +49,13 @@ std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool w
   return std::move(*c);
 }
 
-std::string AbsoluteDataDir(const config::Config& config) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(config.server.data_dir, ec);
-  if (ec) return config.server.data_dir;
-  std::string out = abs.lexically_normal().string();
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
-std::string DataDirOrigin() {
+// Where server.data_dir came from, as "(...)" text after the directory.
+std::string DataDirOrigin(const config::Config& config) {
   if (std::getenv("PILLARBOX_SERVER_DATA_DIR")) return "from PILLARBOX_SERVER_DATA_DIR";
-  if (!g_config_path.empty()) return "from " + g_config_path;
-  return "the built-in default ./data, relative to the working directory";
+  if (config.server.data_dir_in_file) return "from " + g_config_path;
+  std::string origin = "the built-in default ./data, relative to the working directory";
+  if (!g_config_path.empty()) origin += "; " + g_config_path + " does not set server.data_dir";
+  return origin;
 }
 
 std::string InDataDir(const config::Config& config) {
@@ -71,7 +65,7 @@ std::string InDataDir(const config::Config& config) {
 void NoteDataDir(const config::Config& config) {
   if (!g_verbose) return;
   std::fprintf(stderr, "pillarbox: data directory %s (%s)\n", AbsoluteDataDir(config).c_str(),
-               DataDirOrigin().c_str());
+               DataDirOrigin(config).c_str());
 }
 
 Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& config, bool create) {
@@ -87,18 +81,11 @@ Result<std::unique_ptr<AdminStore>> AdminStore::Open(const config::Config& confi
                            : "check server.data_dir in " + g_config_path +
                                  ", or create the store with `pillarbox init`";
     return Status::NotFound("no store in the data directory " + AbsoluteDataDir(config) + " (" +
-                            DataDirOrigin() + "): " + hint);
+                            DataDirOrigin(config) + "): " + hint);
   }
-  // The same options as the server's store, so that quotas and journal
-  // limits agree whichever process commits.
-  storage::StoreOptions options;
-  options.dir = StoreDir(config);
-  options.post = admin->executor_.Poster();
-  options.analyzer = protocols::MakeMessageAnalyzer();
-  options.default_quota_bytes = config.quota.storage_bytes;
-  options.default_quota_messages = config.quota.messages;
-  options.journal_max_age_days = config.journal.max_age_days;
-  options.journal_max_events_per_user = config.journal.max_events_per_user;
+  // The same options as the server's store (MakeStoreOptions); the CLI
+  // verifies no passwords, so one hashing thread is enough.
+  storage::StoreOptions options = MakeStoreOptions(config, admin->executor_.Poster());
   options.auth_threads = 1;
   if (create) std::filesystem::create_directories(config.server.data_dir, ec);
   auto store = storage::Store::Open(std::move(options));
@@ -116,13 +103,6 @@ AdminStore::~AdminStore() {
     executor_.RunPending();
     store_.reset();
   }
-}
-
-Status AdminStore::WaitStatus(const std::function<void(storage::StatusCallback)>& submit) {
-  std::optional<Status> out;
-  submit([&out](Status s) { out.emplace(std::move(s)); });
-  while (!out) executor_.WaitAndRun(100);
-  return *out;
 }
 
 std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config, int* exit_status) {

@@ -9,10 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
 #include "config/config.h"
+#include "server/store_options.h"
+#include "services/outcome.h"
 #include "storage/store.h"
 
 namespace pillarbox::server::cli {
@@ -41,15 +44,13 @@ void SetGlobalOptions(const std::string& config_path, bool verbose);
 std::optional<config::Config> LoadConfigOrReport(const std::string& path, bool warn_env = true,
                                                  config::ConfigSources* sources = nullptr);
 
-// server.data_dir as an absolute path, for messages.
-std::string AbsoluteDataDir(const config::Config& config);
 // " (data directory /abs/path)", appended to errors such as "no such user".
 std::string InDataDir(const config::Config& config);
 // With --verbose: "pillarbox: data directory /abs/path (from FILE)" on stderr.
 void NoteDataDir(const config::Config& config);
 
 // The store opened by a command-line process, its completions run on the
-// calling thread while Wait* block.
+// calling thread while Await* and WaitUntil block.
 class AdminStore {
  public:
   // NotFound when the data directory holds no store, unless `create`
@@ -61,14 +62,24 @@ class AdminStore {
   storage::Store& store() { return *store_; }
   std::unique_ptr<storage::ReadView> Read() { return store_->Read(); }
 
+  // Runs a service operation (services/) and waits for its outcome and value.
   template <typename T>
-  Result<T> Wait(const std::function<void(storage::Callback<T>)>& submit) {
-    std::optional<Result<T>> out;
-    submit([&out](Result<T> r) { out.emplace(std::move(r)); });
+  std::pair<services::Outcome, T> Await(const std::function<void(services::Done<T>)>& submit) {
+    std::optional<std::pair<services::Outcome, T>> out;
+    submit([&out](services::Outcome o, T value) { out.emplace(std::move(o), std::move(value)); });
     while (!out) executor_.WaitAndRun(100);
     return std::move(*out);
   }
-  Status WaitStatus(const std::function<void(storage::StatusCallback)>& submit);
+  // Runs completions until `done()` holds.
+  void WaitUntil(const std::function<bool()>& done) {
+    while (!done()) executor_.WaitAndRun(100);
+  }
+  services::Outcome AwaitOutcome(const std::function<void(services::OutcomeDone)>& submit) {
+    std::optional<services::Outcome> out;
+    submit([&out](services::Outcome o) { out.emplace(std::move(o)); });
+    while (!out) executor_.WaitAndRun(100);
+    return std::move(*out);
+  }
 
  private:
   AdminStore() = default;

@@ -8,15 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <map>
-#include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 
 #include "common/strings.h"
 #include "server/cli_internal.h"
+#include "services/journal.h"
+#include "services/settings.h"
 #include "storage/uidl.h"
 
 namespace pillarbox::server::cli {
@@ -106,42 +104,10 @@ std::string EventJson(const storage::JournalEvent& ev) {
   return o.Take();
 }
 
-// --- the delete mode in effect -------------------------------------------------
+// --- the delete mode in effect (services::DeleteModeOf) ----------------------
 
-struct DeleteModeInEffect {
-  std::string mode;    // "hide", "move:Archive", ...
-  std::string source;  // "user", "env", "config", "default"
-  std::string Describe() const {
-    if (source == "user") return mode + " (user override: pillarbox user set)";
-    if (source == "env") return mode + " (environment: PILLARBOX_POP3_DELETE_MODE)";
-    if (source == "config") return mode + " (configuration file: [pop3] delete_mode)";
-    return mode + " (built-in default)";
-  }
-};
-
-// What a POP3 login of `user` gets, and from where. The environment is this
-// process's: the server's is the same under Docker and systemd units that
-// share one environment file.
-DeleteModeInEffect DeleteModeOf(const config::Config& config, const storage::UserRecord& user) {
-  DeleteModeInEffect d;
-  if (auto it = user.settings.find("pop3.delete_mode"); it != user.settings.end()) {
-    auto parsed = config::ParsePop3DeleteMode(it->second);
-    if (parsed.ok()) {
-      d.mode = config::FormatPop3DeleteMode(*parsed);
-      d.source = "user";
-      return d;
-    }
-  }
-  d.mode = config::FormatPop3DeleteMode(config.pop3.delete_mode);
-  if (std::getenv("PILLARBOX_POP3_DELETE_MODE") != nullptr) {
-    d.source = "env";
-  } else if (d.mode != config::FormatPop3DeleteMode(config::Config().pop3.delete_mode)) {
-    d.source = "config";
-  } else {
-    d.source = "default";  // or set to the default value in the file
-  }
-  return d;
-}
+using services::DeleteModeInEffect;
+using services::DeleteModeOf;
 
 std::string DeleteModeJson(const DeleteModeInEffect& d) {
   return JsonObject().Str("mode", d.mode).Str("source", d.source).Take();
@@ -239,13 +205,7 @@ int Journal(const config::Config& config, const JournalArgs& args) {
     user_name = u->name;
     mode = DeleteModeOf(config, *u);
   }
-  const std::size_t max_events = std::max<std::size_t>(config.journal.max_events_per_user, 1);
-  // The last event printed, as (time, seq): --follow prints only later ones.
-  std::tuple<storage::UnixTime, std::uint64_t> last{since, 0};
-  bool printed_any = false;
-  // Some events (a pending DELE, say) carry no subject; show the one an
-  // earlier event of the same message had.
-  std::map<std::uint64_t, std::string> subjects;
+  services::JournalReader reader(user, since, config.journal.max_events_per_user);
   // --json without --follow: one array; with --follow: one object per line
   // (an array cannot be streamed).
   std::vector<std::string> json_events;
@@ -256,13 +216,7 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   }
   auto print_new = [&]() {
     auto view = admin->Read();
-    for (auto& ev : view->Journal(user, std::get<0>(last), max_events)) {
-      std::tuple<storage::UnixTime, std::uint64_t> key{ev.time, ev.seq};
-      if (printed_any && key <= last) continue;
-      if (ev.guid && !ev.subject.empty()) subjects[ev.guid] = ev.subject;
-      if (ev.guid && ev.subject.empty()) {
-        if (auto it = subjects.find(ev.guid); it != subjects.end()) ev.subject = it->second;
-      }
+    for (const auto& ev : reader.Next(*view)) {
       if (!args.json) {
         std::printf("%s\n", JournalLine(ev).c_str());
       } else if (args.follow) {
@@ -270,8 +224,6 @@ int Journal(const config::Config& config, const JournalArgs& args) {
       } else {
         json_events.push_back(EventJson(ev));
       }
-      last = key;
-      printed_any = true;
     }
     std::fflush(stdout);
   };
@@ -307,100 +259,33 @@ int Views(const config::Config& config, const ViewsArgs& args) {
   int open_rc = kExitTempFail;
   auto admin = OpenStoreOrReport(config, &open_rc);
   if (!admin) return open_rc;
-  auto view = admin->Read();
-  auto user = view->FindUser(name);
-  if (!user.ok()) {
-    PrintError("views: no such user: " + name + InDataDir(config));
-    return kExitNoUser;
-  }
-  auto inbox = view->FindMailbox(user->id, "INBOX");
-  if (!inbox.ok()) {
-    PrintError("views: " + name + " has no INBOX: " + inbox.status().message());
+  services::InboxView v;
+  if (auto o = services::BuildInboxView(admin->store(), config, name, &v); !o.ok()) {
+    if (o.code() == services::Code::kNoSuchUser) {
+      PrintError("views: no such user: " + name + InDataDir(config));
+      return kExitNoUser;
+    }
+    PrintError("views: " + o.message());
     return kExitFailure;
   }
-  auto messages = view->ListMessages(inbox->id);
-  auto journal =
-      view->Journal(user->id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
-  auto sessions = view->LiveSessions(user->id);
-  const DeleteModeInEffect mode = DeleteModeOf(config, *user);
-
-  std::set<std::uint64_t> live_pop3;
-  for (const auto& s : sessions) {
-    if (s.protocol == "pop3") live_pop3.insert(s.id);
-  }
-
-  // What the journal knows per message (by GUID, which survives MOVE).
-  std::map<std::uint64_t, std::string> subjects;
-  std::map<std::uint64_t, const storage::JournalEvent*> removed;  // left INBOX
-  // The last DELE-related event per message: a pending DELE is still pending
-  // when neither QUIT (deleted) nor RSET/disconnect (aborted) followed it and
-  // its session is alive (a killed server journals no abort).
-  std::map<std::uint64_t, const storage::JournalEvent*> dele_state;
-  for (const auto& ev : journal) {
-    if (ev.guid && !ev.subject.empty()) subjects.emplace(ev.guid, ev.subject);
-    using K = storage::JournalKind;
-    if (ev.kind == K::kPop3DeletePending || ev.kind == K::kPop3DeleteAborted ||
-        ev.kind == K::kPop3Deleted) {
-      dele_state[ev.guid] = &ev;
-    }
-    // Hiding and unhiding keep the message in INBOX: not "gone".
-    if ((ev.kind == K::kPop3Deleted && ev.detail == "hide") || ev.kind == K::kPop3Unhidden) {
-      continue;
-    }
-    // A MOVE journals the destination; the source is in the detail.
-    bool moved_out = ev.kind == K::kMoved && (ev.detail == "moved from INBOX" ||
-                                              ev.detail.starts_with("INBOX renamed to "));
-    bool leaves = (ev.mailbox == "INBOX" && (ev.kind == K::kPop3Deleted ||
-                                             ev.kind == K::kExpunged || ev.kind == K::kExpired)) ||
-                  moved_out;
-    if (leaves && ev.guid) removed[ev.guid] = &ev;
-  }
-  std::set<std::uint64_t> in_inbox;
-  for (const auto& m : messages) in_inbox.insert(m.guid);
-
-  // POP3 would number the messages that are not hidden 1..n, in UID order
-  // (its snapshot at login; a session open now may hold an older one).
-  std::size_t pop3_visible = 0;
-  for (const auto& m : messages) pop3_visible += !m.pop3.hidden;
-
-  struct Row {
-    const storage::MessageRecord* m;
-    std::size_t number;  // 0: hidden from POP3
-    std::uint64_t pending_session;
-    std::string subject;
-  };
-  std::vector<Row> rows;
-  std::size_t number = 0;
-  for (const auto& m : messages) {
-    Row r{&m, m.pop3.hidden ? 0 : ++number, 0, ""};
-    if (auto it = dele_state.find(m.guid);
-        it != dele_state.end() && it->second->kind == storage::JournalKind::kPop3DeletePending &&
-        live_pop3.count(it->second->origin.session)) {
-      r.pending_session = it->second->origin.session;
-    }
-    if (auto it = subjects.find(m.guid); it != subjects.end()) r.subject = it->second;
-    rows.push_back(std::move(r));
-  }
-  std::vector<const storage::JournalEvent*> gone;
-  for (const auto& [guid, ev] : removed) {
-    if (!in_inbox.count(guid)) gone.push_back(ev);  // else: moved back since
-  }
-  std::sort(gone.begin(), gone.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->time, a->seq) < std::tie(b->time, b->seq);
-  });
-  const storage::ReadView::LiveSession* lock_holder = nullptr;
-  for (const auto& s : sessions) {
-    if (s.holds_pop3_lock) lock_holder = &s;
-  }
+  const auto& rows = v.rows;
+  const auto& sessions = v.sessions;
+  const auto& mode = v.delete_mode;
+  const std::size_t pop3_visible = v.pop3_visible;
+  const std::size_t message_count = v.rows.size();
+  const storage::UserRecord* user = &v.user;
+  const storage::MailboxRecord* inbox = &v.inbox;
+  const storage::ReadView::LiveSession* lock_holder =
+      v.pop3_lock_holder ? &*v.pop3_lock_holder : nullptr;
 
   if (args.json) {
     std::vector<std::string> msgs;
-    for (const Row& r : rows) {
-      const auto& m = *r.m;
+    for (const auto& r : rows) {
+      const auto& m = r.message;
       JsonObject o;
       o.Num("uid", m.uid).Str("uidl", storage::FormatUidl(m.guid));
-      if (r.number) {
-        o.Num("pop3_number", static_cast<std::int64_t>(r.number));
+      if (r.pop3_number) {
+        o.Num("pop3_number", static_cast<std::int64_t>(r.pop3_number));
       } else {
         o.Null("pop3_number");
       }
@@ -429,7 +314,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
       msgs.push_back(o.Take());
     }
     std::vector<std::string> gone_json;
-    for (const auto* ev : gone) gone_json.push_back(EventJson(*ev));
+    for (const auto& ev : v.gone) gone_json.push_back(EventJson(ev));
     std::vector<std::string> live;
     for (const auto& s : sessions) {
       live.push_back(JsonObject()
@@ -445,7 +330,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     JsonObject out;
     out.Str("user", user->name).Raw("pop3_delete_mode", DeleteModeJson(mode));
     out.Raw("inbox", JsonObject()
-                         .Num("messages", static_cast<std::int64_t>(messages.size()))
+                         .Num("messages", static_cast<std::int64_t>(message_count))
                          .Num("pop3_visible", static_cast<std::int64_t>(pop3_visible))
                          .Num("uidvalidity", inbox->uidvalidity)
                          .Num("uidnext", inbox->uidnext)
@@ -464,8 +349,8 @@ int Views(const config::Config& config, const ViewsArgs& args) {
   auto line = [](const std::string& text) {
     std::printf("%s\n", CellText(text, kViewsColumns).c_str());
   };
-  line("User " + CellText(user->name, 32) + ", INBOX: " + std::to_string(messages.size()) +
-       (messages.size() == 1 ? " message, " : " messages, ") + std::to_string(pop3_visible) +
+  line("User " + CellText(user->name, 32) + ", INBOX: " + std::to_string(message_count) +
+       (message_count == 1 ? " message, " : " messages, ") + std::to_string(pop3_visible) +
        " visible to POP3 (UIDVALIDITY " + std::to_string(inbox->uidvalidity) + ", UIDNEXT " +
        std::to_string(inbox->uidnext) + ")");
   line("POP3 delete mode: " + mode.Describe());
@@ -473,8 +358,8 @@ int Views(const config::Config& config, const ViewsArgs& args) {
 
   std::printf("INBOX: POP3 view | IMAP view | what POP3 did\n");
   std::vector<std::vector<std::string>> table;
-  for (const Row& r : rows) {
-    const auto& m = *r.m;
+  for (const auto& r : rows) {
+    const auto& m = r.message;
     std::string state;
     if (r.pending_session) {
       state = "delete pending #" + std::to_string(r.pending_session);
@@ -485,8 +370,8 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     } else {
       state = "not downloaded";
     }
-    table.push_back({r.number ? std::to_string(r.number) : "-",
-                     r.number ? std::to_string(m.size) : "-", storage::FormatUidl(m.guid),
+    table.push_back({r.pop3_number ? std::to_string(r.pop3_number) : "-",
+                     r.pop3_number ? std::to_string(m.size) : "-", storage::FormatUidl(m.guid),
                      std::to_string(m.uid), Dash(CellText(FormatFlags(m.flags), 16)),
                      CellText(state, 30), r.subject});
   }
@@ -501,12 +386,12 @@ int Views(const config::Config& config, const ViewsArgs& args) {
   }
 
   std::vector<std::vector<std::string>> gone_rows;
-  for (const auto* ev : gone) {
-    std::string by = Dash(ev->origin.protocol);
-    if (ev->origin.session) by += " #" + std::to_string(ev->origin.session);
-    gone_rows.push_back({ShortTime(ev->time), std::string(storage::JournalKindName(ev->kind)),
-                         CellText(by, 18), storage::FormatUidl(ev->guid),
-                         Dash(CellText(ev->detail, 32)), ev->subject});
+  for (const auto& ev : v.gone) {
+    std::string by = Dash(ev.origin.protocol);
+    if (ev.origin.session) by += " #" + std::to_string(ev.origin.session);
+    gone_rows.push_back({ShortTime(ev.time), std::string(storage::JournalKindName(ev.kind)),
+                         CellText(by, 18), storage::FormatUidl(ev.guid),
+                         Dash(CellText(ev.detail, 32)), ev.subject});
   }
   std::printf("\nGone from INBOX (from the journal)\n");
   if (gone_rows.empty()) {

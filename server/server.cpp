@@ -12,7 +12,9 @@
 #include "server/listen_address.h"
 #include "server/paths.h"
 #include "server/server_loop.h"
+#include "server/store_options.h"
 #include "server/tls/tls_context.h"
+#include "services/settings.h"
 
 // The protocol sessions. Their headers declare these factories; the
 // declarations below match them so that this file also compiles while a
@@ -75,7 +77,7 @@ Server::Factories ProtocolFactories() {
 Status CheckServeConfig(const config::Config& config) {
   auto specs = ListenersFromConfig(config);
   if (!specs.ok()) return specs.status();
-  auto rules = ParseRetentionRules(config.retention.expire_after);
+  auto rules = services::RetentionRules(config);
   if (!rules.ok()) return rules.status();
   // A configured certificate must load as serve would load it; a generated
   // one is made by serve on its first start.
@@ -117,9 +119,7 @@ Result<int> LockDataDir(const std::string& data_dir) {
 }
 
 int RunServer(const config::Config& config) {
-  std::error_code ec;
-  std::string data_dir = std::filesystem::absolute(config.server.data_dir, ec).lexically_normal();
-  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  const std::string data_dir = AbsoluteDataDir(config);
   for (const auto& w : config::UnknownEnvWarnings(config::EnvironmentNames())) {
     LOG_WARN("{}", w);
   }

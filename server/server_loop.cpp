@@ -15,9 +15,10 @@
 
 #include "common/log.h"
 #include "common/memory_budget.h"
-#include "protocols/analyzer.h"
 #include "server/paths.h"
+#include "server/store_options.h"
 #include "server/uv_stream.h"
+#include "services/settings.h"
 
 namespace pillarbox::server {
 namespace {
@@ -76,32 +77,6 @@ void CloseHandle(H* h) {
 
 }  // namespace
 
-Result<std::vector<storage::RetentionRule>> ParseRetentionRules(
-    const std::vector<std::string>& entries) {
-  std::vector<storage::RetentionRule> rules;
-  for (const std::string& e : entries) {
-    std::size_t eq = e.rfind('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == e.size()) {
-      return Status::InvalidArgument("retention.expire_after: expected MAILBOX=DAYS, got \"" + e +
-                                     "\"");
-    }
-    std::int64_t days = 0;
-    for (char c : e.substr(eq + 1)) {
-      if (c < '0' || c > '9' || days > 1000000) {
-        return Status::InvalidArgument("retention.expire_after: bad number of days in \"" + e +
-                                       "\"");
-      }
-      days = days * 10 + (c - '0');
-    }
-    if (days <= 0) {
-      return Status::InvalidArgument("retention.expire_after: days must be positive in \"" + e +
-                                     "\"");
-    }
-    rules.push_back({e.substr(0, eq), days});
-  }
-  return rules;
-}
-
 Server::Server(const config::Config& config, Factories factories)
     : config_(config),
       factories_(std::move(factories)),
@@ -140,7 +115,7 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
 
   auto specs = ListenersFromConfig(config_);
   if (!specs.ok()) return specs.status();
-  auto rules = ParseRetentionRules(config_.retention.expire_after);
+  auto rules = services::RetentionRules(config_);
   if (!rules.ok()) return rules.status();
   retention_rules_ = std::move(*rules);
   for (const auto& spec : *specs) {
@@ -191,26 +166,19 @@ Status Server::Start(std::unique_ptr<storage::Store> store) {
   if (store) {
     store_ = std::move(store);
   } else {
-    storage::StoreOptions options;
-    options.dir = StoreDir(config_);
     std::weak_ptr<PostQueue> weak = posted_;
     uv_async_t* async = &async_;
-    options.post = [weak, async](std::function<void()> fn) {
-      auto q = weak.lock();
-      if (!q) return;
-      std::lock_guard<std::mutex> lock(q->mu);
-      if (q->closed) return;
-      q->items.push_back(std::move(fn));
-      // Coalesces: one callback drains everything queued (CONTRIBUTING.md,
-      // threads and lifetimes).
-      uv_async_send(async);
-    };
-    options.analyzer = protocols::MakeMessageAnalyzer();
-    options.default_quota_bytes = config_.quota.storage_bytes;
-    options.default_quota_messages = config_.quota.messages;
-    options.journal_max_age_days = config_.journal.max_age_days;
-    options.journal_max_events_per_user = config_.journal.max_events_per_user;
-    options.auth_threads = config_.auth.hash_threads;
+    storage::StoreOptions options =
+        MakeStoreOptions(config_, [weak, async](std::function<void()> fn) {
+          auto q = weak.lock();
+          if (!q) return;
+          std::lock_guard<std::mutex> lock(q->mu);
+          if (q->closed) return;
+          q->items.push_back(std::move(fn));
+          // Coalesces: one callback drains everything queued (CONTRIBUTING.md,
+          // threads and lifetimes).
+          uv_async_send(async);
+        });
     std::error_code ec;
     std::filesystem::create_directories(config_.server.data_dir, ec);
     auto opened = storage::Store::Open(std::move(options));

@@ -43,10 +43,6 @@ constexpr std::size_t kTrimAfterFreed = 4u << 20;
 // How often commits of other processes (the CLI) are picked up.
 constexpr std::chrono::milliseconds kExternalPollInterval{200};
 
-// "Trash=30", "\\Trash=30" -> rules; errors name retention.expire_after.
-Result<std::vector<storage::RetentionRule>> ParseRetentionRules(
-    const std::vector<std::string>& entries);
-
 class Server final : public ConnectionHost {
  public:
   using Factories = std::map<std::string, protocols::SessionFactory>;

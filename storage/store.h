@@ -52,6 +52,10 @@ struct RetentionRule {
   std::string mailbox;
   std::int64_t days = 0;
 };
+// Days after which messages of `mailbox` expire: its own setting, else the
+// first rule that names it (INBOX in any case, other names exactly) or its
+// special use; 0: kept forever. The sweep and POP3's EXPIRE both use it.
+std::int64_t RetentionDays(const MailboxRecord& mailbox, const std::vector<RetentionRule>& rules);
 
 struct StoreOptions {
   std::string dir;                           // created if missing
@@ -327,6 +331,19 @@ class Store {
   virtual Status CheckConsistency() = 0;
 };
 
+// A user's quota: their own limit where set, else the configured default
+// (StoreOptions::default_quota_*); 0 means unlimited. The one rule for the
+// store's commit check, SMTP/LMTP's early refusal and what the CLI shows.
+struct QuotaLimits {
+  std::uint64_t bytes = 0;
+  std::uint64_t messages = 0;
+};
+QuotaLimits EffectiveQuota(const UserRecord& user, QuotaLimits defaults);
+// OverQuota when adding `add_messages` messages of `add_bytes` in total would
+// exceed the user's effective quota.
+Status CheckQuota(const UserRecord& user, QuotaLimits defaults, std::uint64_t add_bytes,
+                  std::uint64_t add_messages);
+
 // Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.
 std::string NormalizeLineEndings(std::string_view bytes);
 
@@ -365,6 +382,10 @@ Status ValidatePasswordHash(std::string_view hash);
 // optionally followed by one '@' and a domain (letters, digits, '.', '-'),
 // not starting or ending with '.' or '-'. No '+' (the subaddress
 // separator), spaces, '/', ',' or ':' (the container's user list uses them).
+// The one rule: Store::CreateUser applies it, so every way a user comes to
+// be (the CLI, SMTP's auto-created catch-all users, the HTTP API) gets the
+// same answer; names stored before the rule existed still log in, as
+// lookups do not check it.
 Status ValidateUserName(std::string_view name);
 
 }  // namespace pillarbox::storage

@@ -365,6 +365,12 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
   }
   if (ctx_.throttle) ctx_.throttle->OnSuccess(info_.peer_ip, user.name);
   LOG_INFO("imap session {}: {} logged in from {}", id_, LogSafe(user.name), info_.peer_ip);
+  std::vector<std::string> problems;
+  user_config_ = config::UserConfig(*ctx_.config, user.settings, &problems);
+  for (const std::string& p : problems) {
+    LOG_WARN("imap session {}: user {}: stored setting ignored, the configured value applies: {}",
+             id_, LogSafe(user.name), LogSafe(p));
+  }
   user_ = std::move(user);
   state_ = State::kAuthenticated;
   logged_in_ = true;

@@ -134,7 +134,9 @@ class ImapSession : public protocols::Session {
 
   protocols::SessionContext& ctx() { return ctx_; }
   storage::Store& store() { return *ctx_.store; }
-  const config::Config& config() const { return *ctx_.config; }
+  // The configuration; after login the user's effective one
+  // (config::UserConfig), so a key that may be set per user takes effect.
+  const config::Config& config() const { return user_config_ ? *user_config_ : *ctx_.config; }
   protocols::ConnectionInfo& info() { return info_; }
   protocols::SessionOutput& out() { return out_; }
   State state() const { return state_; }
@@ -254,6 +256,7 @@ class ImapSession : public protocols::Session {
   Parser parser_;
   State state_ = State::kNotAuthenticated;
   storage::UserRecord user_;
+  std::optional<config::Config> user_config_;  // resolved at login
   std::optional<SelectedMailbox> selected_;
   std::set<std::string> enabled_;
 

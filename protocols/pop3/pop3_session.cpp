@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "services/settings.h"
 #include "storage/uidl.h"
 
 namespace pillarbox::pop3 {
@@ -30,19 +31,6 @@ storage::Pop3DeleteMode StoreDeleteMode(config::Pop3DeleteMode mode) {
       break;
   }
   return storage::Pop3DeleteMode::kDeny;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::optional<bool> ParseBool(std::string_view v) {
-  if (IEquals(v, "true") || IEquals(v, "yes") || IEquals(v, "on") || v == "1") return true;
-  if (IEquals(v, "false") || IEquals(v, "no") || IEquals(v, "off") || v == "0") return false;
-  return std::nullopt;
 }
 
 storage::UnixTime Now() { return static_cast<storage::UnixTime>(std::time(nullptr)); }
@@ -81,8 +69,6 @@ Pop3Session::Pop3Session(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out), config_(*ctx.config) {
   id_ = ctx_.registry->Add(this);
-  delete_policy_ = config_.pop3.delete_mode;
-  mark_seen_ = config_.pop3.mark_seen_on_retr;
 }
 
 Pop3Session::~Pop3Session() {
@@ -294,15 +280,13 @@ void Pop3Session::Dispatch(std::string_view line) {
 // --- commands: any state ----------------------------------------------------
 
 std::string Pop3Session::ExpireCapability() const {
-  std::int64_t days = inbox_expire_days_;
-  if (days <= 0) {
-    for (const std::string& rule : config_.retention.expire_after) {
-      std::size_t eq = rule.find('=');
-      if (eq == std::string::npos || !IEquals(rule.substr(0, eq), "INBOX")) continue;
-      auto n = ParseNumber(std::string_view(rule).substr(eq + 1));
-      if (n && *n > 0) days = *n;
-    }
-  }
+  // What the retention sweep applies to INBOX: its own setting (known after
+  // login), else the configured rule (RFC 2449 6.7).
+  storage::MailboxRecord inbox;
+  inbox.name = "INBOX";
+  inbox.expire_after_days = inbox_expire_days_;
+  auto rules = services::RetentionRules(config_);
+  std::int64_t days = rules.ok() ? storage::RetentionDays(inbox, *rules) : 0;
   return days > 0 ? "EXPIRE " + std::to_string(days) : std::string("EXPIRE NEVER");
 }
 
@@ -574,23 +558,13 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
     live_count_ = messages_.size();
   }
 
-  // Per-user overrides of the retention settings.
-  if (auto it = user.settings.find("pop3.delete_mode"); it != user.settings.end()) {
-    auto parsed = config::ParsePop3DeleteMode(it->second);
-    if (parsed.ok()) {
-      delete_policy_ = *parsed;
-    } else {
-      LOG_WARN("pop3 {}: user {} has an invalid pop3.delete_mode '{}': {}; using the default", id_,
-               LogSafe(user.name), LogSafe(it->second), LogSafe(parsed.status().ToString()));
-    }
-  }
-  if (auto it = user.settings.find("pop3.mark_seen_on_retr"); it != user.settings.end()) {
-    if (auto b = ParseBool(it->second)) {
-      mark_seen_ = *b;
-    } else {
-      LOG_WARN("pop3 {}: user {} has an invalid pop3.mark_seen_on_retr '{}'; using the default",
-               id_, LogSafe(user.name), LogSafe(it->second));
-    }
+  // The user's settings, resolved once (config::UserConfig): every key that
+  // may be set per user is read from user_config_ from here on.
+  std::vector<std::string> problems;
+  user_config_ = config::UserConfig(config_, user.settings, &problems);
+  for (const std::string& p : problems) {
+    LOG_WARN("pop3 {}: user {}: stored setting ignored, the configured value applies: {}", id_,
+             LogSafe(user.name), LogSafe(p));
   }
 
   storage::ReadView::LiveSession live;
@@ -723,7 +697,7 @@ void Pop3Session::CmdDele(const CommandLine& cmd) {
   }
   Message* m = Lookup(cmd.args[0], /*allow_deleted=*/true);
   if (m == nullptr) return;
-  if (delete_policy_.mode == config::Pop3DeleteMode::kDeny) {
+  if (UserSettings().pop3.delete_mode.mode == config::Pop3DeleteMode::kDeny) {
     // Journaled, so that `pillarbox journal` shows why the client's
     // "delete after download" leaves the message in place.
     JournalMessageEvent(*m, JournalKind::kPop3DeleteRefused, "delete mode deny", "journal DELE");
@@ -738,7 +712,8 @@ void Pop3Session::CmdDele(const CommandLine& cmd) {
   live_count_--;
   live_size_ -= m->size;
   JournalMessageEvent(*m, JournalKind::kPop3DeletePending,
-                      config::FormatPop3DeleteMode(delete_policy_), "journal DELE");
+                      config::FormatPop3DeleteMode(UserSettings().pop3.delete_mode),
+                      "journal DELE");
   Reply("+OK Marked to be deleted.");
 }
 
@@ -879,7 +854,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
       if (!s.top_lines || top_whole) {
         storage::MailboxId mailbox = inbox_;
         storage::Uid uid = m.uid;
-        bool seen = !s.top_lines && mark_seen_;
+        bool seen = !s.top_lines && UserSettings().pop3.mark_seen_on_retr;
         storage::Origin origin = MakeOrigin();
         std::string detail = top_whole ? "TOP returned the whole message" : "";
         SubmitTracked(
@@ -968,8 +943,8 @@ void Pop3Session::MaybeCommit() {
   req.user = user_record_.id;
   req.mailbox = inbox_;
   req.uids = std::move(uids);
-  req.delete_mode = StoreDeleteMode(delete_policy_.mode);
-  req.move_target = delete_policy_.move_target;
+  req.delete_mode = StoreDeleteMode(UserSettings().pop3.delete_mode.mode);
+  req.move_target = UserSettings().pop3.delete_mode.move_target;
   req.origin = MakeOrigin();
   wait_ = Wait::kStore;
   auto* registry = ctx_.registry;

@@ -204,8 +204,9 @@ class Pop3Session : public protocols::Session {
   std::vector<Message> messages_;
   std::uint64_t live_count_ = 0;  // not deleted
   std::uint64_t live_size_ = 0;
-  config::Pop3DeletePolicy delete_policy_;
-  bool mark_seen_ = true;
+  // The user's effective configuration (config::UserConfig), from login on.
+  std::optional<config::Config> user_config_;
+  const config::Config& UserSettings() const { return user_config_ ? *user_config_ : config_; }
   bool holds_lock_ = false;
   bool registered_live_ = false;
   std::uint64_t user_watch_ = 0;  // Store::WatchUser id, 0: none

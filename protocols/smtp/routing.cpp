@@ -1,7 +1,6 @@
 #include "protocols/smtp/routing.h"
 
 #include <utility>
-#include <vector>
 
 namespace pillarbox::smtp {
 
@@ -33,29 +32,20 @@ RouteDecision RouteRecipient(storage::ReadView& view, const config::Config& conf
     d.user = std::move(*user);
     return d;
   }
-  std::string base;
-  std::string detail;
-  bool has_detail =
-      SplitSubaddress(addr.local, config.delivery.subaddress_separator, &base, &detail);
-  std::vector<std::pair<std::string, bool>> candidates;
-  if (!addr.domain.empty()) candidates.emplace_back(addr.local + "@" + addr.domain, false);
-  candidates.emplace_back(addr.local, false);
-  if (has_detail) {
-    if (!addr.domain.empty()) candidates.emplace_back(base + "@" + addr.domain, true);
-    candidates.emplace_back(base, true);
-  }
-  for (const auto& [name, with_detail] : candidates) {
-    auto user = view.FindUser(name);
-    if (user.ok()) {
-      d.kind = RouteDecision::Kind::kDeliver;
-      d.user = std::move(*user);
-      if (with_detail) d.detail = detail;
-      return d;
-    }
+  services::RecipientAddress target{addr.local, addr.domain, "", ""};
+  bool has_detail = SplitSubaddress(addr.local, config.delivery.subaddress_separator,
+                                    &target.base, &target.detail);
+  if (!has_detail) target.base.clear();
+  services::Recipient found;
+  if (services::FindRecipient(view, target, &found).ok()) {
+    d.kind = RouteDecision::Kind::kDeliver;
+    d.user = std::move(found.user);
+    d.mailbox = std::move(found.mailbox);
+    return d;
   }
   if (catch_all && config.dev.auto_create_users) {
     d.kind = RouteDecision::Kind::kCreate;
-    d.create_name = has_detail ? base : addr.local;
+    d.create_name = has_detail ? target.base : addr.local;
     return d;
   }
   d.kind = RouteDecision::Kind::kUnknownUser;

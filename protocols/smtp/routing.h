@@ -10,22 +10,23 @@
 
 #include "config/config.h"
 #include "protocols/smtp/address.h"
+#include "services/delivery.h"
 #include "storage/store.h"
 
 namespace pillarbox::smtp {
 
 struct RouteDecision {
   enum class Kind {
-    kDeliver,          // to `user`, into the mailbox named by `detail` if any
+    kDeliver,          // to `user`, into `mailbox`
     kCreate,           // catch-all with dev.auto_create_users: create `create_name` first
     kNotLocal,         // the domain is not ours
     kUnknownUser,      // local domain, no such user
     kCatchAllMissing,  // smtp.catch_all_user does not exist
   };
   Kind kind = Kind::kUnknownUser;
-  storage::UserRecord user;  // kDeliver
-  std::string detail;        // kDeliver: subaddress detail ("" for none)
-  std::string create_name;   // kCreate
+  storage::UserRecord user;        // kDeliver
+  std::string mailbox = "INBOX";   // kDeliver: the subaddress detail's mailbox, if the user has it
+  std::string create_name;         // kCreate
 };
 
 // Decides for one recipient.
@@ -34,8 +35,8 @@ struct RouteDecision {
 //   SMTP: with empty [delivery] domains only `hostname` and "localhost" are
 //         local; smtp.catch_all accepts any address (to catch_all_user, or
 //         to the recipient, created when dev.auto_create_users is on).
-// Users are looked up by the whole address, then the local part, then both
-// without the subaddress detail (delivery.subaddress_separator).
+// Users are found by services::FindRecipient (whole address, local part,
+// then both without the subaddress detail, delivery.subaddress_separator).
 RouteDecision RouteRecipient(storage::ReadView& view, const config::Config& config,
                              std::string_view hostname, bool lmtp, const Address& address);
 

@@ -31,6 +31,7 @@
 #include "protocols/smtp/routing.h"
 #include "protocols/smtp/smtp_session.h"
 #include "protocols/smtp/trace.h"
+#include "services/delivery.h"
 
 namespace pillarbox::smtp {
 namespace {
@@ -196,8 +197,8 @@ class SmtpSession final : public protocols::Session {
   // One message being committed.
   struct Delivery {
     std::uint64_t seq = 0;
-    std::vector<std::optional<Status>> results;  // per recipient
-    std::size_t next_reply = 0;                  // LMTP: replies sent so far
+    std::vector<std::optional<services::Outcome>> results;  // per recipient
+    std::size_t next_reply = 0;                             // LMTP: replies sent so far
     std::string id;
   };
 
@@ -496,7 +497,7 @@ class SmtpSession final : public protocols::Session {
     RouteDecision d = RouteRecipient(*view, cfg_, ctx_.hostname, lmtp_, addr);
     switch (d.kind) {
       case RouteDecision::Kind::kDeliver:
-        return Accept(*view, d.user, d.detail, std::move(addr));
+        return Accept(d.user, d.mailbox, std::move(addr));
       case RouteDecision::Kind::kCreate:
         return CreateAndAccept(d.create_name, std::move(addr));
       case RouteDecision::Kind::kCatchAllMissing:
@@ -523,12 +524,9 @@ class SmtpSession final : public protocols::Session {
     Reply("550 5.1.1 " + shown + " User unknown");
   }
 
+  // A message of `adding` octets (at least one) would not fit.
   bool OverQuota(const storage::UserRecord& user, std::uint64_t adding) const {
-    std::uint64_t bytes = user.quota_bytes ? user.quota_bytes : cfg_.quota.storage_bytes;
-    std::uint64_t messages = user.quota_messages ? user.quota_messages : cfg_.quota.messages;
-    if (bytes && (user.used_bytes >= bytes || user.used_bytes + adding > bytes)) return true;
-    if (messages && user.used_messages >= messages) return true;
-    return false;
+    return !services::CheckQuota(cfg_, user, std::max<std::uint64_t>(adding, 1), 1).ok();
   }
 
   std::string QuotaCode() const {
@@ -538,8 +536,7 @@ class SmtpSession final : public protocols::Session {
     return QuotaCode() + " " + shown + " Mailbox full";
   }
 
-  void Accept(storage::ReadView& view, const storage::UserRecord& user, const std::string& detail,
-              Address addr) {
+  void Accept(const storage::UserRecord& user, const std::string& mailbox, Address addr) {
     const std::string shown = "<" + addr.text + ">";
     if (OverQuota(user, txn_.declared_size)) {
       LogRejected(Sender(), addr.text, "over quota");
@@ -548,15 +545,7 @@ class SmtpSession final : public protocols::Session {
     Recipient r;
     r.address = addr.text;
     r.user = user.id;
-    if (!detail.empty() && !EqualsIgnoreAsciiCase(detail, "INBOX")) {
-      // The mailbox named after the detail, spelled as it exists.
-      for (const auto& mb : view.ListMailboxes(user.id)) {
-        if (EqualsIgnoreAsciiCase(mb.name, detail)) {
-          r.mailbox = mb.name;
-          break;
-        }
-      }
-    }
+    r.mailbox = mailbox;
     for (std::size_t i = 0; i < txn_.rcpts.size(); ++i) {
       const auto& o = txn_.rcpts[i];
       if (o.same_as < 0 && o.user == r.user && o.mailbox == r.mailbox) {
@@ -605,7 +594,7 @@ class SmtpSession final : public protocols::Session {
       Reply("451 4.3.0 " + shown + " Temporary failure");
     } else {
       if (created.ok()) LOG_INFO("smtp: catch-all created user {}", LogSafe(user->name));
-      Accept(*view, *user, "", std::move(addr));
+      Accept(*user, "INBOX", std::move(addr));
     }
     view.reset();
     Pump();
@@ -942,49 +931,45 @@ class SmtpSession final : public protocols::Session {
     }
   }
 
+  // Through services::Deliver, the path `pillarbox deliver` takes too.
   void Submit(std::size_t index, const std::string& mailbox,
               std::shared_ptr<const std::string> bytes,
               std::shared_ptr<const storage::SpillFile> spill) {
-    storage::AppendRequest req;
-    req.user = txn_.rcpts[index].user;
-    req.mailbox = mailbox;
-    req.bytes = bytes;
-    req.spill = spill;
-    req.origin.protocol = lmtp_ ? "lmtp" : "smtp";
-    req.origin.session = id_;
-    req.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
-    req.envelope_from = txn_.from.null ? "" : txn_.from.text;
+    services::Delivery d;
+    d.user = txn_.rcpts[index].user;
+    d.mailbox = mailbox;
+    d.fallback_to_inbox = true;  // the detail mailbox was deleted since RCPT
+    d.bytes = std::move(bytes);
+    d.spill = std::move(spill);
+    d.origin.protocol = lmtp_ ? "lmtp" : "smtp";
+    d.origin.session = id_;
+    d.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
+    d.envelope_from = txn_.from.null ? "" : txn_.from.text;
     auto* registry = ctx_.registry;
     std::uint64_t id = id_;
     std::uint64_t seq = delivery_->seq;
-    ctx_.store->Append(std::move(req), [registry, id, seq, index, mailbox, bytes,
-                                        spill = std::move(spill)](Result<storage::AppendResult> r) {
-      auto* s = static_cast<SmtpSession*>(registry->Find(id));
-      if (s) s->OnAppended(seq, index, mailbox, bytes, spill, std::move(r));
-    });
+    services::Deliver(*ctx_.store, std::move(d),
+                      [registry, id, seq, index](services::Outcome o, services::Delivered r) {
+                        auto* s = static_cast<SmtpSession*>(registry->Find(id));
+                        if (s) s->OnAppended(seq, index, std::move(o), r);
+                      });
   }
 
-  void OnAppended(std::uint64_t seq, std::size_t index, const std::string& mailbox,
-                  std::shared_ptr<const std::string> bytes,
-                  std::shared_ptr<const storage::SpillFile> spill,
-                  Result<storage::AppendResult> r) {
+  void OnAppended(std::uint64_t seq, std::size_t index, services::Outcome status,
+                  const services::Delivered& r) {
     if (mode_ == Mode::kClosed || !delivery_ || delivery_->seq != seq) return;
-    Status status = r.status();
-    if (status.code() == Code::kNotFound && mailbox != "INBOX") {
-      // The detail mailbox was deleted since RCPT: INBOX takes it.
-      return Submit(index, "INBOX", std::move(bytes), std::move(spill));
-    }
     if (!status.ok()) {
-      LOG_WARN("{}: delivery to <{}> failed: {}", lmtp_ ? "lmtp" : "smtp",
-               LogField(txn_.rcpts[index].address), LogSafe(status.ToString()));
+      LOG_WARN("{}: delivery to <{}> failed: {}: {}", lmtp_ ? "lmtp" : "smtp",
+               LogField(txn_.rcpts[index].address), services::CodeName(status.code()),
+               LogSafe(status.message()));
     }
     // One line per recipient, also for those that share this copy.
     for (std::size_t j = index; j < txn_.rcpts.size(); ++j) {
       if (j != index && txn_.rcpts[j].same_as != static_cast<int>(index)) continue;
       if (status.ok()) {
         LOG_INFO("delivered: {} from=<{}> rcpt=<{}> size={} mailbox={} uid={} id={}", LogFields(),
-                 LogField(Sender()), LogField(txn_.rcpts[j].address), r->size, LogField(mailbox),
-                 r->uid, delivery_->id);
+                 LogField(Sender()), LogField(txn_.rcpts[j].address), r.result.size,
+                 LogField(r.mailbox), r.result.uid, delivery_->id);
       } else {
         LogRejected(Sender(), txn_.rcpts[j].address, RejectReason(status));
       }
@@ -1023,14 +1008,16 @@ class SmtpSession final : public protocols::Session {
     return fmt::format("proto={} session={} rip={}", lmtp_ ? "lmtp" : "smtp", id_, rip);
   }
 
-  static std::string RejectReason(const Status& s) {
+  static std::string RejectReason(const services::Outcome& s) {
     switch (s.code()) {
-      case Code::kOverQuota:
+      case services::Code::kOverQuota:
         return "over quota";
-      case Code::kNotFound:
+      case services::Code::kNoSuchUser:
         return "unknown user";
-      case Code::kLimit:
+      case services::Code::kTooBig:
         return "too big";
+      case services::Code::kBadMailbox:
+        return "mailbox unavailable";
       default:
         return "temporary failure";
     }
@@ -1041,22 +1028,25 @@ class SmtpSession final : public protocols::Session {
              LogField(rcpt), reason);
   }
 
-  const std::optional<Status>& ResultFor(std::size_t i) const {
+  const std::optional<services::Outcome>& ResultFor(std::size_t i) const {
     int same = txn_.rcpts[i].same_as;
     return delivery_->results[same >= 0 ? static_cast<std::size_t>(same) : i];
   }
 
-  std::string LmtpReply(const Recipient& r, const Status& s) const {
+  // The one mapping of delivery outcomes to LMTP replies (SMTP's is below).
+  std::string LmtpReply(const Recipient& r, const services::Outcome& s) const {
     const std::string shown = "<" + r.address + ">";
     switch (s.code()) {
-      case Code::kOk:
+      case services::Code::kOk:
         return "250 2.0.0 " + shown + " " + delivery_->id + " Delivered";
-      case Code::kOverQuota:
+      case services::Code::kOverQuota:
         return QuotaReply(shown);
-      case Code::kNotFound:
+      case services::Code::kNoSuchUser:
         return "550 5.1.1 " + shown + " User unknown";
-      case Code::kLimit:
+      case services::Code::kTooBig:
         return "552 5.3.4 " + shown + " Message too big";
+      case services::Code::kBadMailbox:
+        return "550 5.2.0 " + shown + " Mailbox unavailable";
       default:
         return "451 4.3.0 " + shown + " Temporary failure, try again later";
     }
@@ -1070,9 +1060,9 @@ class SmtpSession final : public protocols::Session {
     bool all_ok = true;
     bool all_quota = true;
     for (std::size_t i = 0; i < txn_.rcpts.size(); ++i) {
-      const Status& s = *ResultFor(i);
+      const services::Outcome& s = *ResultFor(i);
       all_ok &= s.ok();
-      all_quota &= s.code() == Code::kOverQuota;
+      all_quota &= s.code() == services::Code::kOverQuota;
     }
     if (all_ok) return "250 2.0.0 Ok: delivered as " + delivery_->id;
     if (all_quota) return QuotaCode() + " Mailbox full";

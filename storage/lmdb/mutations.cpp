@@ -21,24 +21,6 @@ constexpr DefaultMailbox kDefaultMailboxes[] = {{"Sent", SpecialUse::kSent},
                                                 {"Junk", SpecialUse::kJunk},
                                                 {"Archive", SpecialUse::kArchive}};
 
-std::string_view SpecialUseName(SpecialUse use) {
-  switch (use) {
-    case SpecialUse::kSent:
-      return "\\Sent";
-    case SpecialUse::kDrafts:
-      return "\\Drafts";
-    case SpecialUse::kTrash:
-      return "\\Trash";
-    case SpecialUse::kJunk:
-      return "\\Junk";
-    case SpecialUse::kArchive:
-      return "\\Archive";
-    case SpecialUse::kNone:
-      return "";
-  }
-  return "";
-}
-
 Result<UserRecord> LoadUserByName(WriteOps& ops, std::string_view name) {
   auto id = ops.FindUserId(name);
   if (!id.ok()) return id.status();
@@ -794,20 +776,7 @@ void LmdbStore::SweepRetention(std::vector<RetentionRule> rules, UnixTime now,
           if (!rows.ok()) return rows.status();
           bool user_changed = false;
           for (auto& row : *rows) {
-            std::int64_t days = row.rec.expire_after_days;
-            if (days <= 0) {
-              for (const auto& rule : rules) {
-                bool match =
-                    rule.mailbox == row.rec.name ||
-                    (!rule.mailbox.empty() && rule.mailbox[0] == '\\' &&
-                     row.rec.special_use != SpecialUse::kNone &&
-                     EqualsIgnoreAsciiCase(rule.mailbox, SpecialUseName(row.rec.special_use)));
-                if (match && rule.days > 0) {
-                  days = rule.days;
-                  break;
-                }
-              }
-            }
+            std::int64_t days = RetentionDays(row.rec, rules);
             if (days <= 0) continue;
             UnixTime cutoff = now - days * kSecondsPerDay;
             auto msgs = ops.MailboxMessages(row.rec.id);

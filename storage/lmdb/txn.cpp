@@ -62,16 +62,6 @@ Result<std::string> NormalizeMailboxName(std::string_view name) {
   return out;
 }
 
-Status ValidateUserName(std::string_view name) {
-  if (name.empty()) return Status::InvalidArgument("empty user name");
-  if (name.size() > kMaxUserNameBytes) return Status::Limit("user name too long");
-  for (char c : name) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return Status::InvalidArgument("control character in user name");
-  }
-  return Status::Ok();
-}
-
 Flags NormalizeFlags(Flags flags) {
   flags.system &= kKnownSystemFlags;
   auto& kw = flags.keywords;
@@ -584,16 +574,9 @@ Result<std::uint32_t> WriteOps::DestroyMailbox(MailboxRow& mb, UserRecord& user)
 
 Status WriteOps::CheckQuota(const UserRecord& user, std::uint64_t add_bytes,
                             std::uint64_t add_messages) {
-  std::uint64_t max_bytes = user.quota_bytes ? user.quota_bytes : options_->default_quota_bytes;
-  std::uint64_t max_messages =
-      user.quota_messages ? user.quota_messages : options_->default_quota_messages;
-  if (max_bytes && user.used_bytes + add_bytes > max_bytes) {
-    return Status::OverQuota("quota exceeded (mailbox size limit)");
-  }
-  if (max_messages && user.used_messages + add_messages > max_messages) {
-    return Status::OverQuota("quota exceeded (message count limit)");
-  }
-  return Status::Ok();
+  return storage::CheckQuota(user,
+                             {options_->default_quota_bytes, options_->default_quota_messages},
+                             add_bytes, add_messages);
 }
 
 }  // namespace pillarbox::storage::lmdb

@@ -47,8 +47,6 @@ Status MdbStatus(int rc, std::string_view what);
 constexpr std::size_t kMaxMailboxNameBytes = 1024;
 constexpr int kMaxMailboxDepth = 32;
 Result<std::string> NormalizeMailboxName(std::string_view name);
-constexpr std::size_t kMaxUserNameBytes = 255;
-Status ValidateUserName(std::string_view name);
 
 UnixTime Now();
 

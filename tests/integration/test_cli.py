@@ -178,6 +178,71 @@ def test_deliver(offline):
     imap.logout()
 
 
+def test_deliver_mbox_of_several_messages_stores_each(offline):
+    # Regression: an mbox holding several messages was stored as one message.
+    srv = offline
+    srv.add_user("alice", "secret")
+    mbox = ("From bob@example.org Thu Nov 26 10:00:00 2026\n"
+            "Subject: first\n\n"
+            ">From the start of a line\n"
+            "\n"
+            "From carol@example.org Thu Nov 26 10:01:00 2026\n"
+            "Subject: second\n\n"
+            "body two\n"
+            "\n"
+            "From MAILER-DAEMON Thu Nov 26 10:02:00 2026\n"
+            "Subject: third\n\n"
+            "body three\n")
+    r = srv.cli("deliver", "--user", "alice", input=mbox.encode())
+    assert r.returncode == 0, r.stderr
+    events = json.loads(srv.cli("journal", "alice", "--json").stdout)
+    assert [e["subject"] for e in events] == ["first", "second", "third"]
+
+    srv.start()
+    imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+    imap.login("alice", "secret")
+    typ, data = imap.select("INBOX")
+    assert typ == "OK" and data == [b"3"]
+    typ, data = imap.fetch("1:3", "(BODY.PEEK[])")
+    bodies = [d[1] for d in data if isinstance(d, tuple)]
+    assert bodies == [b"Subject: first\r\n\r\nFrom the start of a line\r\n",
+                      b"Subject: second\r\n\r\nbody two\r\n",
+                      b"Subject: third\r\n\r\nbody three\r\n"]
+    imap.logout()
+
+    # One message of the mbox empty: nothing is stored, exit 65 names it.
+    r = srv.cli("deliver", "--user", "alice",
+                input=b"From a Thu Nov 26 10:00:00 2026\nSubject: x\n\nx\n\n"
+                      b"From b Thu Nov 26 10:00:01 2026\n\n",
+                check=False)
+    assert r.returncode == 65 and b"message 2 of the mbox" in r.stderr, r.stderr
+    assert len(json.loads(srv.cli("journal", "alice", "--json").stdout)) == 3
+
+
+def test_user_set_takes_effect_on_the_next_login(server):
+    srv = server
+    srv.deliver("alice", message(subject="one"))
+    srv.deliver("alice", message(subject="two"))
+
+    def retr_then_seen(n):
+        pop = poplib.POP3("127.0.0.1", srv.ports["pop3"])
+        pop.user("alice")
+        pop.pass_("secret")
+        pop.retr(n)
+        pop.quit()
+        imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"])
+        imap.login("alice", "secret")
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.fetch(str(n), "(FLAGS)")
+        imap.logout()
+        return b"\\Seen" in data[0]
+
+    assert retr_then_seen(1)  # the configured default: RETR marks \Seen
+    # Set while the server runs: the next POP3 login resolves it.
+    srv.cli("user", "set", "alice", "pop3.mark_seen_on_retr=no")
+    assert not retr_then_seen(2)
+
+
 def test_deliver_too_large(make_server):
     srv = make_server(config={"limits": {"max_message_size": "2K"}}, start=False)
     r = srv.cli("deliver", "--user", "alice", input=message(body="y" * 4000).encode(), check=False)

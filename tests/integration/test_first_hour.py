@@ -65,6 +65,21 @@ def test_verbose_names_the_data_directory(offline):
     assert r.returncode == 67 and f"(data directory {offline.data_dir})" in err(r)
 
 
+def test_verbose_names_the_default_when_the_file_has_no_data_dir(tmp_path):
+    # A configuration file without server.data_dir: ./data of the working
+    # directory is used, and --verbose must not say it came from the file.
+    conf = tmp_path / "pillarbox.toml"
+    conf.write_text("[pop3]\ndelete_mode = \"hide\"\n")
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    r = run(["init", "--config", str(conf), "--verbose"], cwd=cwd)
+    assert r.returncode == 0, err(r)
+    assert (cwd / "data" / "store" / "data.mdb").exists()
+    assert (f"data directory {cwd}/data (the built-in default ./data, relative to the working "
+            f"directory; {conf} does not set server.data_dir)") in err(r), err(r)
+    assert f"(from {conf})" not in err(r)
+
+
 def test_relative_data_dir_is_relative_to_the_config_file(tmp_path):
     confdir = tmp_path / "etc"
     confdir.mkdir()

@@ -655,18 +655,21 @@ TEST_F(ConfigTest, UserSettings) {
   EXPECT_EQ(ValidateUserSetting("server.data_dir", "/x").message(),
             "server.data_dir: cannot be set per user");
   EXPECT_EQ(ValidateUserSetting("pop3.nope", "1").message(), "pop3.nope: unknown key");
-  Config c;
-  ASSERT_TRUE(
-      ApplyUserSettings(c, {{"pop3.delete_mode", "move:Old"}, {"pop3.mark_seen_on_retr", "no"}})
-          .ok());
+  Config base;
+  base.pop3.lock_session = false;
+  Config c = UserConfig(base, {{"pop3.delete_mode", "move:Old"}, {"pop3.mark_seen_on_retr", "no"}});
   EXPECT_EQ(c.pop3.delete_mode.mode, Pop3DeleteMode::kMove);
   EXPECT_EQ(c.pop3.delete_mode.move_target, "Old");
   EXPECT_FALSE(c.pop3.mark_seen_on_retr);
-  // A bad stored value is reported; the others still apply.
-  Config d;
-  Status s =
-      ApplyUserSettings(d, {{"pop3.delete_mode", "bogus"}, {"pop3.mark_seen_on_retr", "false"}});
-  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(c.pop3.lock_session);  // the rest is the base configuration
+  // A bad stored value is reported and skipped; the others still apply.
+  std::vector<std::string> problems;
+  Config d = UserConfig(base, {{"pop3.delete_mode", "bogus"}, {"pop3.mark_seen_on_retr", "false"}},
+                        &problems);
+  EXPECT_EQ(
+      problems,
+      (std::vector<std::string>{"pop3.delete_mode: expected expunge, hide, move:MAILBOX or deny"}));
+  EXPECT_EQ(d.pop3.delete_mode.mode, Pop3DeleteMode::kExpunge);
   EXPECT_FALSE(d.pop3.mark_seen_on_retr);
   EXPECT_EQ(*CanonicalUserSetting("pop3.mark_seen_on_retr", " Yes"), "true");
   EXPECT_EQ(*CanonicalUserSetting("pop3.delete_mode", "move:Old"), "move:Old");

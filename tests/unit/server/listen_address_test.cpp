@@ -105,23 +105,6 @@ TEST(ListenAddressTest, ListenersFromConfigNameTheirKeys) {
   EXPECT_NE(l.status().message().find("only supported for lmtp"), std::string::npos);
 }
 
-TEST(RetentionRulesTest, Parse) {
-  auto r = ParseRetentionRules({"Trash=30", "\\Junk=7", "Lists/Old=365", "a=b=2"});
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_EQ(r->size(), 4u);
-  EXPECT_EQ((*r)[0].mailbox, "Trash");
-  EXPECT_EQ((*r)[0].days, 30);
-  EXPECT_EQ((*r)[1].mailbox, "\\Junk");
-  EXPECT_EQ((*r)[1].days, 7);
-  EXPECT_EQ((*r)[2].mailbox, "Lists/Old");
-  EXPECT_EQ((*r)[3].mailbox, "a=b");
-  for (const char* bad : {"Trash", "Trash=", "=3", "Trash=0", "Trash=-1", "Trash=3d"}) {
-    auto e = ParseRetentionRules({bad});
-    ASSERT_FALSE(e.ok()) << bad;
-    EXPECT_EQ(e.status().message().rfind("retention.expire_after", 0), 0u);
-  }
-}
-
 // Regression: a certificate was generated even with no listener needing
 // one. Implicit TLS, a configured cert, or STARTTLS for remote clients do.
 TEST(ListenAddressTest, NeedsCertificateOnlyForTlsOrRemotePlainListeners) {

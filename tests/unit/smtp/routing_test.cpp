@@ -17,6 +17,7 @@ class RoutingTest : public ::testing::Test {
       auto r = fx_.Wait<storage::UserRecord>(
           [&](auto cb) { fx_.store().CreateUser(name, "{PLAIN}pw", cb); });
       ASSERT_TRUE(r.ok()) << r.status().ToString();
+      if (std::string_view(name) == "alice") alice_ = *r;
     }
   }
 
@@ -32,6 +33,7 @@ class RoutingTest : public ::testing::Test {
 
   config::Config cfg_;
   testing::StoreFixture fx_;
+  storage::UserRecord alice_;
 };
 
 TEST_F(RoutingTest, EmptyDomainsMeanAnyForLmtpAndHostnameForSmtp) {
@@ -47,7 +49,13 @@ TEST_F(RoutingTest, ListedDomainsAndLookupOrder) {
   auto d = Route("alice+Lists@example.org", true);
   EXPECT_EQ(d.kind, Kind::kDeliver);
   EXPECT_EQ(d.user.name, "alice");
-  EXPECT_EQ(d.detail, "Lists");
+  EXPECT_EQ(d.mailbox, "INBOX");  // no mailbox of the detail's name yet
+  auto made = fx_.Wait<storage::MailboxRecord>([&](auto cb) {
+    fx_.store().CreateMailbox(alice_.id, "Lists", storage::SpecialUse::kNone, cb);
+  });
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  d = Route("alice+lists@example.org", true);
+  EXPECT_EQ(d.mailbox, "Lists");  // any case, spelled as it exists
   d = Route("team@example.org", false);  // the whole address first
   EXPECT_EQ(d.user.name, "team@example.org");
   EXPECT_EQ(Route("nobody@example.org", false).kind, Kind::kUnknownUser);
