@@ -6,9 +6,11 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config ninja-build
   libuv1-dev libssl-dev liblmdb-dev libcrypt-dev libargon2-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
+  libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils
+  libhttp-parser-dev nlohmann-json3-dev)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks mpop
-  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap)
+  ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
+  chromium chromium-driver python3-selenium)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then

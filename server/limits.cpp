@@ -5,6 +5,7 @@ namespace pillarbox::server {
 Family FamilyOf(std::string_view protocol) {
   if (protocol == "smtp") return Family::kSmtp;
   if (protocol == "lmtp") return Family::kLmtp;
+  if (protocol == "http") return Family::kHttp;
   return Family::kImapPop3;
 }
 
@@ -53,6 +54,12 @@ std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict ve
     } else {
       line = "421 4.3.2 ";  // RFC 3463: system not accepting network messages
     }
+  } else if (protocol == "http") {
+    // Written instead of a session: a whole response, then the close.
+    std::string body = std::string("{\"error\":\"") + std::string(what) + "\"}";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   } else if (protocol == "imap") {
     line = "* BYE ";
   } else if (protocol == "pop3") {

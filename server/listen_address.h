@@ -25,13 +25,13 @@ struct ListenAddress {
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
 struct ListenerSpec {
-  std::string protocol;  // "imap" "pop3" "lmtp" "smtp"
+  std::string protocol;  // "imap" "pop3" "lmtp" "smtp" "http"
   bool implicit_tls = false;
   std::string key;  // "imap.tls_listen", for messages
   ListenAddress address;
 };
 
-// Every listener of the config, in a stable order: imap, pop3, lmtp, smtp;
+// Every listener of the config, in a stable order: imap, pop3, lmtp, smtp, http;
 // plain before implicit TLS. Errors name the key.
 Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& config);
 

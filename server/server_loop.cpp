@@ -106,7 +106,7 @@ Server::Server(const config::Config& config, Factories factories)
     : config_(config),
       factories_(std::move(factories)),
       limiter_({config.limits.max_connections, config.limits.max_smtp_connections,
-                config.limits.max_lmtp_connections},
+                config.limits.max_lmtp_connections, config.http.max_connections},
                config.limits.max_connections_per_ip) {}
 
 Server::~Server() {
@@ -544,6 +544,51 @@ void Server::Post(std::function<void()> fn) {
   if (posted_->closed) return;
   posted_->items.push_back(std::move(fn));
   uv_async_send(&async_);
+}
+
+namespace {
+struct OffloadRequest {
+  uv_work_t req{};
+  std::function<void()> work;
+  std::function<void()> done;
+};
+}  // namespace
+
+void Server::Offload(std::function<void()> work, std::function<void()> done) {
+  auto* r = new OffloadRequest;
+  r->req.data = r;
+  r->work = std::move(work);
+  r->done = std::move(done);
+  int rc = uv_queue_work(
+      &loop_, &r->req,
+      [](uv_work_t* req) noexcept {
+        auto* r = static_cast<OffloadRequest*>(req->data);
+        try {
+          r->work();
+        } catch (const std::exception& e) {
+          LOG_ERROR("offloaded work: {}", e.what());
+        }
+      },
+      [](uv_work_t* req, int) noexcept {
+        std::unique_ptr<OffloadRequest> r(static_cast<OffloadRequest*>(req->data));
+        try {
+          r->done();
+        } catch (const std::exception& e) {
+          LOG_ERROR("offloaded work completion: {}", e.what());
+        }
+      });
+  if (rc != 0) {
+    std::unique_ptr<OffloadRequest> owned(r);
+    LOG_ERROR("uv_queue_work: {}", uv_strerror(rc));
+  }
+}
+
+bool Server::Healthy() const {
+  if (!store_ || stopping_) return false;
+  for (const auto& l : listeners_) {
+    if (l->handle == nullptr) return false;
+  }
+  return true;
 }
 
 void Server::DrainPosted() {
