@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -658,11 +659,18 @@ void HttpApi::AddRoutes() {
                 auto messages = view->ListMessages(mb->id);
                 std::map<std::uint64_t, api::Pop3Facts> pop3;
                 if (mb->name == "INBOX") {
-                  pop3 = api::Pop3StatesOf(
-                      messages,
-                      view->Journal(u->id, 0,
-                                    std::max<std::uint64_t>(config.journal.max_events_per_user, 1)),
-                      view->LiveSessions(u->id));
+                  // A pending DELE needs a live POP3 session: without one the
+                  // journal (up to journal.max_events_per_user) is not read.
+                  auto sessions = view->LiveSessions(u->id);
+                  bool pop3_live =
+                      std::any_of(sessions.begin(), sessions.end(),
+                                  [](const auto& ls) { return ls.protocol == "pop3"; });
+                  std::vector<storage::JournalEvent> journal;
+                  if (pop3_live) {
+                    journal = view->Journal(
+                        u->id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
+                  }
+                  pop3 = api::Pop3StatesOf(messages, journal, sessions);
                 }
                 Json list = Json::array();
                 std::size_t matched = 0;

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/memory_budget.h"
+#include "common/metrics.h"
 #include "protocols/analyzer.h"
 #include "server/paths.h"
 #include "server/uv_stream.h"
@@ -390,9 +391,13 @@ void Server::Accept(Listener* l) {
     LOG_INFO("{}: refusing {}: {} connections of its kind, {} from its address", l->spec.key,
              unix_socket ? "unix" : info.peer_ip, limiter_.total(FamilyOf(l->spec.protocol)),
              limiter_.from(info.peer_ip));
+    metrics::Count("connections_refused_total", metrics::Label("protocol", l->spec.protocol),
+                   "Connections refused over a limit, by protocol");
     conn->Refuse(RefusalLine(l->spec.protocol, verdict));
     return;
   }
+  metrics::Count("connections_total", metrics::Label("protocol", l->spec.protocol),
+                 "Connections accepted, by protocol");
   LOG_DEBUG("{} #{}: connection from {}:{}", l->spec.protocol, id,
             unix_socket ? "unix" : info.peer_ip, info.peer_port);
   protocols::SessionContext ctx;

@@ -246,6 +246,8 @@ class ImapSession : public protocols::Session {
   void HandleIdleLine(std::string line, bool too_long);
   void OnMailboxChanged();
   void ArmIdleKeepalive();
+  // Enters or leaves IDLE (and counts it for GET /metrics).
+  void SetIdling(bool on);
   void UpdateParserLimits();
   // The logged-in user was deleted (pillarbox user del): BYE and close.
   void OnUserDeleted();

@@ -403,3 +403,44 @@ def test_https_with_the_same_certificate(make_server):
                                  data=json.dumps({"token": token_of(srv)}).encode())
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         assert "Secure" in r.headers["Set-Cookie"]
+
+
+def metric(text, name):
+    """The value of the series `name` (with its labels) in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_metrics_count_connections_logins_deliveries_commits_bytes_and_idle(server):
+    import imaplib
+    lmtp_deliver(server, "alice@example.org", message(subject="Counted"))
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=10)
+    pop.user("alice")
+    pop.pass_("secret")
+    pop.quit()
+    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
+    imap.login("alice", "secret")
+    imap.select("INBOX")
+    tag = imap._new_tag().decode()
+    imap.send(f"{tag} IDLE\r\n".encode())
+    assert imap.readline().startswith(b"+")
+    text = call(server, "GET", "/metrics", token=False)[2].decode()
+    assert metric(text, 'pillarbox_connections_total{protocol="lmtp"}') >= 1
+    assert metric(text, 'pillarbox_connections_total{protocol="pop3"}') >= 1
+    assert metric(text, 'pillarbox_logins_total{result="ok"}') >= 2
+    assert metric(text, 'pillarbox_deliveries_total{protocol="lmtp"}') == 1
+    assert metric(text, "pillarbox_store_commits_total") >= 1
+    assert metric(text, 'pillarbox_store_commit_seconds_bucket{le="+Inf"}') >= 1
+    assert metric(text, "pillarbox_store_commit_group_size_count") >= 1
+    assert metric(text, 'pillarbox_bytes_received_total{protocol="lmtp"}') > 100
+    assert metric(text, 'pillarbox_bytes_sent_total{protocol="pop3"}') > 10
+    assert metric(text, 'pillarbox_commands_total{protocol="imap",name="SELECT"}') >= 1
+    assert metric(text, "pillarbox_imap_idle_sessions") == 1
+    assert "# TYPE pillarbox_store_commit_seconds histogram" in text
+    imap.send(b"DONE\r\n")
+    imap.readline()
+    imap.logout()
+    text = call(server, "GET", "/metrics", token=False)[2].decode()
+    assert metric(text, "pillarbox_imap_idle_sessions") == 0

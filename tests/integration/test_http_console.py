@@ -16,6 +16,7 @@ from conftest import message, wait_for
 # A missing client is a failure, not a skip (scripts/deps.sh --test installs it).
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -49,7 +50,29 @@ def shots(tmp_path_factory):
 
 
 def texts(driver, css):
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
+    """The texts of the elements; [] while the page re-renders them."""
+    try:
+        return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css)]
+    except StaleElementReferenceException:
+        return []
+
+
+def text_of(driver, element_id):
+    try:
+        return driver.find_element(By.ID, element_id).text
+    except (StaleElementReferenceException, Exception):
+        return ""
+
+
+def click(driver, css):
+    """Clicks the element, retrying while the page replaces it."""
+    def attempt():
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return True
+        except StaleElementReferenceException:
+            return False
+    wait_for(attempt, what=f"clicking {css}")
 
 
 def test_console_live_delivery_and_pop3_hide(make_server, browser, shots):
@@ -73,12 +96,10 @@ def test_console_live_delivery_and_pop3_hide(make_server, browser, shots):
              timeout=5, what="the live delivery in the message list")
     browser.save_screenshot(str(shots / "2-live-delivery.png"))
 
-    row = browser.find_element(By.CSS_SELECTOR, '#messages tr[data-uid="2"]')
-    row.click()
-    wait_for(lambda: "Live arrival" in browser.find_element(By.ID, "message-detail").text,
-             what="the message detail")
-    wait_for(lambda: "delivered" in browser.find_element(By.ID, "lifecycle").text, what="the lifecycle")
-    assert "visible" in browser.find_element(By.ID, "detail-pop3-state").text
+    click(browser, '#messages tr[data-uid="2"]')
+    wait_for(lambda: "Live arrival" in text_of(browser, "message-detail"), what="the message detail")
+    wait_for(lambda: "delivered" in text_of(browser, "lifecycle"), what="the lifecycle")
+    wait_for(lambda: "visible" in text_of(browser, "detail-pop3-state"), what="POP3 state visible")
     browser.save_screenshot(str(shots / "3-message.png"))
 
     pop = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
@@ -89,18 +110,19 @@ def test_console_live_delivery_and_pop3_hide(make_server, browser, shots):
     pop.quit()
 
     def pop3_state_of_uid2():
-        cells = browser.find_elements(By.CSS_SELECTOR, '#messages tr[data-uid="2"] td.pop3-state')
-        return cells[0].text if cells else ""
+        cells = texts(browser, '#messages tr[data-uid="2"] td.pop3-state')
+        return cells[0] if cells else ""
     wait_for(lambda: pop3_state_of_uid2() == "hidden", timeout=5, what="POP3 state hidden")
     # IMAP still lists it; POP3 does not.
     wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, '#imap-view tr[data-uid="2"]'),
              what="IMAP view row")
-    pop3_rows = " ".join(texts(browser, "#pop3-view tr"))
-    assert "Live arrival" not in pop3_rows and "Already here" in pop3_rows
-    wait_for(lambda: "retrieved by POP3" in browser.find_element(By.ID, "lifecycle").text
-             and "mode hide applied" in browser.find_element(By.ID, "lifecycle").text,
+    wait_for(lambda: "Already here" in " ".join(texts(browser, "#pop3-view tr"))
+             and "Live arrival" not in " ".join(texts(browser, "#pop3-view tr")),
+             what="the POP3 view without the hidden message")
+    wait_for(lambda: "retrieved by POP3" in text_of(browser, "lifecycle")
+             and "mode hide applied" in text_of(browser, "lifecycle"),
              timeout=5, what="the lifecycle after QUIT")
-    assert "stays in the INBOX" in browser.find_element(By.ID, "delete-mode-sentence").text
+    assert "stays in the INBOX" in text_of(browser, "delete-mode-sentence")
     browser.save_screenshot(str(shots / "4-pop3-hidden.png"))
 
     # Phone width: one column, nothing wider than the screen.
