@@ -451,6 +451,11 @@ Status CheckMinVersion(std::string_view s) {
   return Invalid("expected \"1.2\" or \"1.3\"");
 }
 
+Status CheckHttpAuth(std::string_view s) {
+  if (s == "token" || s == "none") return Status::Ok();
+  return Invalid("expected \"token\" or \"none\"");
+}
+
 Status CheckLogLevel(std::string_view s) {
   if (s == "trace" || s == "debug" || s == "info" || s == "warn" || s == "error") {
     return Status::Ok();
@@ -531,6 +536,12 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(BoolKey(PB_FIELD(smtp, catch_all)));
   t.push_back(StringKey(PB_FIELD(smtp, catch_all_user), CheckName));
   t.push_back(BoolKey(PB_FIELD(smtp, auth_required)));
+  // [http]
+  t.push_back(ListKey(PB_FIELD(http, listen), CheckTcpListen));
+  t.push_back(ListKey(PB_FIELD(http, tls_listen), CheckTcpListen));
+  t.push_back(StringKey(PB_FIELD(http, auth), CheckHttpAuth));
+  t.push_back(StringKey(PB_FIELD(http, token_file)));  // a path, not a secret
+  t.push_back(IntKey<int>(PB_FIELD(http, max_connections), 1, kIntMax));
   // [tls]
   t.push_back(StringKey(PB_FIELD(tls, cert)));
   t.push_back(StringKey(PB_FIELD(tls, key)));  // a path, not a secret
@@ -707,6 +718,8 @@ Status Validate(const Config& c) {
   PB_RETURN_IF_ERROR(check_lists("lmtp.listen", c.lmtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.listen", c.smtp.listen));
   PB_RETURN_IF_ERROR(check_lists("smtp.tls_listen", c.smtp.tls_listen));
+  PB_RETURN_IF_ERROR(check_lists("http.listen", c.http.listen));
+  PB_RETURN_IF_ERROR(check_lists("http.tls_listen", c.http.tls_listen));
   for (const auto& [key, value] :
        {std::pair<const char*, const std::string&>{"auth.postfix_socket", c.auth.postfix_socket},
         {"delivery.socketmap_socket", c.delivery.socketmap_socket}}) {

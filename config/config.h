@@ -74,6 +74,15 @@ struct SmtpConfig {
   bool auth_required = false;  // require AUTH before MAIL
 };
 
+// The HTTP API and web console (README.md "HTTP API and web console").
+struct HttpConfig {
+  std::vector<std::string> listen = {"127.0.0.1:8025"};
+  std::vector<std::string> tls_listen = {};  // HTTPS with the [tls] certificate
+  std::string auth = "token";                // "token": Bearer token or cookie; "none"
+  std::string token_file;                    // empty: <data_dir>/http-token (generated)
+  int max_connections = 64;                  // browsers keep ~6 each
+};
+
 struct TlsConfig {
   std::string cert;                 // PEM chain; empty: generated into data_dir
   std::string key;                  // PEM private key
@@ -165,6 +174,7 @@ struct Config {
   Pop3Config pop3;
   LmtpConfig lmtp;
   SmtpConfig smtp;
+  HttpConfig http;
   TlsConfig tls;
   AuthConfig auth;
   DeliveryConfig delivery;

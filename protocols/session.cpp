@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/metrics.h"
+
 namespace pillarbox::protocols {
 namespace {
 
@@ -15,6 +17,7 @@ std::string Key(const std::string& ip, const std::string& user) {
 }  // namespace
 
 std::chrono::milliseconds AuthThrottle::OnFailure(const std::string& ip, const std::string& user) {
+  metrics::Count("logins_total", "result=\"failed\"", "Logins (IMAP, POP3, SMTP AUTH) by result");
   auto now = std::chrono::steady_clock::now();
   // Forget entries that have been quiet for longer than the lockout, so the
   // table stays bounded by recent offenders.
@@ -32,6 +35,7 @@ std::chrono::milliseconds AuthThrottle::OnFailure(const std::string& ip, const s
 }
 
 void AuthThrottle::OnSuccess(const std::string& ip, const std::string& user) {
+  metrics::Count("logins_total", "result=\"ok\"", "Logins (IMAP, POP3, SMTP AUTH) by result");
   entries_.erase(Key(ip, user));
 }
 

@@ -150,6 +150,9 @@ class Session {
   virtual void OnLoginTimeout() { OnIdleTimeout(); }
   // For logs and the live-session table.
   virtual std::uint64_t id() const = 0;
+  // What the client said about itself (IMAP ID: "name version"); empty when
+  // it said nothing. For the HTTP API's session list.
+  virtual std::string ClientId() const { return {}; }
 };
 
 // A protocol's factory, chosen by the listener.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that includes point down the layers only:
-#   common <- config, common <- storage <- services <- protocols <- server
+#   common <- config, common <- storage <- services <- protocols <- server;
+#   web (the console's embedded files) <- server
 # (services, protocols and server may read config; the store never does;
 # services never include protocols or server: see ARCHITECTURE.md).
 # Prints every include that points elsewhere and exits 1 if there is one.
@@ -13,7 +14,8 @@ declare -A allowed=(
   [storage]="common storage"
   [services]="common config storage services"
   [protocols]="common config storage services protocols"
-  [server]="common config storage services protocols server"
+  [server]="common config storage services protocols server web"
+  [web]="web"
 )
 
 bad=0

@@ -6,10 +6,12 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config ninja-build
   libuv1-dev libssl-dev liblmdb-dev libcrypt-dev libargon2-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils)
+  libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils
+  libhttp-parser-dev nlohmann-json3-dev)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks libnet-ssleay-perl mpop
   postfix ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
-  podman runc fuse-overlayfs slirp4netns uidmap catatonit)
+  podman runc fuse-overlayfs slirp4netns uidmap catatonit
+  chromium chromium-driver python3-selenium)
 # podman runs the image test with runc (crun fails on a cgroups hybrid
 # host); its recommended helpers are named because installs here skip
 # recommends; tests/integration/test_docker_image.py writes

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace pillarbox::server {
 
@@ -13,6 +14,11 @@ Connection::Connection(std::uint64_t id, ConnectionOptions options, protocols::C
     : id_(id), options_(std::move(options)), info_(std::move(info)), host_(host) {
   info_.tls_available = options_.tls_context != nullptr;
   last_activity_ = Clock::now();
+  std::string label = metrics::Label("protocol", options_.protocol);
+  bytes_in_ = &Metrics::Global().Counter("bytes_received_total", label,
+                                         "Bytes read from clients (on the wire), by protocol");
+  bytes_out_ = &Metrics::Global().Counter("bytes_sent_total", label,
+                                          "Bytes written to clients (on the wire), by protocol");
 }
 
 Connection::~Connection() {
@@ -94,6 +100,7 @@ void Connection::Fail(const std::string& why) {
 // --- input ---------------------------------------------------------------
 
 void Connection::OnRead(std::string_view bytes) {
+  bytes_in_->fetch_add(bytes.size(), std::memory_order_relaxed);
   if (handle_closing_ || closing_) return;
   last_activity_ = Clock::now();
   if (!tls_) {
@@ -297,6 +304,7 @@ void Connection::FlushOutput() {
 void Connection::OnWriteDone(std::size_t bytes, int status) {
   write_in_flight_ = false;
   in_flight_bytes_ -= std::min(bytes, in_flight_bytes_);
+  if (status == 0) bytes_out_->fetch_add(bytes, std::memory_order_relaxed);
   UpdateCharge();
   if (handle_closing_) return;
   if (status != 0) {

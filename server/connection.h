@@ -16,6 +16,7 @@
 // Threads: loop thread only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -213,6 +214,9 @@ class Connection final : public protocols::SessionOutput {
   Clock::time_point handshake_started_;
   Clock::time_point close_started_;
   Transcript transcript_;
+  // GET /metrics: bytes of this connection's protocol (before TLS).
+  std::atomic<std::uint64_t>* bytes_in_ = nullptr;
+  std::atomic<std::uint64_t>* bytes_out_ = nullptr;
 };
 
 }  // namespace pillarbox::server

@@ -76,11 +76,21 @@ Result<int> Connect(const ListenAddress& a, std::string* shown) {
 std::string_view ExpectedGreeting(const std::string& protocol) {
   if (protocol == "imap") return "* OK";
   if (protocol == "pop3") return "+OK";
+  if (protocol == "http") return "HTTP/1.1 200";
   return "220";
+}
+
+// HTTP has no greeting: the check asks for /healthz (the store and every
+// listener up) and reads the status line.
+std::string_view Hello(const std::string& protocol) {
+  if (protocol == "http")
+    return "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  return "";
 }
 
 std::string_view Goodbye(const std::string& protocol) {
   if (protocol == "imap") return "h LOGOUT\r\n";
+  if (protocol == "http") return "";
   return "QUIT\r\n";
 }
 
@@ -116,6 +126,9 @@ Result<std::string> Check(const ListenerSpec& spec, SSL_CTX* client_ctx, std::st
       SSL_free(ssl);
       return Status::IOError("TLS handshake: " + err);
     }
+    if (std::string_view hello = Hello(spec.protocol); !hello.empty()) {
+      SSL_write(ssl, hello.data(), static_cast<int>(hello.size()));
+    }
     line = ReadLine([&](char* c) { return SSL_read(ssl, c, 1); });
     if (line.ok()) {
       std::string_view bye = Goodbye(spec.protocol);
@@ -124,6 +137,10 @@ Result<std::string> Check(const ListenerSpec& spec, SSL_CTX* client_ctx, std::st
     }
     SSL_free(ssl);
   } else {
+    if (std::string_view hello = Hello(spec.protocol); !hello.empty()) {
+      ssize_t ignored = ::write(owned.fd, hello.data(), hello.size());
+      (void)ignored;
+    }
     line = ReadLine([&](char* c) { return static_cast<int>(::read(owned.fd, c, 1)); });
     if (line.ok()) {
       std::string_view bye = Goodbye(spec.protocol);

@@ -8,6 +8,7 @@ Family FamilyOf(std::string_view protocol) {
   if (protocol == "lmtp" || protocol == "postfix-auth" || protocol == "socketmap") {
     return Family::kLmtp;
   }
+  if (protocol == "http") return Family::kHttp;
   return Family::kImapPop3;
 }
 
@@ -58,6 +59,12 @@ std::string RefusalLine(std::string_view protocol, ConnectionLimiter::Verdict ve
     } else {
       line = "421 4.3.2 ";  // RFC 3463: system not accepting network messages
     }
+  } else if (protocol == "http") {
+    // Written instead of a session: a whole response, then the close.
+    std::string body = std::string("{\"error\":\"") + std::string(what) + "\"}";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   } else if (protocol == "imap") {
     line = "* BYE ";
   } else if (protocol == "pop3") {

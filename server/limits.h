@@ -18,17 +18,17 @@
 namespace pillarbox::server {
 
 // Protocol families with a budget each.
-enum class Family { kImapPop3 = 0, kSmtp = 1, kLmtp = 2 };
-inline constexpr std::size_t kFamilies = 3;
+enum class Family { kImapPop3 = 0, kSmtp = 1, kLmtp = 2, kHttp = 3 };
+inline constexpr std::size_t kFamilies = 4;
 // "imap", "pop3" -> kImapPop3; "smtp" -> kSmtp; "lmtp", and Postfix's
-// "postfix-auth" and "socketmap" -> kLmtp.
+// "postfix-auth" and "socketmap" -> kLmtp; "http" -> kHttp.
 Family FamilyOf(std::string_view protocol);
 
 class ConnectionLimiter {
  public:
   // The same budget for every family.
   ConnectionLimiter(int max_total, int max_per_ip)
-      : ConnectionLimiter({max_total, max_total, max_total}, max_per_ip) {}
+      : ConnectionLimiter({max_total, max_total, max_total, max_total}, max_per_ip) {}
   // Budgets indexed by Family.
   ConnectionLimiter(std::array<int, kFamilies> max_total, int max_per_ip)
       : max_total_(max_total), max_per_ip_(max_per_ip) {}

@@ -103,6 +103,8 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
   PB_RETURN_IF_ERROR(add("lmtp", false, "lmtp.listen", config.lmtp.listen));
   PB_RETURN_IF_ERROR(add("smtp", false, "smtp.listen", config.smtp.listen));
   PB_RETURN_IF_ERROR(add("smtp", true, "smtp.tls_listen", config.smtp.tls_listen));
+  PB_RETURN_IF_ERROR(add("http", false, "http.listen", config.http.listen));
+  PB_RETURN_IF_ERROR(add("http", true, "http.tls_listen", config.http.tls_listen));
   PB_RETURN_IF_ERROR(add_socket("postfix-auth", "auth.postfix_socket", config.auth.postfix_socket,
                                 "auth.postfix_socket_mode", config.auth.postfix_socket_mode));
   PB_RETURN_IF_ERROR(add_socket("socketmap", "delivery.socketmap_socket",

@@ -25,7 +25,7 @@ struct ListenAddress {
 Result<ListenAddress> ParseListenAddress(std::string_view text);
 
 struct ListenerSpec {
-  std::string protocol;  // "imap" "pop3" "lmtp" "smtp" "postfix-auth" "socketmap"
+  std::string protocol;  // "imap" "pop3" "lmtp" "smtp" "http" "postfix-auth" "socketmap"
   bool implicit_tls = false;
   std::string key;  // "imap.tls_listen", for messages
   ListenAddress address;
@@ -33,7 +33,7 @@ struct ListenerSpec {
 };
 
 // Every listener of the config, in a stable order: imap, pop3, lmtp, smtp,
-// postfix-auth (auth.postfix_socket), socketmap (delivery.socketmap_socket);
+// http, postfix-auth (auth.postfix_socket), socketmap (delivery.socketmap_socket);
 // plain before implicit TLS. Errors name the key.
 Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& config);
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "server/http_api.h"
 #include "server/listen_address.h"
 #include "server/paths.h"
 #include "server/server_loop.h"
@@ -135,7 +136,26 @@ int RunServer(const config::Config& config) {
     return kExitStartFailed;
   }
   LOG_INFO("data directory {}", data_dir);
-  Server server(config, ProtocolFactories());
+  // The HTTP API's token, generated on the first start (as the certificate).
+  std::string http_token;
+  if (config.http.auth == "token" && (!config.http.listen.empty() || !config.http.tls_listen.empty())) {
+    auto token = LoadOrCreateHttpToken(config);
+    if (!token.ok()) {
+      LOG_ERROR("cannot start: {}", token.status().message());
+      ::close(*lock);
+      return kExitStartFailed;
+    }
+    if (token->generated) LOG_INFO("generated an HTTP API token: {}", token->path);
+    http_token = std::move(token->token);
+  }
+  HttpApi http_api(config, std::move(http_token));
+  Server::Factories factories = ProtocolFactories();
+  factories["http"] = http_api.Factory();
+  Server server(config, std::move(factories));
+  http_api.set_hooks({[&server] { return server.Healthy(); },
+                      [&server](std::function<void()> work, std::function<void()> done) {
+                        server.Offload(std::move(work), std::move(done));
+                      }});
   Status s = server.Start();
   if (!s.ok()) {
     LOG_ERROR("cannot start: {}", s.message());

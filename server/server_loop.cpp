@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/memory_budget.h"
+#include "common/metrics.h"
 #include "server/paths.h"
 #include "server/store_options.h"
 #include "server/uv_stream.h"
@@ -81,7 +82,7 @@ Server::Server(const config::Config& config, Factories factories)
     : config_(config),
       factories_(std::move(factories)),
       limiter_({config.limits.max_connections, config.limits.max_smtp_connections,
-                config.limits.max_lmtp_connections},
+                config.limits.max_lmtp_connections, config.http.max_connections},
                config.limits.max_connections_per_ip) {}
 
 Server::~Server() {
@@ -368,9 +369,13 @@ void Server::Accept(Listener* l) {
     LOG_INFO("{}: refusing {}: {} connections of its kind, {} from its address", l->spec.key,
              unix_socket ? "unix" : info.peer_ip, limiter_.total(FamilyOf(l->spec.protocol)),
              limiter_.from(info.peer_ip));
+    metrics::Count("connections_refused_total", metrics::Label("protocol", l->spec.protocol),
+                   "Connections refused over a limit, by protocol");
     conn->Refuse(RefusalLine(l->spec.protocol, verdict));
     return;
   }
+  metrics::Count("connections_total", metrics::Label("protocol", l->spec.protocol),
+                 "Connections accepted, by protocol");
   LOG_DEBUG("{} #{}: connection from {}:{}", l->spec.protocol, id,
             unix_socket ? "unix" : info.peer_ip, info.peer_port);
   protocols::SessionContext ctx;
@@ -522,6 +527,51 @@ void Server::Post(std::function<void()> fn) {
   if (posted_->closed) return;
   posted_->items.push_back(std::move(fn));
   uv_async_send(&async_);
+}
+
+namespace {
+struct OffloadRequest {
+  uv_work_t req{};
+  std::function<void()> work;
+  std::function<void()> done;
+};
+}  // namespace
+
+void Server::Offload(std::function<void()> work, std::function<void()> done) {
+  auto* r = new OffloadRequest;
+  r->req.data = r;
+  r->work = std::move(work);
+  r->done = std::move(done);
+  int rc = uv_queue_work(
+      &loop_, &r->req,
+      [](uv_work_t* req) noexcept {
+        auto* r = static_cast<OffloadRequest*>(req->data);
+        try {
+          r->work();
+        } catch (const std::exception& e) {
+          LOG_ERROR("offloaded work: {}", e.what());
+        }
+      },
+      [](uv_work_t* req, int) noexcept {
+        std::unique_ptr<OffloadRequest> r(static_cast<OffloadRequest*>(req->data));
+        try {
+          r->done();
+        } catch (const std::exception& e) {
+          LOG_ERROR("offloaded work completion: {}", e.what());
+        }
+      });
+  if (rc != 0) {
+    std::unique_ptr<OffloadRequest> owned(r);
+    LOG_ERROR("uv_queue_work: {}", uv_strerror(rc));
+  }
+}
+
+bool Server::Healthy() const {
+  if (!store_ || stopping_) return false;
+  for (const auto& l : listeners_) {
+    if (l->handle == nullptr) return false;
+  }
+  return true;
 }
 
 void Server::DrainPosted() {

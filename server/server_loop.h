@@ -66,6 +66,13 @@ class Server final : public ConnectionHost {
   // Runs `fn` on the loop thread. Any thread.
   void Post(std::function<void()> fn);
 
+  // Runs `work` on libuv's thread pool, then `done` on the loop thread (slow
+  // work such as hashing a password for the HTTP API). Loop thread only.
+  void Offload(std::function<void()> work, std::function<void()> done);
+  // The store is open, every listener bound and the server not stopping
+  // (GET /healthz).
+  bool Healthy() const;
+
   // The bound addresses as "imap 127.0.0.1:1143" etc. (after Start).
   std::vector<std::string> BoundAddresses() const;
   // The port a TCP listener actually got (for port 0 in tests).

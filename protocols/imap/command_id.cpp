@@ -20,6 +20,7 @@ void CmdId(ImapSession& s, Command& cmd) {
   if (cmd.args.size() != 1) return s.FinishBad(cmd, "Expected NIL or a parameter list");
   const Value& arg = cmd.args[0];
   std::string logged;
+  std::string name, version;
   if (arg.IsList()) {
     if (arg.items.size() % 2 != 0 || arg.items.size() > 2 * kMaxIdPairs) {
       return s.FinishBad(cmd, "Invalid ID parameter list");
@@ -33,10 +34,13 @@ void CmdId(ImapSession& s, Command& cmd) {
       }
       if (!logged.empty()) logged += ", ";
       logged += LogSafe(k.text) + "=" + (v.IsNil() ? std::string("NIL") : LogSafe(v.text));
+      if (v.IsString() && EqualsIgnoreAsciiCase(k.text, "name")) name = LogSafe(v.text, 64);
+      if (v.IsString() && EqualsIgnoreAsciiCase(k.text, "version")) version = LogSafe(v.text, 64);
     }
   } else if (!arg.IsNil()) {
     return s.FinishBad(cmd, "Expected NIL or a parameter list");
   }
+  if (!name.empty()) s.set_client_id(version.empty() ? name : name + " " + version);
   if (!logged.empty()) LOG_INFO("imap session {}: client ID: {}", s.id(), logged);
   s.Untagged("ID (\"name\" \"Pillarbox\" \"version\" " + QuoteString(PILLARBOX_VERSION) + ")");
   s.Finish(cmd, "OK ID completed.");

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/strings.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
@@ -117,6 +118,7 @@ void ImapSession::OnShutdown() {
 void ImapSession::OnClosed() {
   if (closed_) return;
   closed_ = true;
+  SetIdling(false);
   continuation_ = nullptr;
   line_handler_ = nullptr;
   if (user_watch_ != 0) {
@@ -137,7 +139,7 @@ std::chrono::seconds ImapSession::IdleTimeout() const { return config().imap.idl
 
 void ImapSession::Close() {
   state_ = State::kLogout;
-  idling_ = false;
+  SetIdling(false);
   continuation_ = nullptr;
   out_.Close();
 }
@@ -222,6 +224,10 @@ void ImapSession::CountBad() {
 
 void ImapSession::Dispatch(Command cmd) {
   const CommandDef* def = FindCommand(cmd.name);
+  if (def != nullptr) {
+    metrics::Count("commands_total", "protocol=\"imap\"," + metrics::Label("name", def->name),
+                   "Commands by protocol and name");
+  }
   busy_ = true;
   current_uses_seqs_ = false;
   if (def == nullptr || (cmd.uid && !def->uid)) {
@@ -719,8 +725,16 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
 
 // ---- IDLE ------------------------------------------------------------------------
 
+void ImapSession::SetIdling(bool on) {
+  if (on == idling_) return;
+  idling_ = on;
+  static auto& gauge =
+      Metrics::Global().Gauge("imap_idle_sessions", "", "IMAP sessions in IDLE now");
+  gauge.fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+}
+
 void ImapSession::BeginIdle(const Command& cmd) {
-  idling_ = true;
+  SetIdling(true);
   idle_tag_ = cmd.tag;
   ++idle_generation_;
   Write("+ idling\r\n");
@@ -739,7 +753,7 @@ void ImapSession::ArmIdleKeepalive() {
 }
 
 void ImapSession::HandleIdleLine(std::string line, bool too_long) {
-  idling_ = false;
+  SetIdling(false);
   ++idle_generation_;
   Command h;
   h.tag = idle_tag_;

@@ -129,6 +129,9 @@ class ImapSession : public protocols::Session {
   bool Authenticated() const override { return logged_in_; }
   void OnLoginTimeout() override;
   std::uint64_t id() const override { return id_; }
+  std::string ClientId() const override { return client_id_; }
+  // What the client said in ID (RFC 2971): "name version".
+  void set_client_id(std::string text) { client_id_ = std::move(text); }
 
   // ---- for command handlers (command_*.cpp) ------------------------------
 
@@ -245,6 +248,8 @@ class ImapSession : public protocols::Session {
   void HandleIdleLine(std::string line, bool too_long);
   void OnMailboxChanged();
   void ArmIdleKeepalive();
+  // Enters or leaves IDLE (and counts it for GET /metrics).
+  void SetIdling(bool on);
   void UpdateParserLimits();
   // The logged-in user was deleted (pillarbox user del): BYE and close.
   void OnUserDeleted();
@@ -253,6 +258,7 @@ class ImapSession : public protocols::Session {
   protocols::ConnectionInfo& info_;
   protocols::SessionOutput& out_;
   std::uint64_t id_ = 0;
+  std::string client_id_;  // from ID
   Parser parser_;
   State state_ = State::kNotAuthenticated;
   storage::UserRecord user_;

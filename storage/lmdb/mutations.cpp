@@ -3,6 +3,7 @@
 // what it needs, so that a retried batch recomputes it from scratch.
 #include <algorithm>
 
+#include "common/metrics.h"
 #include "common/strings.h"
 #include "storage/lmdb/lmdb_store.h"
 
@@ -381,6 +382,14 @@ void LmdbStore::SetMailboxRetention(UserId user, std::string name, std::int64_t 
 // --- messages ------------------------------------------------------------------
 
 void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
+  // Counted on the owner thread when committed (GET /metrics).
+  done = [proto = request.origin.protocol, done = std::move(done)](Result<AppendResult> r) {
+    if (r.ok()) {
+      metrics::Count("deliveries_total", metrics::Label("protocol", proto),
+                     "Messages stored, by the protocol that brought them");
+    }
+    done(std::move(r));
+  };
   struct Prepared {
     std::string bytes;  // normalized
     BlobId id;

@@ -124,6 +124,26 @@ IMAP = {
     "errors": b"\x04" + crlf("\n*\na\na NOOP extra\na FETCH 1 (BODY[1.2.MIME]<0.10>)\n{999999999}\na LOGIN {99999999999999999999}\n").encode(),
 }
 
+# HTTP configuration byte: 1 auth = "token" (token "t"), 2 slow client, bits
+# 6-7 ending (1 idle timeout, 2 shutdown).
+API = "/api/v1/users/alice"
+HTTP = {
+    "healthz": session(0, 0, "GET /healthz HTTP/1.1\nHost: x\n\n"),
+    "users_pipelined": session(0, 5, "GET /api/v1/users HTTP/1.1\nHost: x\n\nGET " + API + "/mailboxes HTTP/1.1\n\n"),
+    "messages": session(2, 7, "GET " + API + "/mailboxes/INBOX/messages?offset=0&limit=1&q=hi HTTP/1.1\n\n"),
+    "message_detail": session(0, 3, "GET " + API + "/mailboxes/INBOX/messages/2 HTTP/1.1\n\nGET " + API + "/mailboxes/INBOX/messages/2/parts/2 HTTP/1.1\n\n"),
+    "raw_head": session(0, 9, "HEAD " + API + "/mailboxes/INBOX/messages/1/raw HTTP/1.1\n\n"),
+    "journal_views_sessions": session(0, 4, "GET " + API + "/journal?since=0&limit=5 HTTP/1.1\n\nGET " + API + "/views HTTP/1.1\n\nGET /api/v1/sessions HTTP/1.0\n\n"),
+    "settings_patch": session(0, 6, "PATCH " + API + "/settings HTTP/1.1\nContent-Length: 29\n\n{\"pop3.delete_mode\": \"hide\"}\n"),
+    "user_post_hash": session(0, 2, "POST /api/v1/users HTTP/1.1\nContent-Length: 42\n\n{\"name\": \"bob\", \"hash\": \"{PLAIN}pw12\"}"),
+    "user_delete": session(0, 8, "DELETE /api/v1/users/alice HTTP/1.1\n\n"),
+    "token_auth": session(1, 1, "GET /api/v1/users HTTP/1.1\n\nGET /api/v1/users HTTP/1.1\nAuthorization: Bearer t\n\nPOST /api/v1/login HTTP/1.1\nContent-Length: 13\n\n{\"token\":\"t\"}"),
+    "chunked": session(0, 11, "POST /api/v1/users HTTP/1.1\nTransfer-Encoding: chunked\n\n5\n{\"a\":\n2\n1}\n0\n\n"),
+    "events": session(0x40, 3, "GET /api/v1/events?user=alice HTTP/1.1\n\n"),
+    "bad": session(0, 1, "BREW /pot HTTP/1.1\n\nGET /%zz/../ HTTP/9.9\n\n"),
+    "static": session(0x80, 2, "GET / HTTP/1.1\n\nGET /app.js HTTP/1.1\n\nGET /nope HTTP/1.1\n\n"),
+}
+
 
 def write(target, seeds):
     out = CORPUS / target
@@ -139,6 +159,7 @@ def main():
     write("smtp_session_fuzz", SMTP)
     write("config_fuzz", CONFIG)
     write("imap_parser_fuzz", IMAP)
+    write("http_session_fuzz", HTTP)
     # mime_fuzz: the messages in tests/fixtures/mime are its seeds.
 
 

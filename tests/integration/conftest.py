@@ -62,7 +62,7 @@ def unverified_ssl_context():
 class Server:
     """One pillarbox process with its own directory, config and ports."""
 
-    PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp")
+    PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp", "http")
 
     def __init__(self, workdir, config=None):
         self.workdir = workdir
@@ -80,6 +80,7 @@ class Server:
                      "tls_listen": [f"127.0.0.1:{self.ports['pop3s']}"]},
             "lmtp": {"listen": [f"127.0.0.1:{self.ports['lmtp']}"]},
             "smtp": {"listen": [f"127.0.0.1:{self.ports['smtp']}"]},
+            "http": {"listen": [f"127.0.0.1:{self.ports['http']}"]},
             "auth": {"failure_delay": "100ms", "max_failure_delay": "200ms"},
             "log": {"level": "debug", "transcripts": True},
         }

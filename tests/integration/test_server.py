@@ -235,8 +235,9 @@ def test_healthcheck(server):
     out = r.stdout.decode()
     assert r.returncode == 0, (out, r.stderr)
     lines = out.splitlines()
-    assert len(lines) == 6, out
+    assert len(lines) == 7, out
     assert all(line.startswith("ok") for line in lines), out
+    assert any(" http " in line and "HTTP/1.1 200" in line for line in lines), out
     assert any("(TLS)" in line and "* OK" in line for line in lines), out
     server.stop()
     r = server.cli("healthcheck", check=False)

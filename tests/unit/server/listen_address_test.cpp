@@ -63,9 +63,10 @@ TEST(ListenAddressTest, ListenersFromConfigNameTheirKeys) {
   c.lmtp.listen = {"unix:/tmp/x.sock"};
   c.smtp.listen = {"127.0.0.1:4"};
   c.smtp.tls_listen = {};
+  c.http.listen = {"127.0.0.1:5"};
   auto l = ListenersFromConfig(c);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
-  ASSERT_EQ(l->size(), 5u);
+  ASSERT_EQ(l->size(), 6u);
   EXPECT_EQ((*l)[0].protocol, "imap");
   EXPECT_FALSE((*l)[0].implicit_tls);
   EXPECT_EQ((*l)[1].key, "imap.tls_listen");
@@ -74,6 +75,8 @@ TEST(ListenAddressTest, ListenersFromConfigNameTheirKeys) {
   EXPECT_TRUE((*l)[2].implicit_tls);
   EXPECT_EQ((*l)[3].protocol, "lmtp");
   EXPECT_EQ((*l)[4].protocol, "smtp");
+  EXPECT_EQ((*l)[5].protocol, "http");
+  EXPECT_EQ((*l)[5].key, "http.listen");
 
   // Postfix's sockets come last, each with its own mode.
   c.lmtp.socket_mode = "0600";

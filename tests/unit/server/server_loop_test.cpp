@@ -97,6 +97,7 @@ class ServerLoopTest : public ::testing::Test {
     config_.pop3.tls_listen = {};
     config_.lmtp.listen = {"unix:" + dir_.path() + "/lmtp.sock"};
     config_.smtp.listen = {};
+    config_.http.listen = {};
     config_.smtp.tls_listen = {};
   }
   ~ServerLoopTest() override { StopServer(); }
