@@ -559,8 +559,7 @@ void HttpApi::AddRoutes() {
   });
 
   auto settings_json = [&config](const storage::UserRecord& u) {
-    config::Config effective = config;
-    (void)config::ApplyUserSettings(effective, u.settings);
+    config::Config effective = config::UserConfig(config, u.settings, nullptr);
     Json o;
     o["user"] = u.name;
     o["settings"] = u.settings;
