@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "server/server_loop.h"
 
 namespace pillarbox::server {
 
@@ -19,6 +20,9 @@ constexpr int kExitStartFailed = 2;
 // What `serve` checks before it binds anything, and `check-config` too:
 // listen addresses, retention rules, and a configured TLS certificate and key
 // (readable, PEM, matching). Errors are one sentence naming the key.
+// The sessions of every protocol, as `serve` runs them.
+Server::Factories ProtocolFactories();
+
 Status CheckServeConfig(const config::Config& config);
 
 // Takes the exclusive lock of `data_dir` (created when missing): flock on
