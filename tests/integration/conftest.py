@@ -41,6 +41,16 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def require_program(name):
+    """Fails the test when a client program is missing: ./test.sh installs
+    every one (scripts/deps.sh --test), so missing is a broken setup, not a
+    reason to skip."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (scripts/deps.sh --test installs it)")
+    return path
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
