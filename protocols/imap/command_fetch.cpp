@@ -93,8 +93,7 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
     auto pieces = RenderFetch(job->spec, m, open(), opts);
     if (!pieces.ok()) {
       view.reset();
-      if (pieces.status().code() == Code::kInvalidArgument &&
-          pieces.status().message() == "UNKNOWN-CTE") {
+      if (pieces.status().code() == Code::kUnsupported) {
         return s.Finish(job->h, "NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.");
       }
       return s.FinishError(job->h, pieces.status());

@@ -3,12 +3,16 @@
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "tests/support/test_support.h"
@@ -105,6 +109,28 @@ TEST_F(StoreTest, CreateUserMakesInboxAndSpecialUseMailboxesAllSubscribed) {
   for (const auto& b : boxes) v.push_back(b.uidvalidity);
   std::sort(v.begin(), v.end());
   EXPECT_EQ(std::adjacent_find(v.begin(), v.end()), v.end());
+}
+
+TEST_F(StoreTest, AFailingAnalyzerIsLoggedAndTheMessageStoredWithoutStructure) {
+  StoreFixture f([](StoreOptions& o) {
+    o.analyzer = [](std::string_view) -> AnalyzedMessage {
+      throw std::runtime_error("parser exploded");
+    };
+  });
+  auto u = f.AddUser("ana", "pw");
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  auto r = f.Deliver(u.id, Msg("kept"));
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(r.uid, 1u);
+  auto view = f.store().Read();
+  auto msgs = view->ListMessages(view->FindMailbox(u.id, "INBOX")->id);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_TRUE(view->Blob(msgs[0].blob).ok());
+  EXPECT_NE(log.str().find("analyzing message " + msgs[0].blob.Hex()), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find("parser exploded"), std::string::npos) << log.str();
 }
 
 TEST_F(StoreTest, DefaultMailboxesCanBeDisabled) {
