@@ -119,9 +119,7 @@ void CmdFetch(ImapSession& s, Command& cmd) {
   if (!picked) return;
   SelectedMailbox* sel = s.selected();
   auto job = std::make_shared<FetchJob>();
-  job->h.tag = cmd.tag;
-  job->h.name = cmd.name;
-  job->h.uid = cmd.uid;
+  job->h = cmd.Header();
   job->spec = std::move(*spec);
   job->uids.reserve(picked->size());
   for (std::uint32_t idx : *picked) job->uids.push_back(sel->uids[idx]);

@@ -317,20 +317,8 @@ std::string ImapSession::Capabilities() const {
   return caps;
 }
 
-namespace {
-
-Command Header(const Command& cmd) {
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
-  h.uid = cmd.uid;
-  return h;
-}
-
-}  // namespace
-
 void ImapSession::CheckPassword(const Command& cmd, std::string user, std::string password) {
-  Command h = Header(cmd);
+  Command h = cmd.Header();
   if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
     OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.", "locked out");
     return;
@@ -382,7 +370,7 @@ void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() > 0 && ctx_.timer) {
-    Command h = Header(cmd);
+    Command h = cmd.Header();
     ctx_.timer(delay, Bind([h, response](ImapSession& s) { s.Finish(h, response); }));
     return;
   }
@@ -487,14 +475,7 @@ bool ImapSession::AddKeywords(const storage::Flags& flags) {
   if (!selected_) return false;
   bool added = false;
   for (const auto& k : flags.keywords) {
-    bool known = false;
-    for (const auto& have : selected_->keywords) {
-      if (EqualsIgnoreAsciiCase(have, k)) {
-        known = true;
-        break;
-      }
-    }
-    if (!known) {
+    if (!HasKeyword(selected_->keywords, k)) {
       selected_->keywords.insert(k);
       added = true;
     }
@@ -533,9 +514,7 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
       first_unseen = static_cast<std::uint32_t>(i + 1);
     }
     for (const auto& k : m.flags.keywords) {
-      bool known = false;
-      for (const auto& have : sel.keywords) known = known || EqualsIgnoreAsciiCase(have, k);
-      if (!known) sel.keywords.insert(k);
+      if (!HasKeyword(sel.keywords, k)) sel.keywords.insert(k);
     }
   }
   view.reset();
