@@ -224,7 +224,7 @@ void ImapSession::Dispatch(Command cmd) {
   const CommandDef* def = FindCommand(cmd.name);
   busy_ = true;
   current_uses_seqs_ = false;
-  if (def == nullptr || (cmd.uid && !def->uid)) {
+  if (def == nullptr || (cmd.uid && (def->flags & kCmdUid) == 0)) {
     Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name +
                     ": Unknown command.");
     return;
@@ -244,7 +244,7 @@ void ImapSession::Dispatch(Command cmd) {
     Finish(cmd, "BAD " + why);
     return;
   }
-  current_uses_seqs_ = def->uses_seqs && !cmd.uid;
+  current_uses_seqs_ = (def->flags & kCmdUsesSeqs) != 0 && !cmd.uid;
   def->run(*this, cmd);
 }
 

@@ -60,15 +60,23 @@ constexpr std::string_view kAuthFailed = "-ERR [AUTH] Authentication failed.";
 
 }  // namespace
 
-// The command table: keyword, the states it is valid in, its handler.
-const Pop3Session::CommandSpec Pop3Session::kCommands[] = {
-    {"CAPA", true, true, &Pop3Session::CmdCapa},  {"QUIT", true, true, &Pop3Session::CmdQuit},
-    {"USER", true, false, &Pop3Session::CmdUser}, {"PASS", true, false, &Pop3Session::CmdPass},
-    {"AUTH", true, false, &Pop3Session::CmdAuth}, {"STLS", true, false, &Pop3Session::CmdStls},
-    {"STAT", false, true, &Pop3Session::CmdStat}, {"LIST", false, true, &Pop3Session::CmdList},
-    {"RETR", false, true, &Pop3Session::CmdRetr}, {"TOP", false, true, &Pop3Session::CmdTop},
-    {"DELE", false, true, &Pop3Session::CmdDele}, {"NOOP", false, true, &Pop3Session::CmdNoop},
-    {"RSET", false, true, &Pop3Session::CmdRset}, {"UIDL", false, true, &Pop3Session::CmdUidl},
+// The command table: keyword, the states it is valid in, flags, handler.
+using protocols::Method;
+const Pop3Session::CommandDef Pop3Session::kCommands[] = {
+    {"CAPA", kAnyState, 0, Method<&Pop3Session::CmdCapa>::Run},
+    {"QUIT", kAnyState, 0, Method<&Pop3Session::CmdQuit>::Run},
+    {"USER", kInAuthorization, 0, Method<&Pop3Session::CmdUser>::Run},
+    {"PASS", kInAuthorization, 0, Method<&Pop3Session::CmdPass>::Run},
+    {"AUTH", kInAuthorization, 0, Method<&Pop3Session::CmdAuth>::Run},
+    {"STLS", kInAuthorization, 0, Method<&Pop3Session::CmdStls>::Run},
+    {"STAT", kInTransaction, 0, Method<&Pop3Session::CmdStat>::Run},
+    {"LIST", kInTransaction, 0, Method<&Pop3Session::CmdList>::Run},
+    {"RETR", kInTransaction, 0, Method<&Pop3Session::CmdRetr>::Run},
+    {"TOP", kInTransaction, 0, Method<&Pop3Session::CmdTop>::Run},
+    {"DELE", kInTransaction, 0, Method<&Pop3Session::CmdDele>::Run},
+    {"NOOP", kInTransaction, 0, Method<&Pop3Session::CmdNoop>::Run},
+    {"RSET", kInTransaction, 0, Method<&Pop3Session::CmdRset>::Run},
+    {"UIDL", kInTransaction, 0, Method<&Pop3Session::CmdUidl>::Run},
 };
 
 std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
@@ -269,15 +277,14 @@ void Pop3Session::Dispatch(std::string_view line) {
     return;
   }
   CommandLine cmd = SplitCommand(line);
-  for (const CommandSpec& spec : kCommands) {
-    if (spec.name != cmd.name) continue;
-    bool allowed = state_ == State::kAuthorization ? spec.in_authorization : spec.in_transaction;
-    if (!allowed) {
+  if (const CommandDef* def = protocols::FindCommand(kCommands, cmd.name)) {
+    unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
+    if ((def->states & bit) == 0) {
       BadCommand(state_ == State::kAuthorization ? "-ERR Not logged in."
                                                  : "-ERR Already logged in.");
       return;
     }
-    (this->*spec.handler)(cmd);
+    def->run(*this, cmd);
     return;
   }
   if (cmd.name.empty()) {

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/memory_budget.h"
 #include "common/strings.h"
+#include "protocols/command_table.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/smtp/address.h"
 #include "protocols/smtp/data_decoder.h"
@@ -353,40 +354,50 @@ class SmtpSession final : public protocols::Session {
 
   // --- commands -------------------------------------------------------------
 
+  // The command table (protocols/command_table.h): keyword, the flavours
+  // it is allowed in, flags, handler.
+  using CommandDef = protocols::CommandDef<SmtpSession, std::string_view>;
+  static constexpr unsigned kSmtp = 1u << 0;
+  static constexpr unsigned kLmtp = 1u << 1;
+  static constexpr unsigned kBoth = kSmtp | kLmtp;
+  // A greeting: in the other flavour the reply names the right one.
+  static constexpr unsigned kCmdGreeting = 1u << 0;
+  // The entry of `verb` in the table (after the class), or nullptr.
+  static const CommandDef* FindCommand(std::string_view verb);
+
   void Dispatch(const std::string& line) {
     auto space = line.find(' ');
     std::string verb = UpperAscii(std::string_view(line).substr(0, space));
     std::string_view args =
         space == std::string::npos ? std::string_view() : std::string_view(line).substr(space + 1);
-    if (lmtp_ && verb == "LHLO") return Hello(args, true);
-    if (!lmtp_ && verb == "EHLO") return Hello(args, true);
-    if (!lmtp_ && verb == "HELO") return Hello(args, false);
-    if (verb == "MAIL") return Mail(args);
-    if (verb == "RCPT") return Rcpt(args);
-    if (verb == "DATA") return Data(args);
-    if (verb == "BDAT") return Bdat(args);
-    if (verb == "RSET") return Rset(args);
-    if (verb == "NOOP") {
-      Reply("250 2.0.0 Ok");
-      return JunkCommand();
+    const CommandDef* def = FindCommand(verb);
+    if (def != nullptr && (def->states & (lmtp_ ? kLmtp : kSmtp)) != 0) {
+      return def->run(*this, args);
     }
-    if (verb == "QUIT") {
-      Reply("221 2.0.0 " + ctx_.hostname + " Bye");
-      return Close();
+    if (def != nullptr && (def->flags & kCmdGreeting) != 0) {
+      return BadCommand(lmtp_ ? "500 5.5.1 This is LMTP: use LHLO"
+                              : "500 5.5.1 This is SMTP: use EHLO");
     }
-    if (verb == "VRFY") return Vrfy(args);
-    if (verb == "HELP") {
-      Reply(std::string("214 2.0.0 Commands: ") + (lmtp_ ? "LHLO" : "HELO EHLO") +
-            " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp_ ? "" : " AUTH"));
-      return JunkCommand();
-    }
-    if (verb == "STARTTLS") return StartTls(args);
-    if (!lmtp_ && verb == "AUTH") return Auth(args);
-    if (lmtp_ && (verb == "HELO" || verb == "EHLO")) {
-      return BadCommand("500 5.5.1 This is LMTP: use LHLO");
-    }
-    if (!lmtp_ && verb == "LHLO") return BadCommand("500 5.5.1 This is SMTP: use EHLO");
     BadCommand("500 5.5.1 Command unrecognized");
+  }
+
+  void Ehlo(std::string_view args) { Hello(args, true); }
+  void Helo(std::string_view args) { Hello(args, false); }
+
+  void Noop(std::string_view) {
+    Reply("250 2.0.0 Ok");
+    JunkCommand();
+  }
+
+  void Quit(std::string_view) {
+    Reply("221 2.0.0 " + ctx_.hostname + " Bye");
+    Close();
+  }
+
+  void Help(std::string_view) {
+    Reply(std::string("214 2.0.0 Commands: ") + (lmtp_ ? "LHLO" : "HELO EHLO") +
+          " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp_ ? "" : " AUTH"));
+    JunkCommand();
   }
 
   void Hello(std::string_view args, bool extended) {
@@ -1145,6 +1156,27 @@ class SmtpSession final : public protocols::Session {
   std::optional<Delivery> delivery_;
   std::uint64_t delivery_seq_ = 0;
 };
+
+const SmtpSession::CommandDef* SmtpSession::FindCommand(std::string_view verb) {
+  using protocols::Method;
+  static constexpr CommandDef kCommands[] = {
+      {"LHLO", kLmtp, kCmdGreeting, Method<&SmtpSession::Ehlo>::Run},
+      {"EHLO", kSmtp, kCmdGreeting, Method<&SmtpSession::Ehlo>::Run},
+      {"HELO", kSmtp, kCmdGreeting, Method<&SmtpSession::Helo>::Run},
+      {"MAIL", kBoth, 0, Method<&SmtpSession::Mail>::Run},
+      {"RCPT", kBoth, 0, Method<&SmtpSession::Rcpt>::Run},
+      {"DATA", kBoth, 0, Method<&SmtpSession::Data>::Run},
+      {"BDAT", kBoth, 0, Method<&SmtpSession::Bdat>::Run},
+      {"RSET", kBoth, 0, Method<&SmtpSession::Rset>::Run},
+      {"NOOP", kBoth, 0, Method<&SmtpSession::Noop>::Run},
+      {"QUIT", kBoth, 0, Method<&SmtpSession::Quit>::Run},
+      {"VRFY", kBoth, 0, Method<&SmtpSession::Vrfy>::Run},
+      {"HELP", kBoth, 0, Method<&SmtpSession::Help>::Run},
+      {"STARTTLS", kBoth, 0, Method<&SmtpSession::StartTls>::Run},
+      {"AUTH", kSmtp, 0, Method<&SmtpSession::Auth>::Run},
+  };
+  return protocols::FindCommand(kCommands, verb);
+}
 
 }  // namespace
 
