@@ -157,13 +157,11 @@ class ImapSession : public protocols::Session {
   // Runs `fn` later on this session if it still exists (store completions).
   template <typename Fn>
   auto Bind(Fn fn) {
-    std::uint64_t id = id_;
-    protocols::SessionRegistry* registry = ctx_.registry;
-    return [id, registry, fn = std::move(fn)](auto&&... args) mutable {
-      auto* s = static_cast<ImapSession*>(registry->Find(id));
-      if (s == nullptr || s->closed_) return;
-      fn(*s, std::forward<decltype(args)>(args)...);
-    };
+    return protocols::BindSession<ImapSession>(
+        ctx_.registry, id_, [fn = std::move(fn)](ImapSession& s, auto&&... args) mutable {
+          if (s.closed_) return;
+          fn(s, std::forward<decltype(args)>(args)...);
+        });
   }
 
   // Capabilities for the current state (no leading "CAPABILITY").

@@ -478,13 +478,11 @@ void Pop3Session::BeginLogin(std::string user, std::string password) {
     return;
   }
   wait_ = Wait::kStore;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
   ctx_.store->Authenticate(protocols::LoginUserName(user, config_.delivery), std::move(password),
-                           info_.peer_ip, [registry, id, user](Result<storage::UserRecord> r) {
-                             auto* s = static_cast<Pop3Session*>(registry->Find(id));
-                             if (s) s->OnAuthenticated(user, std::move(r));
-                           });
+                           info_.peer_ip,
+                           Bind([user](Pop3Session& s, Result<storage::UserRecord> r) {
+                             s.OnAuthenticated(user, std::move(r));
+                           }));
 }
 
 void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserRecord> result) {
@@ -516,14 +514,11 @@ void Pop3Session::FailLogin(const std::string& user, std::string reply, std::str
   }
   // The answer waits, and so does every command pipelined behind it.
   wait_ = Wait::kTimer;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  ctx_.timer(delay, [registry, id, reply = std::move(reply)] {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr || s->state_ == State::kDone) return;
-    s->Reply(reply);
-    s->Resume();
-  });
+  ctx_.timer(delay, Bind([reply = std::move(reply)](Pop3Session& s) {
+               if (s.state_ == State::kDone) return;
+               s.Reply(reply);
+               s.Resume();
+             }));
 }
 
 void Pop3Session::CompleteLogin(storage::UserRecord user) {
@@ -620,12 +615,8 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   user_record_ = std::move(user);
   state_ = State::kTransaction;
   bad_commands_ = 0;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  user_watch_ = ctx_.store->WatchUser(user_record_.id, [registry, id](storage::UserId) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s != nullptr) s->OnUserDeleted();
-  });
+  user_watch_ = ctx_.store->WatchUser(
+      user_record_.id, Bind([](Pop3Session& s, storage::UserId) { s.OnUserDeleted(); }));
   Reply("+OK Logged in.");
 }
 
@@ -906,16 +897,12 @@ bool Pop3Session::ContinueMessage(Stream& s) {
 void Pop3Session::SubmitTracked(const std::function<void(storage::StatusCallback)>& submit,
                                 std::string what) {
   ++pending_mutations_;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  submit([registry, id, what = std::move(what)](Status status) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr) {
-      if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, LogSafe(status.ToString()));
-      return;
-    }
-    s->OnTrackedDone(std::move(status), what);
-  });
+  submit(protocols::BindSession<Pop3Session>(
+      ctx_.registry, id_,
+      [what](Pop3Session& s, Status status) { s.OnTrackedDone(std::move(status), what); },
+      [id = id_, what](const Status& status) {
+        if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, LogSafe(status.ToString()));
+      }));
 }
 
 void Pop3Session::OnTrackedDone(Status status, const std::string& what) {
@@ -979,16 +966,16 @@ void Pop3Session::MaybeCommit() {
   req.move_target = delete_policy_.move_target;
   req.origin = MakeOrigin();
   wait_ = Wait::kStore;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  ctx_.store->Pop3Commit(std::move(req), [registry, id](Result<storage::Pop3CommitResult> r) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr) {
-      if (!r.ok()) LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, LogSafe(r.status().ToString()));
-      return;
-    }
-    s->OnCommitted(std::move(r));
-  });
+  ctx_.store->Pop3Commit(
+      std::move(req),
+      protocols::BindSession<Pop3Session>(
+          ctx_.registry, id_,
+          [](Pop3Session& s, Result<storage::Pop3CommitResult> r) { s.OnCommitted(std::move(r)); },
+          [id = id_](const Result<storage::Pop3CommitResult>& r) {
+            if (!r.ok()) {
+              LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, LogSafe(r.status().ToString()));
+            }
+          }));
 }
 
 void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {

@@ -120,6 +120,12 @@ class Pop3Session : public protocols::Session {
   void Dispatch(std::string_view line);
   void UpdateInputFlow();
   void Resume();  // the wait is over: take the next command
+  // Runs `fn(session, args...)` later only if this session still exists
+  // (store completions, timers, watches): protocols::BindSession.
+  template <typename Fn>
+  auto Bind(Fn fn) {
+    return protocols::BindSession<Pop3Session>(ctx_.registry, id_, std::move(fn));
+  }
 
   // --- commands ------------------------------------------------------------
   void CmdCapa(const CommandLine& cmd);

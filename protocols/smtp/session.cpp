@@ -381,6 +381,13 @@ class SmtpSession final : public protocols::Session {
     BadCommand("500 5.5.1 Command unrecognized");
   }
 
+  // Runs `fn(session, args...)` later only if this session still exists
+  // (store completions, timers): protocols::BindSession.
+  template <typename Fn>
+  auto Bind(Fn fn) {
+    return protocols::BindSession<SmtpSession>(ctx_.registry, id_, std::move(fn));
+  }
+
   void Ehlo(std::string_view args) { Hello(args, true); }
   void Helo(std::string_view args) { Hello(args, false); }
 
@@ -832,17 +839,14 @@ class SmtpSession final : public protocols::Session {
       return Reply("454 4.7.0 Too many failed authentication attempts, try again later");
     }
     busy_ = true;
-    auto* registry = ctx_.registry;
-    std::uint64_t id = id_;
     if (!sasl::AuthorizationAllowed(creds)) {
       return AuthFailed(user, "authorization identity refused");
     }
     ctx_.store->Authenticate(protocols::LoginUserName(user, cfg_.delivery),
                              std::move(creds.password), info_.peer_ip,
-                             [registry, id, user](Result<storage::UserRecord> r) {
-                               auto* s = static_cast<SmtpSession*>(registry->Find(id));
-                               if (s) s->OnAuthenticated(user, std::move(r));
-                             });
+                             Bind([user](SmtpSession& s, Result<storage::UserRecord> r) {
+                               s.OnAuthenticated(user, std::move(r));
+                             }));
   }
 
   void OnAuthenticated(const std::string& user, Result<storage::UserRecord> r) {
@@ -866,13 +870,12 @@ class SmtpSession final : public protocols::Session {
              LogField(user), reason);
     std::chrono::milliseconds delay{0};
     if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
-    auto answer = [registry = ctx_.registry, id = id_] {
-      auto* s = static_cast<SmtpSession*>(registry->Find(id));
-      if (!s || s->mode_ == Mode::kClosed) return;
-      s->busy_ = false;
-      s->Reply("535 5.7.8 Authentication credentials invalid");
-      s->Pump();
-    };
+    auto answer = Bind([](SmtpSession& s) {
+      if (s.mode_ == Mode::kClosed) return;
+      s.busy_ = false;
+      s.Reply("535 5.7.8 Authentication credentials invalid");
+      s.Pump();
+    });
     if (ctx_.timer && delay.count() > 0) {
       ctx_.timer(delay, std::move(answer));
     } else {
@@ -993,14 +996,11 @@ class SmtpSession final : public protocols::Session {
     req.origin.session = id_;
     req.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
     req.envelope_from = txn_.from.null ? "" : txn_.from.text;
-    auto* registry = ctx_.registry;
-    std::uint64_t id = id_;
     std::uint64_t seq = delivery_->seq;
-    ctx_.store->Append(std::move(req), [registry, id, seq, index, mailbox, bytes,
-                                        spill = std::move(spill)](Result<storage::AppendResult> r) {
-      auto* s = static_cast<SmtpSession*>(registry->Find(id));
-      if (s) s->OnAppended(seq, index, mailbox, bytes, spill, std::move(r));
-    });
+    ctx_.store->Append(std::move(req), Bind([seq, index, mailbox, bytes, spill = std::move(spill)](
+                                                SmtpSession& s, Result<storage::AppendResult> r) {
+                         s.OnAppended(seq, index, mailbox, bytes, spill, std::move(r));
+                       }));
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, const std::string& mailbox,
