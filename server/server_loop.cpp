@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -309,6 +310,20 @@ std::vector<std::string> Server::BoundAddresses() const {
 
 int Server::BoundPort(std::size_t listener_index) const {
   return listener_index < listeners_.size() ? listeners_[listener_index]->port : 0;
+}
+
+std::string Server::PortsJson() const {
+  std::string out = "{";
+  std::vector<std::string> seen;
+  for (const auto& l : listeners_) {
+    if (l->spec.address.kind != ListenAddress::Kind::kTcp) continue;
+    std::string key = l->spec.protocol + (l->spec.implicit_tls ? "s" : "");
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    seen.push_back(key);
+    if (out.size() > 1) out += ',';
+    out += '"' + key + "\":" + std::to_string(l->port);
+  }
+  return out + "}";
 }
 
 void Server::OnConnectionCb(uv_stream_t* server, int status) noexcept {
