@@ -890,6 +890,39 @@ TEST_F(StoreTest, MapGrowthWaitsForAViewHeldOnAnotherThread) {
   EXPECT_TRUE(f.store().CheckConsistency().ok());
 }
 
+// Debug-build checks of the threading rules (CONTRIBUTING.md): they abort.
+TEST_F(StoreTest, FlushWithAViewOpenOnThisThreadAborts) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "the check is compiled into debug builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  f_.AddUser("vic", "pw");
+  EXPECT_DEATH(
+      {
+        auto view = store().Read();
+        store().Flush();
+      },
+      "Flush with 1 read view");
+  EXPECT_DEATH(
+      {
+        auto view = store().Read();
+        store().ClaimRecent(view->FindMailbox(view->FindUser("vic")->id, "INBOX")->id, 1);
+      },
+      "ClaimRecent with 1 read view");
+#endif
+}
+
+TEST_F(StoreTest, OwnerThreadMethodsFromAnotherThreadAbort) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "the check is compiled into debug builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  store().Flush();  // this thread is the owner
+  EXPECT_DEATH(std::thread([&] { store().Flush(); }).join(),
+               "owner-thread method was called from another thread");
+#endif
+}
+
 TEST_F(StoreTest, RandomOperationsKeepCountsEqualToARecount) {
   auto u = f_.AddUser("dora", "pw");
   ASSERT_TRUE(CreateMailbox(u.id, "Other").ok());
