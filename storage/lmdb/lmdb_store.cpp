@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <unordered_set>
@@ -630,6 +631,7 @@ void LmdbStore::AssertOwnerThread() {
   std::thread::id expected{};
   if (!owner_.compare_exchange_strong(expected, me) && expected != me) {
     LOG_ERROR("store: an owner-thread method was called from another thread");
+    std::fputs("store: an owner-thread method was called from another thread\n", stderr);
     std::abort();
   }
 #endif
@@ -639,6 +641,8 @@ void LmdbStore::AssertNoOpenView(const char* where) {
 #ifndef NDEBUG
   if (tl_open_views != 0) {
     LOG_ERROR("store: {} with {} read view(s) open on this thread", where, tl_open_views);
+    std::fprintf(stderr, "store: %s with %d read view(s) open on this thread\n", where,
+                 tl_open_views);
     std::abort();
   }
 #else
