@@ -29,6 +29,7 @@ enum class Code {
   kCorruption,       // stored data is not what it should be
   kIOError,          // disk, socket, or LMDB environment failure
   kInternal,         // a bug or an unexpected condition
+  kUnsupported,      // well-formed, but a form we do not handle (an unknown encoding)
 };
 
 std::string_view CodeName(Code code);
@@ -50,6 +51,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -67,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
@@ -90,10 +92,10 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-#define PB_RETURN_IF_ERROR(expr)      \
-  do {                                \
-    ::pillarbox::Status _s = (expr);  \
-    if (!_s.ok()) return _s;          \
+#define PB_RETURN_IF_ERROR(expr)     \
+  do {                               \
+    ::pillarbox::Status _s = (expr); \
+    if (!_s.ok()) return _s;         \
   } while (0)
 
 }  // namespace pillarbox

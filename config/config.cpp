@@ -701,7 +701,8 @@ Status Validate(const Config& c) {
   auto check_lists = [&](const char* key, const std::vector<std::string>& list) -> Status {
     for (const auto& a : list) {
       auto parsed = ParseListenAddress(a, true);
-      if (!parsed.ok()) continue;  // already reported per key
+      if (!parsed.ok()) continue;                           // already reported per key
+      if (!parsed->is_unix && parsed->port == 0) continue;  // each gets a port of its own
       std::string norm = parsed->is_unix ? "unix:" + parsed->path
                                          : parsed->host + "|" + std::to_string(parsed->port);
       auto [it, inserted] = seen.emplace(norm, key);
@@ -1094,8 +1095,9 @@ Result<ListenAddress> ParseListenAddress(std::string_view text, bool allow_unix)
     }
   }
   std::uint64_t p;
-  if (!ParseUnsigned(port, p) || p < 1 || p > 65535) {
-    return Invalid("port must be a number from 1 to 65535");
+  // 0: the system picks a free port (`serve --ports-file` reports it).
+  if (!ParseUnsigned(port, p) || p > 65535) {
+    return Invalid("port must be a number from 0 to 65535");
   }
   a.host = std::string(host);
   a.port = static_cast<std::uint16_t>(p);

@@ -92,6 +92,28 @@ class SessionRegistry {
   std::unordered_map<std::uint64_t, Session*> sessions_;
 };
 
+// Wraps `fn` for anything that comes back later (a store completion, a
+// timer, a watch): it runs as fn(session, args...) only while the session
+// `id` is still registered, else `gone(args...)` runs (nothing by default).
+// Nothing queued captures a raw session pointer (CONTRIBUTING.md, threads
+// and lifetimes 4). S is the session's type: ids are unique across
+// protocols, so the id names a session of that type.
+template <typename S, typename Fn, typename Gone>
+auto BindSession(SessionRegistry* registry, std::uint64_t id, Fn fn, Gone gone) {
+  return [registry, id, fn = std::move(fn), gone = std::move(gone)](auto&&... args) mutable {
+    auto* s = static_cast<S*>(registry->Find(id));
+    if (s == nullptr) {
+      gone(std::forward<decltype(args)>(args)...);
+      return;
+    }
+    fn(*s, std::forward<decltype(args)>(args)...);
+  };
+}
+template <typename S, typename Fn>
+auto BindSession(SessionRegistry* registry, std::uint64_t id, Fn fn) {
+  return BindSession<S>(registry, id, std::move(fn), [](auto&&...) {});
+}
+
 // Everything a session may use, owned elsewhere.
 struct SessionContext {
   storage::Store* store = nullptr;

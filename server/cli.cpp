@@ -261,7 +261,7 @@ void InitCliLog(const config::Config& config) {
   (void)log::Init(level);
 }
 
-int Serve(const std::string& config_path) {
+int Serve(const std::string& config_path, const std::string& ports_file) {
   // The server logs the environment warnings itself, in its log.
   config::ConfigSources sources;
   auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/false, &sources);
@@ -275,7 +275,7 @@ int Serve(const std::string& config_path) {
   // its built-in default).
   LOG_INFO("configuration: {}", config_path.empty() ? "no file" : "file " + config_path);
   for (const auto& line : config::DescribeSources(*config, sources)) LOG_INFO("config: {}", line);
-  return RunServer(*config);
+  return RunServer(*config, ports_file);
 }
 
 // The same checks as `serve` makes before it starts (CheckServeConfig), so
@@ -315,6 +315,10 @@ int RunCli(int argc, char** argv) {
 
   CLI::App* serve = app.add_subcommand("serve", "run the server (the default subcommand)");
   add_config(serve);
+  std::string ports_file;
+  serve->add_option("--ports-file", ports_file,
+                    "once listening, write the TCP ports as JSON ({\"imap\":1143,...}) to this "
+                    "file (for port 0)");
 
   CLI::App* init = app.add_subcommand(
       "init", "create the data directory and an empty store (serve also does on its first start)");
@@ -431,7 +435,7 @@ int RunCli(int argc, char** argv) {
     return cli::kExitOk;
   }
   if (*check) return CheckConfig(config_path);
-  if (app.get_subcommands().empty() || *serve) return Serve(config_path);
+  if (app.get_subcommands().empty() || *serve) return Serve(config_path, ports_file);
 
   if (*deliver) {
     // An MTA defers (rather than bounces) on 75: a broken configuration must

@@ -592,8 +592,7 @@ void HttpApi::AddRoutes() {
   });
 
   auto settings_json = [&config](const storage::UserRecord& u) {
-    std::vector<std::string> problems;
-    const config::Config effective = config::UserConfig(config, u.settings, &problems);
+    const config::Config effective = config::UserConfig(config, u.settings, nullptr);
     const services::DeleteModeInEffect mode = services::DeleteModeOf(config, u);
     Json o;
     o["user"] = u.name;

@@ -119,7 +119,22 @@ Result<int> LockDataDir(const std::string& data_dir) {
   return fd;
 }
 
-int RunServer(const config::Config& config) {
+Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size());
+  int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    ::unlink(tmp.c_str());
+    return Status::IOError("cannot write " + path + ": " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+int RunServer(const config::Config& config, const std::string& ports_file) {
   const std::string data_dir = AbsoluteDataDir(config);
   for (const auto& w : config::UnknownEnvWarnings(config::EnvironmentNames())) {
     LOG_WARN("{}", w);
@@ -161,6 +176,13 @@ int RunServer(const config::Config& config) {
     LOG_ERROR("cannot start: {}", s.message());
     ::close(*lock);
     return kExitStartFailed;
+  }
+  if (!ports_file.empty()) {
+    if (Status w = WriteFileAtomically(ports_file, server.PortsJson() + "\n"); !w.ok()) {
+      LOG_ERROR("cannot start: --ports-file: {}", w.message());
+      ::close(*lock);
+      return kExitStartFailed;
+    }
   }
   int rc = server.Run();
   ::close(*lock);

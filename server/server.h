@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "server/server_loop.h"
 
 namespace pillarbox::server {
 
@@ -19,6 +20,9 @@ constexpr int kExitStartFailed = 2;
 // What `serve` checks before it binds anything, and `check-config` too:
 // listen addresses, retention rules, and a configured TLS certificate and key
 // (readable, PEM, matching). Errors are one sentence naming the key.
+// The sessions of every protocol, as `serve` runs them.
+Server::Factories ProtocolFactories();
+
 Status CheckServeConfig(const config::Config& config);
 
 // Takes the exclusive lock of `data_dir` (created when missing): flock on
@@ -32,6 +36,12 @@ Result<int> LockDataDir(const std::string& data_dir);
 // another server holds the data directory, a listener cannot bind, the store
 // cannot open, TLS cannot load, or privileges cannot be dropped). Logs the listening addresses; on
 // a first run (no users) prints how to add one.
-int RunServer(const config::Config& config);
+// `ports_file`, when not empty, receives Server::PortsJson() once every
+// listener is bound (written to a temporary name, then renamed), so that a
+// caller that asked for port 0 learns the real ports.
+int RunServer(const config::Config& config, const std::string& ports_file = "");
+
+// Writes `contents` to `path` atomically (a temporary file, then rename).
+Status WriteFileAtomically(const std::string& path, const std::string& contents);
 
 }  // namespace pillarbox::server

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -31,6 +32,9 @@ constexpr int kListenBacklog = 511;
 constexpr std::chrono::seconds kFirstRetentionDelay{60};
 // Output that may pile up for one connection before it is cut off.
 constexpr std::size_t kMinOutputHardLimit = 128u * 1024 * 1024;
+// Loop rounds the destructor runs for aborted connections to close: one
+// round runs every pending close callback, so a few are plenty.
+constexpr int kMaxTeardownRounds = 16;
 
 std::string MachineHostname() {
   char buf[256] = {};
@@ -88,8 +92,16 @@ Server::Server(const config::Config& config, Factories factories)
 Server::~Server() {
   if (!loop_ready_) return;
   // A server that was never run (a failed start) or stopped abnormally:
-  // close what is open and let the loop free it.
+  // close what is open and let the loop free it. The connections' close
+  // callbacks close their sessions, which use the store (unsubscribe,
+  // release a POP3 login): they run before the store goes.
   for (auto& [id, e] : connections_) e.conn->Abort();
+  for (int i = 0; i < kMaxTeardownRounds && !connections_.empty(); ++i) {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+  if (!connections_.empty()) {
+    LOG_ERROR("{} connections did not close at exit", connections_.size());
+  }
   if (store_) {
     store_->Flush();
     DrainPosted();
@@ -277,6 +289,20 @@ std::vector<std::string> Server::BoundAddresses() const {
 
 int Server::BoundPort(std::size_t listener_index) const {
   return listener_index < listeners_.size() ? listeners_[listener_index]->port : 0;
+}
+
+std::string Server::PortsJson() const {
+  std::string out = "{";
+  std::vector<std::string> seen;
+  for (const auto& l : listeners_) {
+    if (l->spec.address.kind != ListenAddress::Kind::kTcp) continue;
+    std::string key = l->spec.protocol + (l->spec.implicit_tls ? "s" : "");
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
+    seen.push_back(key);
+    if (out.size() > 1) out += ',';
+    out += '"' + key + "\":" + std::to_string(l->port);
+  }
+  return out + "}";
 }
 
 void Server::OnConnectionCb(uv_stream_t* server, int status) noexcept {

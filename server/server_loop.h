@@ -77,6 +77,9 @@ class Server final : public ConnectionHost {
   std::vector<std::string> BoundAddresses() const;
   // The port a TCP listener actually got (for port 0 in tests).
   int BoundPort(std::size_t listener_index) const;
+  // {"imap":1143,"imaps":1993,...}: the port of the first TCP listener of
+  // each protocol ("s" appended for implicit TLS), after Start.
+  std::string PortsJson() const;
   uv_loop_t* loop() { return &loop_; }
   storage::Store* store() { return store_.get(); }
   std::size_t connection_count() const { return connections_.size(); }

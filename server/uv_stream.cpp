@@ -55,6 +55,12 @@ UvStream::~UvStream() {
   // The handle must have been closed (OnClose cleared the pointer); if the
   // owner is destroyed early, the handle stays valid and is freed by its
   // close callback.
+  if (deferred_ != nullptr) {
+    deferred_->data = nullptr;
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(deferred_))) {
+      uv_close(reinterpret_cast<uv_handle_t*>(deferred_), OnDeferredClose);
+    }
+  }
   if (handle_ != nullptr) {
     handle_->data = nullptr;
     if (!closing_) uv_close(handle_, OnClose);
@@ -73,16 +79,19 @@ void UvStream::StopReading() {
 }
 
 void UvStream::Write(std::string bytes) {
+  if (closing_) {
+    // Reported before the close, as libuv does for a write cancelled by it.
+    failed_writes_.push_back({bytes.size(), UV_ECANCELED});
+    return;
+  }
   auto* w = new WriteReq{{}, std::move(bytes), this};
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
-  int r = closing_ ? UV_ECANCELED : uv_write(&w->req, stream(), &buf, 1, OnWrite);
+  int r = uv_write(&w->req, stream(), &buf, 1, OnWrite);
   if (r != 0) {
-    // Report it like an asynchronous failure, from the loop rather than
-    // from inside this call.
-    std::size_t n = w->bytes.size();
+    failed_writes_.push_back({w->bytes.size(), r});
     delete w;
-    if (conn_) conn_->OnWriteDone(n, r);
+    Defer();
   }
 }
 
@@ -93,14 +102,65 @@ void UvStream::Shutdown() {
   int r = uv_shutdown(req, stream(), OnShutdown);
   if (r != 0) {
     delete req;
-    if (conn_) conn_->OnShutdownDone(r);
+    failed_shutdown_ = r;
+    Defer();
   }
 }
 
 void UvStream::Close() {
   if (closing_) return;
   closing_ = true;
+  if (deferred_ != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(deferred_), OnDeferredClose);
   uv_close(handle_, OnClose);
+}
+
+void UvStream::Defer() {
+  if (deferred_ == nullptr) {
+    deferred_ = new uv_idle_t;
+    uv_idle_init(handle_->loop, deferred_);
+    deferred_->data = this;
+  }
+  uv_idle_start(deferred_, OnDeferredCb);
+}
+
+void UvStream::RunDeferred() {
+  std::vector<FailedWrite> writes;
+  writes.swap(failed_writes_);
+  std::optional<int> shutdown;
+  shutdown.swap(failed_shutdown_);
+  if (!conn_) return;
+  for (const FailedWrite& f : writes) conn_->OnWriteDone(f.bytes, f.status);
+  if (shutdown && !closing_) conn_->OnShutdownDone(*shutdown);
+}
+
+void UvStream::OnDeferredCb(uv_idle_t* handle) noexcept {
+  uv_idle_stop(handle);
+  auto* self = static_cast<UvStream*>(handle->data);
+  if (!self || self->closing_) return;  // the close reports them
+  try {
+    self->RunDeferred();
+  } catch (const std::exception& e) {
+    LOG_ERROR("connection write handler: {}", e.what());
+    if (self->conn_) self->conn_->Abort();
+  }
+}
+
+void UvStream::OnDeferredClose(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<UvStream*>(handle->data);
+  delete reinterpret_cast<uv_idle_t*>(handle);
+  if (!self) return;
+  self->deferred_ = nullptr;
+  self->FinishClose();
+}
+
+void UvStream::FinishClose() {
+  if (handle_ != nullptr || deferred_ != nullptr) return;
+  try {
+    RunDeferred();
+  } catch (const std::exception& e) {
+    LOG_ERROR("connection write handler: {}", e.what());
+  }
+  if (conn_) conn_->OnHandleClosed();  // may destroy this
 }
 
 void UvStream::OnAlloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) noexcept {
@@ -161,7 +221,7 @@ void UvStream::OnClose(uv_handle_t* handle) noexcept {
   }
   if (!self) return;
   self->handle_ = nullptr;
-  if (self->conn_) self->conn_->OnHandleClosed();  // may destroy self
+  self->FinishClose();  // may destroy self
 }
 
 }  // namespace pillarbox::server

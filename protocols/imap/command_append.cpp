@@ -56,12 +56,7 @@ void CmdAppend(ImapSession& s, Command& cmd) {
         }
         NormalizeKeywords(known);
       }
-      std::size_t total = known.size();
-      for (const auto& k : flags.keywords) {
-        bool have = false;
-        for (const auto& kk : known) have = have || EqualsIgnoreAsciiCase(kk, k);
-        if (!have) ++total;
-      }
+      std::size_t total = known.size() + CountNewKeywords(known, flags.keywords);
       if (total > static_cast<std::size_t>(s.config().limits.max_keywords)) {
         return s.Finish(cmd, "NO [LIMIT] Too many keywords in this mailbox.");
       }
@@ -78,9 +73,7 @@ void CmdAppend(ImapSession& s, Command& cmd) {
   }
   req.origin = s.MakeOrigin();
   req.envelope_from = s.user().name;
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
+  Command h = cmd.Header();
   std::string n = *name;
   // The message stays in memory until the store has committed it.
   auto charge = std::make_shared<MemoryCharge>();

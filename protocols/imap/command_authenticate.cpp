@@ -49,9 +49,7 @@ void CmdAuthenticate(ImapSession& s, Command& cmd) {
   auto x = std::make_shared<sasl::SaslExchange>(*mech);
   std::optional<std::string_view> initial;
   if (cmd.args.size() == 2) initial = cmd.args[1].text;
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
+  Command h = cmd.Header();
   Step(s, h, x, x->Start(initial));
 }
 

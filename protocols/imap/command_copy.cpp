@@ -38,10 +38,7 @@ void CopyOrMove(ImapSession& s, Command& cmd, bool move) {
   req.uids.reserve(picked->size());
   for (std::uint32_t idx : *picked) req.uids.push_back(sel->uids[idx]);
   std::size_t asked = req.uids.size();
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
-  h.uid = cmd.uid;
+  Command h = cmd.Header();
   std::string n = *name;
   s.store().Copy(
       std::move(req), s.Bind([h, n, move, asked](ImapSession& s2, Result<storage::CopyResult> r) {

@@ -24,10 +24,7 @@ void CmdExpunge(ImapSession& s, Command& cmd) {
   req.mailbox = sel->id;
   req.require_deleted = true;
   req.origin = s.MakeOrigin();
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
-  h.uid = cmd.uid;
+  Command h = cmd.Header();
   s.store().Expunge(std::move(req),
                     s.Bind([h](ImapSession& s2, Result<std::vector<storage::Uid>> r) {
                       if (!r.ok()) return s2.FinishError(h, r.status());

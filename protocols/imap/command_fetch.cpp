@@ -93,8 +93,7 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
     auto pieces = RenderFetch(job->spec, m, open(), opts);
     if (!pieces.ok()) {
       view.reset();
-      if (pieces.status().code() == Code::kInvalidArgument &&
-          pieces.status().message() == "UNKNOWN-CTE") {
+      if (pieces.status().code() == Code::kUnsupported) {
         return s.Finish(job->h, "NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding.");
       }
       return s.FinishError(job->h, pieces.status());
@@ -120,9 +119,7 @@ void CmdFetch(ImapSession& s, Command& cmd) {
   if (!picked) return;
   SelectedMailbox* sel = s.selected();
   auto job = std::make_shared<FetchJob>();
-  job->h.tag = cmd.tag;
-  job->h.name = cmd.name;
-  job->h.uid = cmd.uid;
+  job->h = cmd.Header();
   job->spec = std::move(*spec);
   job->uids.reserve(picked->size());
   for (std::uint32_t idx : *picked) job->uids.push_back(sel->uids[idx]);

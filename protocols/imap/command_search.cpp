@@ -113,9 +113,7 @@ void CmdSearch(ImapSession& s, Command& cmd) {
     return s.FinishBad(cmd, program.status().message());
   }
   auto job = std::make_shared<SearchJob>();
-  job->h.tag = cmd.tag;
-  job->h.name = cmd.name;
-  job->h.uid = cmd.uid;
+  job->h = cmd.Header();
   job->program = std::move(*program);
   job->run = std::make_unique<SearchRun>(job->program, s.config().limits.max_search_work);
   s.SetContinuation([job](ImapSession& s2) { Step(s2, job); });

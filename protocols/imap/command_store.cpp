@@ -39,12 +39,7 @@ void CmdStore(ImapSession& s, Command& cmd) {
   SelectedMailbox* sel = s.selected();
   if (sel->read_only) return s.Finish(cmd, "NO [READ-ONLY] Mailbox is read-only.");
   if (op != storage::FlagOp::kRemove) {
-    std::size_t total = sel->keywords.size();
-    for (const auto& k : flags->keywords) {
-      bool have = false;
-      for (const auto& kk : sel->keywords) have = have || EqualsIgnoreAsciiCase(kk, k);
-      if (!have) ++total;
-    }
+    std::size_t total = sel->keywords.size() + CountNewKeywords(sel->keywords, flags->keywords);
     if (total > static_cast<std::size_t>(s.config().limits.max_keywords)) {
       return s.Finish(cmd, "NO [LIMIT] Too many keywords in this mailbox.");
     }
@@ -58,10 +53,7 @@ void CmdStore(ImapSession& s, Command& cmd) {
   req.uids.reserve(picked->size());
   for (std::uint32_t idx : *picked) req.uids.push_back(sel->uids[idx]);
   std::vector<storage::Uid> uids = req.uids;
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
-  h.uid = cmd.uid;
+  Command h = cmd.Header();
   storage::Flags asked = *flags;
   s.store().StoreFlags(
       std::move(req), s.Bind([h, uids = std::move(uids), silent, op, asked](

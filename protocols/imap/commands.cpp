@@ -9,48 +9,45 @@ namespace {
 
 constexpr unsigned kAuthOrSelected = kStateAuth | kStateSelected;
 
-// name, states, valid after UID, uses sequence numbers, handler
+// name, states, flags (valid after UID, uses sequence numbers), handler
 constexpr std::array kCommands = {
-    CommandDef{"CAPABILITY", kStateAny, false, false, CmdCapability},
-    CommandDef{"NOOP", kStateAny, false, false, CmdNoop},
-    CommandDef{"LOGOUT", kStateAny, false, false, CmdLogout},
-    CommandDef{"ID", kStateAny, false, false, CmdId},
-    CommandDef{"STARTTLS", kStateNotAuth, false, false, CmdStartTls},
-    CommandDef{"LOGIN", kStateNotAuth, false, false, CmdLogin},
-    CommandDef{"AUTHENTICATE", kStateNotAuth, false, false, CmdAuthenticate},
-    CommandDef{"ENABLE", kAuthOrSelected, false, false, CmdEnable},
-    CommandDef{"SELECT", kAuthOrSelected, false, false, CmdSelect},
-    CommandDef{"EXAMINE", kAuthOrSelected, false, false, CmdExamine},
-    CommandDef{"CREATE", kAuthOrSelected, false, false, CmdCreate},
-    CommandDef{"DELETE", kAuthOrSelected, false, false, CmdDelete},
-    CommandDef{"RENAME", kAuthOrSelected, false, false, CmdRename},
-    CommandDef{"SUBSCRIBE", kAuthOrSelected, false, false, CmdSubscribe},
-    CommandDef{"UNSUBSCRIBE", kAuthOrSelected, false, false, CmdUnsubscribe},
-    CommandDef{"LIST", kAuthOrSelected, false, false, CmdList},
-    CommandDef{"LSUB", kAuthOrSelected, false, false, CmdLsub},
-    CommandDef{"STATUS", kAuthOrSelected, false, false, CmdStatus},
-    CommandDef{"APPEND", kAuthOrSelected, false, false, CmdAppend},
-    CommandDef{"NAMESPACE", kAuthOrSelected, false, false, CmdNamespace},
-    CommandDef{"IDLE", kAuthOrSelected, false, false, CmdIdle},
-    CommandDef{"CHECK", kStateSelected, false, false, CmdCheck},
-    CommandDef{"CLOSE", kStateSelected, false, false, CmdClose},
-    CommandDef{"UNSELECT", kStateSelected, false, false, CmdUnselect},
-    CommandDef{"EXPUNGE", kStateSelected, true, false, CmdExpunge},
+    CommandDef{"CAPABILITY", kStateAny, 0, CmdCapability},
+    CommandDef{"NOOP", kStateAny, 0, CmdNoop},
+    CommandDef{"LOGOUT", kStateAny, 0, CmdLogout},
+    CommandDef{"ID", kStateAny, 0, CmdId},
+    CommandDef{"STARTTLS", kStateNotAuth, 0, CmdStartTls},
+    CommandDef{"LOGIN", kStateNotAuth, 0, CmdLogin},
+    CommandDef{"AUTHENTICATE", kStateNotAuth, 0, CmdAuthenticate},
+    CommandDef{"ENABLE", kAuthOrSelected, 0, CmdEnable},
+    CommandDef{"SELECT", kAuthOrSelected, 0, CmdSelect},
+    CommandDef{"EXAMINE", kAuthOrSelected, 0, CmdExamine},
+    CommandDef{"CREATE", kAuthOrSelected, 0, CmdCreate},
+    CommandDef{"DELETE", kAuthOrSelected, 0, CmdDelete},
+    CommandDef{"RENAME", kAuthOrSelected, 0, CmdRename},
+    CommandDef{"SUBSCRIBE", kAuthOrSelected, 0, CmdSubscribe},
+    CommandDef{"UNSUBSCRIBE", kAuthOrSelected, 0, CmdUnsubscribe},
+    CommandDef{"LIST", kAuthOrSelected, 0, CmdList},
+    CommandDef{"LSUB", kAuthOrSelected, 0, CmdLsub},
+    CommandDef{"STATUS", kAuthOrSelected, 0, CmdStatus},
+    CommandDef{"APPEND", kAuthOrSelected, 0, CmdAppend},
+    CommandDef{"NAMESPACE", kAuthOrSelected, 0, CmdNamespace},
+    CommandDef{"IDLE", kAuthOrSelected, 0, CmdIdle},
+    CommandDef{"CHECK", kStateSelected, 0, CmdCheck},
+    CommandDef{"CLOSE", kStateSelected, 0, CmdClose},
+    CommandDef{"UNSELECT", kStateSelected, 0, CmdUnselect},
+    CommandDef{"EXPUNGE", kStateSelected, kCmdUid, CmdExpunge},
     // RFC 3501 7.4.1: no EXPUNGE response during FETCH, STORE or SEARCH.
-    CommandDef{"SEARCH", kStateSelected, true, true, CmdSearch},
-    CommandDef{"FETCH", kStateSelected, true, true, CmdFetch},
-    CommandDef{"STORE", kStateSelected, true, true, CmdStore},
-    CommandDef{"COPY", kStateSelected, true, false, CmdCopy},
-    CommandDef{"MOVE", kStateSelected, true, false, CmdMove},
+    CommandDef{"SEARCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdSearch},
+    CommandDef{"FETCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdFetch},
+    CommandDef{"STORE", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdStore},
+    CommandDef{"COPY", kStateSelected, kCmdUid, CmdCopy},
+    CommandDef{"MOVE", kStateSelected, kCmdUid, CmdMove},
 };
 
 }  // namespace
 
 const CommandDef* FindCommand(std::string_view upper_name) {
-  for (const auto& def : kCommands) {
-    if (def.name == upper_name) return &def;
-  }
-  return nullptr;
+  return protocols::FindCommand(kCommands, upper_name);
 }
 
 std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const Command& cmd,

@@ -440,7 +440,7 @@ class Renderer {
     std::string cte = AsciiFold(*part->encoding);
     if (cte == "7bit" || cte == "8bit" || cte == "binary") return Status::Ok();
     if (cte != "base64" && cte != "quoted-printable") {
-      return Status::InvalidArgument("UNKNOWN-CTE");
+      return Status::Unsupported("unknown content-transfer-encoding " + cte);
     }
     decoded = mime::DecodeTransferEncoding(raw_.substr(offset, length), part->encoding);
     use_range = false;

@@ -154,8 +154,8 @@ struct FetchRenderOptions {
 // null only when !spec.needs_blob && !spec.needs_structure.
 // Items follow the request order; a part that does not exist gives an empty
 // string (BINARY.SIZE 0), as Dovecot answers; BINARY of a part with an unknown transfer encoding
-// fails with kInvalidArgument whose message is "UNKNOWN-CTE" (the caller answers "NO [UNKNOWN-CTE]
-// ..."). A missing blob fails with kNotFound/kCorruption from the store.
+// fails with kUnsupported (the caller answers "NO [UNKNOWN-CTE] ..."). A missing blob fails with
+// kNotFound/kCorruption from the store.
 Result<std::vector<FetchPiece>> RenderFetch(const FetchSpec& spec, const FetchMessage& message,
                                             storage::ReadView* view,
                                             const FetchRenderOptions& options = {});

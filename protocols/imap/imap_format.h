@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "protocols/imap/value.h"
 #include "storage/types.h"
 
@@ -47,6 +48,24 @@ Result<storage::Flags> ParseFlagList(const Value& value);
 // Keyword normalization as storage::Flags requires (sort, dedupe
 // case-insensitively).
 void NormalizeKeywords(std::vector<std::string>& keywords);
+
+// Whether `keywords` holds `keyword`: keywords compare case-insensitively
+// (ASCII), as NormalizeKeywords dedupes them. The one "is it known" test.
+template <typename Keywords>
+bool HasKeyword(const Keywords& keywords, std::string_view keyword) {
+  for (const auto& k : keywords) {
+    if (EqualsIgnoreAsciiCase(k, keyword)) return true;
+  }
+  return false;
+}
+
+// How many of `added` are not in `known` (the keywords a change would add).
+template <typename Known, typename Added>
+std::size_t CountNewKeywords(const Known& known, const Added& added) {
+  std::size_t n = 0;
+  for (const auto& k : added) n += HasKeyword(known, k) ? 0 : 1;
+  return n;
+}
 
 // True when `flag` (without backslash) is a valid keyword atom.
 bool IsValidKeyword(std::string_view keyword);

@@ -230,7 +230,7 @@ void ImapSession::Dispatch(Command cmd) {
   }
   busy_ = true;
   current_uses_seqs_ = false;
-  if (def == nullptr || (cmd.uid && !def->uid)) {
+  if (def == nullptr || (cmd.uid && (def->flags & kCmdUid) == 0)) {
     Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name +
                     ": Unknown command.");
     return;
@@ -250,7 +250,7 @@ void ImapSession::Dispatch(Command cmd) {
     Finish(cmd, "BAD " + why);
     return;
   }
-  current_uses_seqs_ = def->uses_seqs && !cmd.uid;
+  current_uses_seqs_ = (def->flags & kCmdUsesSeqs) != 0 && !cmd.uid;
   def->run(*this, cmd);
 }
 
@@ -323,20 +323,8 @@ std::string ImapSession::Capabilities() const {
   return caps;
 }
 
-namespace {
-
-Command Header(const Command& cmd) {
-  Command h;
-  h.tag = cmd.tag;
-  h.name = cmd.name;
-  h.uid = cmd.uid;
-  return h;
-}
-
-}  // namespace
-
 void ImapSession::CheckPassword(const Command& cmd, std::string user, std::string password) {
-  Command h = Header(cmd);
+  Command h = cmd.Header();
   if (ctx_.throttle && ctx_.throttle->LockedOut(info_.peer_ip, user)) {
     OnLoginFailed(h, user, "NO [AUTHENTICATIONFAILED] Authentication failed.", "locked out");
     return;
@@ -394,7 +382,7 @@ void ImapSession::OnLoginFailed(const Command& cmd, const std::string& user, std
   std::chrono::milliseconds delay{0};
   if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
   if (delay.count() > 0 && ctx_.timer) {
-    Command h = Header(cmd);
+    Command h = cmd.Header();
     ctx_.timer(delay, Bind([h, response](ImapSession& s) { s.Finish(h, response); }));
     return;
   }
@@ -499,14 +487,7 @@ bool ImapSession::AddKeywords(const storage::Flags& flags) {
   if (!selected_) return false;
   bool added = false;
   for (const auto& k : flags.keywords) {
-    bool known = false;
-    for (const auto& have : selected_->keywords) {
-      if (EqualsIgnoreAsciiCase(have, k)) {
-        known = true;
-        break;
-      }
-    }
-    if (!known) {
+    if (!HasKeyword(selected_->keywords, k)) {
       selected_->keywords.insert(k);
       added = true;
     }
@@ -545,9 +526,7 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
       first_unseen = static_cast<std::uint32_t>(i + 1);
     }
     for (const auto& k : m.flags.keywords) {
-      bool known = false;
-      for (const auto& have : sel.keywords) known = known || EqualsIgnoreAsciiCase(have, k);
-      if (!known) sel.keywords.insert(k);
+      if (!HasKeyword(sel.keywords, k)) sel.keywords.insert(k);
     }
   }
   view.reset();

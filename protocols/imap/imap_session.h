@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocols/command_table.h"
 #include "protocols/imap/parser.h"
 #include "protocols/imap/value.h"
 #include "protocols/sasl/sasl.h"
@@ -68,20 +69,17 @@ inline constexpr unsigned kStateAuth = 1u << 1;
 inline constexpr unsigned kStateSelected = 1u << 2;
 inline constexpr unsigned kStateAny = kStateNotAuth | kStateAuth | kStateSelected;
 
-class ImapSession;
-using CommandHandler = void (*)(ImapSession& session, Command& cmd);
+// Bits for CommandDef::flags.
+// Valid after "UID".
+inline constexpr unsigned kCmdUid = 1u << 0;
+// Uses message sequence numbers: no EXPUNGE may be sent while it runs nor
+// with its response (RFC 3501 7.4.1), unless given as a UID command.
+inline constexpr unsigned kCmdUsesSeqs = 1u << 1;
 
-// One entry of the command table (commands.cpp).
-struct CommandDef {
-  std::string_view name;
-  unsigned states = 0;
-  // Valid after "UID".
-  bool uid = false;
-  // Uses message sequence numbers: no EXPUNGE may be sent while it runs nor
-  // with its response (RFC 3501 7.4.1), unless given as a UID command.
-  bool uses_seqs = false;
-  CommandHandler run = nullptr;
-};
+class ImapSession;
+// One entry of the command table (commands.cpp; protocols/command_table.h).
+using CommandDef = protocols::CommandDef<ImapSession, Command&>;
+using CommandHandler = CommandDef::Handler;
 
 // The command table lookup. nullptr when unknown.
 const CommandDef* FindCommand(std::string_view upper_name);
@@ -164,13 +162,11 @@ class ImapSession : public protocols::Session {
   // Runs `fn` later on this session if it still exists (store completions).
   template <typename Fn>
   auto Bind(Fn fn) {
-    std::uint64_t id = id_;
-    protocols::SessionRegistry* registry = ctx_.registry;
-    return [id, registry, fn = std::move(fn)](auto&&... args) mutable {
-      auto* s = static_cast<ImapSession*>(registry->Find(id));
-      if (s == nullptr || s->closed_) return;
-      fn(*s, std::forward<decltype(args)>(args)...);
-    };
+    return protocols::BindSession<ImapSession>(
+        ctx_.registry, id_, [fn = std::move(fn)](ImapSession& s, auto&&... args) mutable {
+          if (s.closed_) return;
+          fn(s, std::forward<decltype(args)>(args)...);
+        });
   }
 
   // Capabilities for the current state (no leading "CAPABILITY").

@@ -491,13 +491,6 @@ class Message {
   std::optional<std::int64_t> sent_days_;
 };
 
-bool HasKeyword(const storage::Flags& flags, std::string_view keyword) {
-  for (const std::string& k : flags.keywords) {
-    if (EqualsIgnoreAsciiCase(k, keyword)) return true;
-  }
-  return false;
-}
-
 enum class Tri : std::uint8_t { kFalse, kTrue, kUnknown };
 
 Tri Of(bool b) { return b ? Tri::kTrue : Tri::kFalse; }
@@ -558,9 +551,9 @@ Tri Eval(const SearchKey& key, Message& m, const BodyResults* body) {
     case Kind::kNoFlag:
       return Of((r.flags.system & key.flag) == 0);
     case Kind::kKeyword:
-      return Of(HasKeyword(r.flags, key.text));
+      return Of(HasKeyword(r.flags.keywords, key.text));
     case Kind::kUnkeyword:
-      return Of(!HasKeyword(r.flags, key.text));
+      return Of(!HasKeyword(r.flags.keywords, key.text));
     case Kind::kRecent:
       return Of(ctx.recent);
     case Kind::kNew:

@@ -54,6 +54,16 @@ struct Command {
   std::string name;
   bool uid = false;
   std::vector<Value> args;
+
+  // Tag, name and UID without the arguments: what a completion keeps to
+  // finish the command later.
+  Command Header() const {
+    Command h;
+    h.tag = tag;
+    h.name = name;
+    h.uid = uid;
+    return h;
+  }
 };
 
 }  // namespace pillarbox::imap

@@ -48,15 +48,23 @@ constexpr std::string_view kAuthFailed = "-ERR [AUTH] Authentication failed.";
 
 }  // namespace
 
-// The command table: keyword, the states it is valid in, its handler.
-const Pop3Session::CommandSpec Pop3Session::kCommands[] = {
-    {"CAPA", true, true, &Pop3Session::CmdCapa},  {"QUIT", true, true, &Pop3Session::CmdQuit},
-    {"USER", true, false, &Pop3Session::CmdUser}, {"PASS", true, false, &Pop3Session::CmdPass},
-    {"AUTH", true, false, &Pop3Session::CmdAuth}, {"STLS", true, false, &Pop3Session::CmdStls},
-    {"STAT", false, true, &Pop3Session::CmdStat}, {"LIST", false, true, &Pop3Session::CmdList},
-    {"RETR", false, true, &Pop3Session::CmdRetr}, {"TOP", false, true, &Pop3Session::CmdTop},
-    {"DELE", false, true, &Pop3Session::CmdDele}, {"NOOP", false, true, &Pop3Session::CmdNoop},
-    {"RSET", false, true, &Pop3Session::CmdRset}, {"UIDL", false, true, &Pop3Session::CmdUidl},
+// The command table: keyword, the states it is valid in, flags, handler.
+using protocols::Method;
+const Pop3Session::CommandDef Pop3Session::kCommands[] = {
+    {"CAPA", kAnyState, 0, Method<&Pop3Session::CmdCapa>::Run},
+    {"QUIT", kAnyState, 0, Method<&Pop3Session::CmdQuit>::Run},
+    {"USER", kInAuthorization, 0, Method<&Pop3Session::CmdUser>::Run},
+    {"PASS", kInAuthorization, 0, Method<&Pop3Session::CmdPass>::Run},
+    {"AUTH", kInAuthorization, 0, Method<&Pop3Session::CmdAuth>::Run},
+    {"STLS", kInAuthorization, 0, Method<&Pop3Session::CmdStls>::Run},
+    {"STAT", kInTransaction, 0, Method<&Pop3Session::CmdStat>::Run},
+    {"LIST", kInTransaction, 0, Method<&Pop3Session::CmdList>::Run},
+    {"RETR", kInTransaction, 0, Method<&Pop3Session::CmdRetr>::Run},
+    {"TOP", kInTransaction, 0, Method<&Pop3Session::CmdTop>::Run},
+    {"DELE", kInTransaction, 0, Method<&Pop3Session::CmdDele>::Run},
+    {"NOOP", kInTransaction, 0, Method<&Pop3Session::CmdNoop>::Run},
+    {"RSET", kInTransaction, 0, Method<&Pop3Session::CmdRset>::Run},
+    {"UIDL", kInTransaction, 0, Method<&Pop3Session::CmdUidl>::Run},
 };
 
 std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
@@ -255,15 +263,14 @@ void Pop3Session::Dispatch(std::string_view line) {
     return;
   }
   CommandLine cmd = SplitCommand(line);
-  for (const CommandSpec& spec : kCommands) {
-    if (spec.name != cmd.name) continue;
-    bool allowed = state_ == State::kAuthorization ? spec.in_authorization : spec.in_transaction;
-    if (!allowed) {
+  if (const CommandDef* def = protocols::FindCommand(kCommands, cmd.name)) {
+    unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
+    if ((def->states & bit) == 0) {
       BadCommand(state_ == State::kAuthorization ? "-ERR Not logged in."
                                                  : "-ERR Already logged in.");
       return;
     }
-    (this->*spec.handler)(cmd);
+    def->run(*this, cmd);
     return;
   }
   if (cmd.name.empty()) {
@@ -455,13 +462,11 @@ void Pop3Session::BeginLogin(std::string user, std::string password) {
     return;
   }
   wait_ = Wait::kStore;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
   ctx_.store->Authenticate(protocols::LoginUserName(user, config_.delivery), std::move(password),
-                           info_.peer_ip, [registry, id, user](Result<storage::UserRecord> r) {
-                             auto* s = static_cast<Pop3Session*>(registry->Find(id));
-                             if (s) s->OnAuthenticated(user, std::move(r));
-                           });
+                           info_.peer_ip,
+                           Bind([user](Pop3Session& s, Result<storage::UserRecord> r) {
+                             s.OnAuthenticated(user, std::move(r));
+                           }));
 }
 
 void Pop3Session::OnAuthenticated(const std::string& user, Result<storage::UserRecord> result) {
@@ -493,14 +498,11 @@ void Pop3Session::FailLogin(const std::string& user, std::string reply, std::str
   }
   // The answer waits, and so does every command pipelined behind it.
   wait_ = Wait::kTimer;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  ctx_.timer(delay, [registry, id, reply = std::move(reply)] {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr || s->state_ == State::kDone) return;
-    s->Reply(reply);
-    s->Resume();
-  });
+  ctx_.timer(delay, Bind([reply = std::move(reply)](Pop3Session& s) {
+               if (s.state_ == State::kDone) return;
+               s.Reply(reply);
+               s.Resume();
+             }));
 }
 
 void Pop3Session::CompleteLogin(storage::UserRecord user) {
@@ -587,12 +589,8 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   user_record_ = std::move(user);
   state_ = State::kTransaction;
   bad_commands_ = 0;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  user_watch_ = ctx_.store->WatchUser(user_record_.id, [registry, id](storage::UserId) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s != nullptr) s->OnUserDeleted();
-  });
+  user_watch_ = ctx_.store->WatchUser(
+      user_record_.id, Bind([](Pop3Session& s, storage::UserId) { s.OnUserDeleted(); }));
   Reply("+OK Logged in.");
 }
 
@@ -874,16 +872,12 @@ bool Pop3Session::ContinueMessage(Stream& s) {
 void Pop3Session::SubmitTracked(const std::function<void(storage::StatusCallback)>& submit,
                                 std::string what) {
   ++pending_mutations_;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  submit([registry, id, what = std::move(what)](Status status) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr) {
-      if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, LogSafe(status.ToString()));
-      return;
-    }
-    s->OnTrackedDone(std::move(status), what);
-  });
+  submit(protocols::BindSession<Pop3Session>(
+      ctx_.registry, id_,
+      [what](Pop3Session& s, Status status) { s.OnTrackedDone(std::move(status), what); },
+      [id = id_, what](const Status& status) {
+        if (!status.ok()) LOG_WARN("pop3 {}: {} failed: {}", id, what, LogSafe(status.ToString()));
+      }));
 }
 
 void Pop3Session::OnTrackedDone(Status status, const std::string& what) {
@@ -947,16 +941,16 @@ void Pop3Session::MaybeCommit() {
   req.move_target = UserSettings().pop3.delete_mode.move_target;
   req.origin = MakeOrigin();
   wait_ = Wait::kStore;
-  auto* registry = ctx_.registry;
-  std::uint64_t id = id_;
-  ctx_.store->Pop3Commit(std::move(req), [registry, id](Result<storage::Pop3CommitResult> r) {
-    auto* s = static_cast<Pop3Session*>(registry->Find(id));
-    if (s == nullptr) {
-      if (!r.ok()) LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, LogSafe(r.status().ToString()));
-      return;
-    }
-    s->OnCommitted(std::move(r));
-  });
+  ctx_.store->Pop3Commit(
+      std::move(req),
+      protocols::BindSession<Pop3Session>(
+          ctx_.registry, id_,
+          [](Pop3Session& s, Result<storage::Pop3CommitResult> r) { s.OnCommitted(std::move(r)); },
+          [id = id_](const Result<storage::Pop3CommitResult>& r) {
+            if (!r.ok()) {
+              LOG_ERROR("pop3 {}: QUIT commit failed: {}", id, LogSafe(r.status().ToString()));
+            }
+          }));
 }
 
 void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "protocols/command_table.h"
 #include "protocols/pop3/pop3_format.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/session.h"
@@ -104,14 +105,13 @@ class Pop3Session : public protocols::Session {
     DotStuffer stuffer;
   };
 
-  using Handler = void (Pop3Session::*)(const CommandLine&);
-  struct CommandSpec {
-    std::string_view name;
-    bool in_authorization;
-    bool in_transaction;
-    Handler handler;
-  };
-  static const CommandSpec kCommands[];
+  // The command table (protocols/command_table.h): keyword, the states it
+  // is allowed in (kInAuthorization, kInTransaction), no flags, handler.
+  using CommandDef = protocols::CommandDef<Pop3Session, const CommandLine&>;
+  static constexpr unsigned kInAuthorization = 1u << 0;
+  static constexpr unsigned kInTransaction = 1u << 1;
+  static constexpr unsigned kAnyState = kInAuthorization | kInTransaction;
+  static const CommandDef kCommands[];
 
   // --- input ---------------------------------------------------------------
   enum class LineResult { kNone, kLine, kTooLong };
@@ -120,6 +120,12 @@ class Pop3Session : public protocols::Session {
   void Dispatch(std::string_view line);
   void UpdateInputFlow();
   void Resume();  // the wait is over: take the next command
+  // Runs `fn(session, args...)` later only if this session still exists
+  // (store completions, timers, watches): protocols::BindSession.
+  template <typename Fn>
+  auto Bind(Fn fn) {
+    return protocols::BindSession<Pop3Session>(ctx_.registry, id_, std::move(fn));
+  }
 
   // --- commands ------------------------------------------------------------
   void CmdCapa(const CommandLine& cmd);

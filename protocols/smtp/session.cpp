@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/memory_budget.h"
 #include "common/strings.h"
+#include "protocols/command_table.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/smtp/address.h"
 #include "protocols/smtp/data_decoder.h"
@@ -355,40 +356,57 @@ class SmtpSession final : public protocols::Session {
 
   // --- commands -------------------------------------------------------------
 
+  // The command table (protocols/command_table.h): keyword, the flavours
+  // it is allowed in, flags, handler.
+  using CommandDef = protocols::CommandDef<SmtpSession, std::string_view>;
+  static constexpr unsigned kSmtp = 1u << 0;
+  static constexpr unsigned kLmtp = 1u << 1;
+  static constexpr unsigned kBoth = kSmtp | kLmtp;
+  // A greeting: in the other flavour the reply names the right one.
+  static constexpr unsigned kCmdGreeting = 1u << 0;
+  // The entry of `verb` in the table (after the class), or nullptr.
+  static const CommandDef* FindCommand(std::string_view verb);
+
   void Dispatch(const std::string& line) {
     auto space = line.find(' ');
     std::string verb = UpperAscii(std::string_view(line).substr(0, space));
     std::string_view args =
         space == std::string::npos ? std::string_view() : std::string_view(line).substr(space + 1);
-    if (lmtp_ && verb == "LHLO") return Hello(args, true);
-    if (!lmtp_ && verb == "EHLO") return Hello(args, true);
-    if (!lmtp_ && verb == "HELO") return Hello(args, false);
-    if (verb == "MAIL") return Mail(args);
-    if (verb == "RCPT") return Rcpt(args);
-    if (verb == "DATA") return Data(args);
-    if (verb == "BDAT") return Bdat(args);
-    if (verb == "RSET") return Rset(args);
-    if (verb == "NOOP") {
-      Reply("250 2.0.0 Ok");
-      return JunkCommand();
+    const CommandDef* def = FindCommand(verb);
+    if (def != nullptr && (def->states & (lmtp_ ? kLmtp : kSmtp)) != 0) {
+      return def->run(*this, args);
     }
-    if (verb == "QUIT") {
-      Reply("221 2.0.0 " + ctx_.hostname + " Bye");
-      return Close();
+    if (def != nullptr && (def->flags & kCmdGreeting) != 0) {
+      return BadCommand(lmtp_ ? "500 5.5.1 This is LMTP: use LHLO"
+                              : "500 5.5.1 This is SMTP: use EHLO");
     }
-    if (verb == "VRFY") return Vrfy(args);
-    if (verb == "HELP") {
-      Reply(std::string("214 2.0.0 Commands: ") + (lmtp_ ? "LHLO" : "HELO EHLO") +
-            " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp_ ? "" : " AUTH"));
-      return JunkCommand();
-    }
-    if (verb == "STARTTLS") return StartTls(args);
-    if (!lmtp_ && verb == "AUTH") return Auth(args);
-    if (lmtp_ && (verb == "HELO" || verb == "EHLO")) {
-      return BadCommand("500 5.5.1 This is LMTP: use LHLO");
-    }
-    if (!lmtp_ && verb == "LHLO") return BadCommand("500 5.5.1 This is SMTP: use EHLO");
     BadCommand("500 5.5.1 Command unrecognized");
+  }
+
+  // Runs `fn(session, args...)` later only if this session still exists
+  // (store completions, timers): protocols::BindSession.
+  template <typename Fn>
+  auto Bind(Fn fn) {
+    return protocols::BindSession<SmtpSession>(ctx_.registry, id_, std::move(fn));
+  }
+
+  void Ehlo(std::string_view args) { Hello(args, true); }
+  void Helo(std::string_view args) { Hello(args, false); }
+
+  void Noop(std::string_view) {
+    Reply("250 2.0.0 Ok");
+    JunkCommand();
+  }
+
+  void Quit(std::string_view) {
+    Reply("221 2.0.0 " + ctx_.hostname + " Bye");
+    Close();
+  }
+
+  void Help(std::string_view) {
+    Reply(std::string("214 2.0.0 Commands: ") + (lmtp_ ? "LHLO" : "HELO EHLO") +
+          " MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS" + (lmtp_ ? "" : " AUTH"));
+    JunkCommand();
   }
 
   void Hello(std::string_view args, bool extended) {
@@ -564,14 +582,11 @@ class SmtpSession final : public protocols::Session {
       return Reply("451 4.3.0 <" + addr.text + "> Temporary failure");
     }
     busy_ = true;
-    auto* registry = ctx_.registry;
-    std::uint64_t id = id_;
     auto shared = std::make_shared<Address>(std::move(addr));
     ctx_.store->CreateUser(name, *hash,
-                           [registry, id, name, shared](Result<storage::UserRecord> r) {
-                             auto* s = static_cast<SmtpSession*>(registry->Find(id));
-                             if (s) s->OnUserCreated(name, std::move(r), std::move(*shared));
-                           });
+                           Bind([name, shared](SmtpSession& s, Result<storage::UserRecord> r) {
+                             s.OnUserCreated(name, std::move(r), std::move(*shared));
+                           }));
   }
 
   void OnUserCreated(const std::string& name, Result<storage::UserRecord> created, Address addr) {
@@ -782,17 +797,14 @@ class SmtpSession final : public protocols::Session {
       return Reply("454 4.7.0 Too many failed authentication attempts, try again later");
     }
     busy_ = true;
-    auto* registry = ctx_.registry;
-    std::uint64_t id = id_;
     if (!sasl::AuthorizationAllowed(creds)) {
       return AuthFailed(user, "authorization identity refused");
     }
     ctx_.store->Authenticate(protocols::LoginUserName(user, cfg_.delivery),
                              std::move(creds.password), info_.peer_ip,
-                             [registry, id, user](Result<storage::UserRecord> r) {
-                               auto* s = static_cast<SmtpSession*>(registry->Find(id));
-                               if (s) s->OnAuthenticated(user, std::move(r));
-                             });
+                             Bind([user](SmtpSession& s, Result<storage::UserRecord> r) {
+                               s.OnAuthenticated(user, std::move(r));
+                             }));
   }
 
   void OnAuthenticated(const std::string& user, Result<storage::UserRecord> r) {
@@ -816,13 +828,12 @@ class SmtpSession final : public protocols::Session {
              LogField(user), reason);
     std::chrono::milliseconds delay{0};
     if (ctx_.throttle) delay = ctx_.throttle->OnFailure(info_.peer_ip, user);
-    auto answer = [registry = ctx_.registry, id = id_] {
-      auto* s = static_cast<SmtpSession*>(registry->Find(id));
-      if (!s || s->mode_ == Mode::kClosed) return;
-      s->busy_ = false;
-      s->Reply("535 5.7.8 Authentication credentials invalid");
-      s->Pump();
-    };
+    auto answer = Bind([](SmtpSession& s) {
+      if (s.mode_ == Mode::kClosed) return;
+      s.busy_ = false;
+      s.Reply("535 5.7.8 Authentication credentials invalid");
+      s.Pump();
+    });
     if (ctx_.timer && delay.count() > 0) {
       ctx_.timer(delay, std::move(answer));
     } else {
@@ -945,14 +956,11 @@ class SmtpSession final : public protocols::Session {
     d.origin.session = id_;
     d.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
     d.envelope_from = txn_.from.null ? "" : txn_.from.text;
-    auto* registry = ctx_.registry;
-    std::uint64_t id = id_;
     std::uint64_t seq = delivery_->seq;
     services::Deliver(*ctx_.store, std::move(d),
-                      [registry, id, seq, index](services::Outcome o, services::Delivered r) {
-                        auto* s = static_cast<SmtpSession*>(registry->Find(id));
-                        if (s) s->OnAppended(seq, index, std::move(o), r);
-                      });
+                      Bind([seq, index](SmtpSession& s, services::Outcome o, services::Delivered r) {
+                        s.OnAppended(seq, index, std::move(o), r);
+                      }));
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, services::Outcome status,
@@ -1107,6 +1115,27 @@ class SmtpSession final : public protocols::Session {
   std::optional<Delivery> delivery_;
   std::uint64_t delivery_seq_ = 0;
 };
+
+const SmtpSession::CommandDef* SmtpSession::FindCommand(std::string_view verb) {
+  using protocols::Method;
+  static constexpr CommandDef kCommands[] = {
+      {"LHLO", kLmtp, kCmdGreeting, Method<&SmtpSession::Ehlo>::Run},
+      {"EHLO", kSmtp, kCmdGreeting, Method<&SmtpSession::Ehlo>::Run},
+      {"HELO", kSmtp, kCmdGreeting, Method<&SmtpSession::Helo>::Run},
+      {"MAIL", kBoth, 0, Method<&SmtpSession::Mail>::Run},
+      {"RCPT", kBoth, 0, Method<&SmtpSession::Rcpt>::Run},
+      {"DATA", kBoth, 0, Method<&SmtpSession::Data>::Run},
+      {"BDAT", kBoth, 0, Method<&SmtpSession::Bdat>::Run},
+      {"RSET", kBoth, 0, Method<&SmtpSession::Rset>::Run},
+      {"NOOP", kBoth, 0, Method<&SmtpSession::Noop>::Run},
+      {"QUIT", kBoth, 0, Method<&SmtpSession::Quit>::Run},
+      {"VRFY", kBoth, 0, Method<&SmtpSession::Vrfy>::Run},
+      {"HELP", kBoth, 0, Method<&SmtpSession::Help>::Run},
+      {"STARTTLS", kBoth, 0, Method<&SmtpSession::StartTls>::Run},
+      {"AUTH", kSmtp, 0, Method<&SmtpSession::Auth>::Run},
+  };
+  return protocols::FindCommand(kCommands, verb);
+}
 
 }  // namespace
 

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <unordered_set>
 
@@ -50,13 +52,19 @@ bool PidAlive(std::uint64_t pid) {
   return errno == EPERM;
 }
 
+// Read views open on this thread (AssertNoOpenView).
+thread_local int tl_open_views = 0;
+
 // A read-only transaction plus the shared hold on map_mu_.
 class LmdbReadView final : public ReadView {
  public:
   LmdbReadView(std::shared_lock<std::shared_timed_mutex> lock, MDB_txn* txn, const Dbis* db)
-      : lock_(std::move(lock)), ops_(txn, db) {}
+      : lock_(std::move(lock)), ops_(txn, db) {
+    ++tl_open_views;
+  }
   ~LmdbReadView() override {
     if (ops_.txn() != nullptr) mdb_txn_abort(ops_.txn());
+    --tl_open_views;
   }
 
   Result<UserRecord> FindUser(std::string_view name) override {
@@ -244,7 +252,7 @@ LmdbStore::LmdbStore(StoreOptions options) : options_(std::move(options)) {}
 
 LmdbStore::~LmdbStore() {
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     stop_ = true;
   }
   queue_cv_.notify_all();
@@ -397,6 +405,7 @@ Status LmdbStore::AdoptMapSize(bool blocking) {
 }
 
 Status LmdbStore::GrowMap() {
+  AssertNoOpenView("GrowMap");
   std::unique_lock lock(map_mu_, std::defer_lock);
   if (!lock.try_lock_for(kGrowWait)) {
     return Status::IOError("store map is full and read views did not end; cannot grow");
@@ -411,8 +420,9 @@ Status LmdbStore::GrowMap() {
 // --- writer ------------------------------------------------------------------
 
 void LmdbStore::Enqueue(Mutation m) {
+  AssertOwnerThread();
   {
-    std::lock_guard lock(queue_mu_);
+    MutexLock lock(queue_mu_);
     queue_.push_back(std::move(m));
     ++submitted_;
   }
@@ -432,8 +442,8 @@ void LmdbStore::WriterLoop() {
   for (;;) {
     std::vector<Mutation> batch;
     {
-      std::unique_lock lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      MutexLock lock(queue_mu_);
+      while (!stop_ && queue_.empty()) lock.Wait(queue_cv_);
       if (queue_.empty()) return;  // stop_ and drained
       batch.swap(queue_);
     }
@@ -443,7 +453,7 @@ void LmdbStore::WriterLoop() {
     // before Flush() can return for them.
     batch.clear();
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       finished_ += count;
     }
     flushed_cv_.notify_all();
@@ -560,9 +570,13 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
 }
 
 void LmdbStore::Flush() {
-  std::unique_lock lock(queue_mu_);
+  AssertOwnerThread();
+  // The writer may have to grow the map, which waits for this thread's
+  // views: one held here would wait forever (CONTRIBUTING.md, rule 3).
+  AssertNoOpenView("Flush");
+  MutexLock lock(queue_mu_);
   std::uint64_t target = submitted_;
-  flushed_cv_.wait(lock, [&] { return finished_ >= target; });
+  while (finished_ < target) lock.Wait(flushed_cv_);
 }
 
 // --- auth --------------------------------------------------------------------
@@ -628,7 +642,34 @@ void LmdbStore::Authenticate(std::string name, std::string password, std::string
 
 // --- owner-thread state ------------------------------------------------------
 
+void LmdbStore::AssertOwnerThread() {
+#ifndef NDEBUG
+  std::thread::id me = std::this_thread::get_id();
+  std::thread::id expected{};
+  if (!owner_.compare_exchange_strong(expected, me) && expected != me) {
+    LOG_ERROR("store: an owner-thread method was called from another thread");
+    std::fputs("store: an owner-thread method was called from another thread\n", stderr);
+    std::abort();
+  }
+#endif
+}
+
+void LmdbStore::AssertNoOpenView(const char* where) {
+#ifndef NDEBUG
+  if (tl_open_views != 0) {
+    LOG_ERROR("store: {} with {} read view(s) open on this thread", where, tl_open_views);
+    std::fprintf(stderr, "store: %s with %d read view(s) open on this thread\n", where,
+                 tl_open_views);
+    std::abort();
+  }
+#else
+  (void)where;
+#endif
+}
+
 Uid LmdbStore::ClaimRecent(MailboxId mailbox, Uid uidnext) {
+  AssertOwnerThread();
+  AssertNoOpenView("ClaimRecent");
   auto it = recent_.find(mailbox);
   if (it == recent_.end()) {
     Uid first = 1;
@@ -658,16 +699,19 @@ Uid LmdbStore::ClaimRecent(MailboxId mailbox, Uid uidnext) {
 }
 
 bool LmdbStore::TryLockPop3(UserId user, std::uint64_t session) {
+  AssertOwnerThread();
   auto [it, inserted] = pop3_locks_.emplace(user, session);
   return inserted || it->second == session;
 }
 
 void LmdbStore::UnlockPop3(UserId user, std::uint64_t session) {
+  AssertOwnerThread();
   auto it = pop3_locks_.find(user);
   if (it != pop3_locks_.end() && it->second == session) pop3_locks_.erase(it);
 }
 
 std::uint64_t LmdbStore::Subscribe(MailboxId mailbox, Listener listener) {
+  AssertOwnerThread();
   std::uint64_t id = bus_->next_id++;
   if (!bus_->known.count(mailbox)) {
     auto view = Read();
@@ -680,6 +724,7 @@ std::uint64_t LmdbStore::Subscribe(MailboxId mailbox, Listener listener) {
 }
 
 std::uint64_t LmdbStore::WatchUser(UserId user, UserListener listener) {
+  AssertOwnerThread();
   std::uint64_t id = bus_->next_id++;
   bus_->user_watches[user].emplace(id, std::move(listener));
   bus_->watch_user[id] = user;
@@ -687,6 +732,7 @@ std::uint64_t LmdbStore::WatchUser(UserId user, UserListener listener) {
 }
 
 void LmdbStore::Unsubscribe(std::uint64_t subscription) {
+  AssertOwnerThread();
   if (auto w = bus_->watch_user.find(subscription); w != bus_->watch_user.end()) {
     auto uit = bus_->user_watches.find(w->second);
     bus_->watch_user.erase(w);
@@ -710,6 +756,7 @@ void LmdbStore::Unsubscribe(std::uint64_t subscription) {
 }
 
 void LmdbStore::PollExternalChanges() {
+  AssertOwnerThread();
   std::vector<UserId> deleted;
   std::vector<MailboxId> changed;
   {
@@ -750,6 +797,7 @@ void LmdbStore::PollExternalChanges() {
 }
 
 void LmdbStore::RegisterLiveSession(ReadView::LiveSession session) {
+  AssertOwnerThread();
   session.pid = static_cast<std::uint64_t>(getpid());
   SubmitStatus(
       [session = std::move(session)](WriteOps& ops) {
@@ -760,6 +808,7 @@ void LmdbStore::RegisterLiveSession(ReadView::LiveSession session) {
 }
 
 void LmdbStore::UnregisterLiveSession(std::uint64_t id) {
+  AssertOwnerThread();
   std::uint64_t pid = static_cast<std::uint64_t>(getpid());
   SubmitStatus(
       [pid, id](WriteOps& ops) { return ops.Del(ops.db().live_sessions, LiveSessionKey(pid, id)); },

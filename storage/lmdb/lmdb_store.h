@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/fair_queue.h"
 #include "storage/lmdb/txn.h"
 #include "storage/store.h"
@@ -127,19 +128,25 @@ class LmdbStore final : public Store {
   // Adopts a map size grown by another process.
   Status AdoptMapSize(bool blocking);
   void AuthLoop();
+  // Debug builds: the owner thread is the first one that calls an
+  // owner-thread method (the loop thread); any other caller aborts.
+  void AssertOwnerThread();
+  // Debug builds: aborts when this thread holds a read view, where one
+  // would deadlock the writer's map growth (Flush, ClaimRecent, GrowMap).
+  static void AssertNoOpenView(const char* where);
 
   StoreOptions options_;
   MDB_env* env_ = nullptr;
   Dbis dbis_;
   std::shared_timed_mutex map_mu_;
 
-  std::mutex queue_mu_;
+  Mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::condition_variable flushed_cv_;
-  std::vector<Mutation> queue_;
-  std::uint64_t submitted_ = 0;  // guarded by queue_mu_
-  std::uint64_t finished_ = 0;   // guarded by queue_mu_
-  bool stop_ = false;            // guarded by queue_mu_
+  std::vector<Mutation> queue_ GUARDED_BY(queue_mu_);
+  std::uint64_t submitted_ GUARDED_BY(queue_mu_) = 0;
+  std::uint64_t finished_ GUARDED_BY(queue_mu_) = 0;
+  bool stop_ GUARDED_BY(queue_mu_) = false;
   std::thread writer_;
 
   std::unique_ptr<FairQueue> auth_queue_;
@@ -150,6 +157,9 @@ class LmdbStore final : public Store {
   std::atomic<std::uint64_t> own_txnid_{0};
   std::atomic<bool> external_seen_{false};
   std::uint64_t polled_txnid_ = 0;  // owner thread
+
+  // The owner thread, once known (AssertOwnerThread).
+  std::atomic<std::thread::id> owner_{};
 
   // Owner-thread state.
   std::shared_ptr<ChangeBus> bus_ = std::make_shared<ChangeBus>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace pillarbox::storage::lmdb {
@@ -382,10 +383,19 @@ Result<std::string> WriteOps::AddBlob(const BlobId& id, std::string_view bytes,
   PB_RETURN_IF_ERROR(Put(db_->blob_refs, BlobKey(id), U64Key(1)));
   if (!options_->analyzer) return std::string();
   if (!analyzed->has_value()) {
+    // A parser bug must not lose the message: it is stored without
+    // structure, and the log says which message and why.
     try {
       analyzed->emplace(options_->analyzer(bytes));
+    } catch (const std::exception& e) {
+      LOG_ERROR("store: analyzing message {} ({} bytes) failed: {}; stored without structure",
+                id.Hex(), bytes.size(), e.what());
+      analyzed->emplace();
     } catch (...) {
-      // A parser bug must not lose the message: store it without structure.
+      LOG_ERROR(
+          "store: analyzing message {} ({} bytes) failed: unknown exception; stored "
+          "without structure",
+          id.Hex(), bytes.size());
       analyzed->emplace();
     }
   }

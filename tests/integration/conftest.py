@@ -10,6 +10,7 @@ Fixtures:
   pillarbox    -- path of the binary.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -41,6 +42,16 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def require_program(name):
+    """Fails the test when a client program is missing: ./test.sh installs
+    every one (scripts/deps.sh --test), so missing is a broken setup, not a
+    reason to skip."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed (scripts/deps.sh --test installs it)")
+    return path
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -64,12 +75,19 @@ class Server:
 
     PROTOCOLS = ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp", "http")
 
-    def __init__(self, workdir, config=None):
+    def __init__(self, workdir, config=None, ephemeral=False):
+        """`ephemeral`: the server binds port 0 and reports the ports it got
+        (serve --ports-file), so that parallel test runs cannot race for a
+        port; `ports` is known only after the first start, which then keeps
+        them in the config for restarts. Otherwise the ports are picked
+        here (free_port), for tests that need them before the start."""
         self.workdir = workdir
         self.data_dir = os.path.join(workdir, "data")
         self.config_path = os.path.join(workdir, "pillarbox.toml")
         self.log_path = os.path.join(workdir, "server.log")
-        self.ports = {p: free_port() for p in self.PROTOCOLS}
+        self.ports_path = os.path.join(workdir, "ports.json")
+        self.ephemeral = ephemeral
+        self.ports = {p: 0 if ephemeral else free_port() for p in self.PROTOCOLS}
         self.proc = None
         self._log = None
         sections = {
@@ -126,9 +144,15 @@ class Server:
     def start(self):
         assert self.proc is None
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config_path],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        cmd = [BIN, "serve", "--config", self.config_path]
+        if self.ephemeral:
+            if os.path.exists(self.ports_path):
+                os.unlink(self.ports_path)
+            cmd += ["--ports-file", self.ports_path]
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + START_TIMEOUT
+        if self.ephemeral:
+            self._learn_ports(deadline)
         for proto in ("imap", "pop3", "lmtp", "smtp"):
             while True:
                 if self.proc.poll() is not None:
@@ -144,6 +168,29 @@ class Server:
                     raise AssertionError(f"pillarbox did not open {proto} in time:\n{self.log()}")
                 time.sleep(0.05)
         return self
+
+    def _learn_ports(self, deadline):
+        """Waits for the ports file (written once every listener is bound),
+        takes the ports from it and writes them into the config, so that a
+        restart listens on the same ports."""
+        while not os.path.exists(self.ports_path):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"pillarbox exited {self.proc.returncode} at start:\n{self.log()}")
+            if time.time() > deadline:
+                raise AssertionError(f"pillarbox did not write {self.ports_path} in time:\n{self.log()}")
+            time.sleep(0.02)
+        with open(self.ports_path) as f:
+            bound = json.load(f)
+        self.ports.update(bound)
+        for section, key, proto in (("imap", "listen", "imap"), ("imap", "tls_listen", "imaps"),
+                                    ("pop3", "listen", "pop3"), ("pop3", "tls_listen", "pop3s"),
+                                    ("lmtp", "listen", "lmtp"), ("smtp", "listen", "smtp")):
+            values = self.sections.get(section, {}).get(key)
+            if proto in bound and isinstance(values, list):
+                self.sections[section][key] = [f"127.0.0.1:{bound[proto]}" if v == "127.0.0.1:0" else v
+                                               for v in values]
+        self.write_config()
+        self.ephemeral = False
 
     def stop(self, timeout=10):
         """SIGTERM and wait; returns the exit status."""
@@ -193,7 +240,9 @@ def make_server(pillarbox, tmp_path):
 
     def make(config=None, users=None, start=True):
         workdir = tempfile.mkdtemp(prefix="srv-", dir=tmp_path)
-        srv = Server(workdir, config)
+        # A server started here gets its ports from the kernel (port 0); one
+        # started later by the test has them chosen now, for its config.
+        srv = Server(workdir, config, ephemeral=start)
         # Only `serve` and `init` create a store; users are added before the start.
         srv.cli("init")
         for name, password in (users if users is not None else {"alice": "secret"}).items():

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import SOURCE_DIR, message, unverified_ssl_context, wait_for
+from conftest import SOURCE_DIR, message, require_program, unverified_ssl_context, wait_for
 
 USER, PASSWORD = "alice", "secret"
 NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
@@ -35,8 +35,8 @@ def curl(*args, check=True):
     return r
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_list_fetch_search(server):
+    require_program("curl")
     first = message(subject="curl one", body="first body\r\n")
     second = message(subject="curl two", body="second body\r\n")
     server.deliver(USER, first)
@@ -67,8 +67,8 @@ def test_curl_list_fetch_search(server):
     assert curl(base + "/INBOX;UID=1").stdout == first.encode()
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_imaps_starttls_and_upload(server, tmp_path):
+    require_program("curl")
     msg = message(subject="uploaded", body="via curl\r\n")
     path = tmp_path / "msg.eml"
     path.write_bytes(msg.encode())
@@ -139,9 +139,9 @@ def flags_of(path):
     return name.split(":2,")[1] if ":2," in name else ""
 
 
-@pytest.mark.skipif(shutil.which("mbsync") is None, reason="mbsync (isync) not installed")
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "imaps"])
 def test_mbsync_both_ways(server, tmp_path, tls):
+    require_program("mbsync")
     server.deliver(USER, message(subject="to be synced", body="server side\r\n"))
     server.deliver(USER, message(subject="second", body="also server side\r\n"))
     conn = imap_login(server)
@@ -207,9 +207,10 @@ def have_imapflow():
     return shutil.which("node") is not None and os.path.isdir(os.path.join(NODE_DIR, "node_modules", "imapflow"))
 
 
-@pytest.mark.skipif(not have_imapflow(), reason="node or imapflow not installed")
 @pytest.mark.parametrize("secure", [False, True], ids=["starttls", "imaps"])
 def test_imapflow_fetch_and_idle(server, secure):
+    # ./test.sh installs node and runs `npm ci` in tests/integration/node.
+    assert have_imapflow(), "node or imapflow is not installed (./test.sh installs them)"
     server.deliver(USER, message(subject="before idle", body="hello flow\r\n"))
     env = dict(os.environ)
     env.update({

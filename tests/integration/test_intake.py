@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import message, wait_for
+from conftest import message, require_program, wait_for
 from postfix_instance import PostfixInstance
 
 
@@ -192,13 +192,10 @@ def test_lmtp_over_quota_recipient(lmtp_server):
 
 
 def swaks(*args):
-    """Runs swaks (a test dependency, scripts/deps.sh --test; with
-    libnet-ssleay-perl for --tls). Missing, the test fails."""
-    exe = shutil.which("swaks")
-    assert exe is not None, "swaks is missing: install it (scripts/deps.sh --test)"
+    exe = require_program("swaks")
     r = subprocess.run([exe, *args], capture_output=True, timeout=60)
-    assert b"requires Net::SSLeay" not in r.stdout + r.stderr, (
-        "swaks --tls needs libnet-ssleay-perl (scripts/deps.sh --test)")
+    # swaks --tls needs Net::SSLeay (scripts/deps.sh --test installs it).
+    assert b"requires Net::SSLeay" not in r.stdout + r.stderr, "libnet-ssleay-perl is not installed"
     return r
 
 

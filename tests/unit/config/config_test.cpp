@@ -388,14 +388,22 @@ TEST_F(ConfigTest, BadEnums) {
             "log.level: expected trace, debug, info, warn or error (line 2)");
 }
 
+TEST_F(ConfigTest, PortZeroAsksTheSystemForAFreePort) {
+  // Several port-0 listeners on one host are not the same address.
+  auto c = Parse("[imap]\nlisten = [\"127.0.0.1:0\"]\ntls_listen = [\"127.0.0.1:0\"]\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->imap.listen, std::vector<std::string>{"127.0.0.1:0"});
+  EXPECT_EQ(c->imap.tls_listen, std::vector<std::string>{"127.0.0.1:0"});
+}
+
 TEST_F(ConfigTest, BadAddresses) {
   EXPECT_EQ(Error("[imap]\nlisten = [\"localhost:143\"]\n"),
             "imap.listen: \"localhost:143\": \"localhost\" is not an IPv4 address (use 0.0.0.0 "
             "for all, [::] for all IPv6) (line 2)");
-  EXPECT_EQ(Error("[imap]\nlisten = [\"127.0.0.1:0\"]\n"),
-            "imap.listen: \"127.0.0.1:0\": port must be a number from 1 to 65535 (line 2)");
   EXPECT_EQ(Error("[imap]\nlisten = [\"127.0.0.1:65536\"]\n"),
-            "imap.listen: \"127.0.0.1:65536\": port must be a number from 1 to 65535 (line 2)");
+            "imap.listen: \"127.0.0.1:65536\": port must be a number from 0 to 65535 (line 2)");
+  EXPECT_EQ(Error("[imap]\nlisten = [\"127.0.0.1:x\"]\n"),
+            "imap.listen: \"127.0.0.1:x\": port must be a number from 0 to 65535 (line 2)");
   EXPECT_EQ(Error("[imap]\nlisten = [\"127.0.0.1\"]\n"),
             "imap.listen: \"127.0.0.1\": expected host:port or [IPv6]:port (line 2)");
   EXPECT_EQ(Error("[imap]\nlisten = [\"::1:143\"]\n"),

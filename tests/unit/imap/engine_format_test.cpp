@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "protocols/imap/imap_format.h"
 
 namespace pillarbox::imap {
@@ -152,6 +154,28 @@ TEST(EngineFormat, FormatsAStrings) {
   EXPECT_FALSE(IsAtom("a(b"));
   EXPECT_FALSE(IsAtom("a{"));
   EXPECT_FALSE(IsAtom("a\x7f"));
+}
+
+TEST(KeywordsTest, KnownKeywordsCompareIgnoringAsciiCase) {
+  std::set<std::string> known = {"$Forwarded", "Work"};
+  EXPECT_TRUE(HasKeyword(known, "$forwarded"));
+  EXPECT_TRUE(HasKeyword(known, "WORK"));
+  EXPECT_FALSE(HasKeyword(known, "Home"));
+  EXPECT_EQ(CountNewKeywords(known, std::vector<std::string>{"work", "Home", "$Junk"}), 2u);
+  EXPECT_EQ(CountNewKeywords(known, std::vector<std::string>{}), 0u);
+}
+
+TEST(CommandTest, HeaderKeepsTagNameAndUidOnly) {
+  Command cmd;
+  cmd.tag = "a1";
+  cmd.name = "FETCH";
+  cmd.uid = true;
+  cmd.args.push_back(Value::Atom("1:*"));
+  Command h = cmd.Header();
+  EXPECT_EQ(h.tag, "a1");
+  EXPECT_EQ(h.name, "FETCH");
+  EXPECT_TRUE(h.uid);
+  EXPECT_TRUE(h.args.empty());
 }
 
 }  // namespace

@@ -127,7 +127,10 @@ TEST_F(HostileSessionTest, SearchOverItsWorkCapFailsWithLimit) {
             "b NO [LIMIT] Search too costly: use fewer or shorter search strings, or narrow it "
             "with other keys.\r\n");
   EXPECT_EQ(Run("c SEARCH SUBJECT big\r\n", "c"), "* SEARCH 1\r\nc OK Search completed.\r\n");
+  // Settings are resolved at login: the next session gets the larger cap.
   config_.limits.max_search_work = 64u << 20;
+  Connect();
+  Run("a SELECT INBOX\r\n", "a");
   EXPECT_EQ(RunInRounds("d SEARCH BODY end\r\n", "d").first,
             "* SEARCH 1\r\nd OK Search completed.\r\n");
 }

@@ -85,15 +85,15 @@ TEST(ListenAddressTest, ListenersFromConfigNameTheirKeys) {
   c.delivery.socketmap_socket_mode = "0666";
   l = ListenersFromConfig(c);
   ASSERT_TRUE(l.ok()) << l.status().ToString();
-  ASSERT_EQ(l->size(), 7u);
+  ASSERT_EQ(l->size(), 8u);
   EXPECT_EQ((*l)[3].unix_mode, 0600u);
-  EXPECT_EQ((*l)[5].protocol, "postfix-auth");
-  EXPECT_EQ((*l)[5].key, "auth.postfix_socket");
-  EXPECT_EQ((*l)[5].address.path, "/tmp/pb-auth");
-  EXPECT_EQ((*l)[5].unix_mode, 0660u);
-  EXPECT_EQ((*l)[6].protocol, "socketmap");
-  EXPECT_EQ((*l)[6].address.path, "/tmp/pb-map");
-  EXPECT_EQ((*l)[6].unix_mode, 0666u);
+  EXPECT_EQ((*l)[6].protocol, "postfix-auth");
+  EXPECT_EQ((*l)[6].key, "auth.postfix_socket");
+  EXPECT_EQ((*l)[6].address.path, "/tmp/pb-auth");
+  EXPECT_EQ((*l)[6].unix_mode, 0660u);
+  EXPECT_EQ((*l)[7].protocol, "socketmap");
+  EXPECT_EQ((*l)[7].address.path, "/tmp/pb-map");
+  EXPECT_EQ((*l)[7].unix_mode, 0666u);
   c.auth.postfix_socket = "";
   c.delivery.socketmap_socket = "";
 

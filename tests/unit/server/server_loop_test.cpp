@@ -16,6 +16,7 @@
 #include <cstring>
 #include <thread>
 
+#include "server/server.h"
 #include "server/timers.h"
 #include "server/tls/tls_context.h"
 #include "test_helpers.h"
@@ -237,6 +238,35 @@ TEST_F(ServerLoopTest, StaleUnixSocketIsReplaced) {
   EXPECT_EQ(ReadLine(fd), "* OK hello");
   ::close(fd);
   EXPECT_EQ(StopServer(), 0);
+}
+
+TEST_F(ServerLoopTest, PortsJsonReportsThePortsPortZeroGot) {
+  config_.pop3.listen = {"127.0.0.1:0", "127.0.0.1:0"};  // the first of a protocol counts
+  StartServer();
+  int pop3 = server_->BoundPort(2);
+  ASSERT_GT(pop3, 0);
+  EXPECT_NE(pop3, server_->BoundPort(3));
+  // The unix LMTP listener has no port.
+  EXPECT_EQ(server_->PortsJson(), "{\"imap\":" + std::to_string(plain_port_) +
+                                      ",\"imaps\":" + std::to_string(tls_port_) +
+                                      ",\"pop3\":" + std::to_string(pop3) + "}");
+  EXPECT_EQ(StopServer(), 0);
+}
+
+TEST(WriteFileAtomicallyTest, ReplacesTheFileWhole) {
+  pillarbox::testing::TempDir dir;
+  std::string path = dir.path() + "/ports.json";
+  ASSERT_TRUE(WriteFileAtomically(path, "{\"imap\":1}\n").ok());
+  ASSERT_TRUE(WriteFileAtomically(path, "{}\n").ok());
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char buf[64] = {};
+  std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  EXPECT_EQ(std::string(buf, n), "{}\n");
+  struct stat st;
+  EXPECT_NE(::stat((path + ".tmp").c_str(), &st), 0);
+  EXPECT_FALSE(WriteFileAtomically(dir.path() + "/no/such/dir/p.json", "{}").ok());
 }
 
 TEST_F(ServerLoopTest, BindFailureNamesTheKeyAndAddress) {

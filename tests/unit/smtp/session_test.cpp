@@ -181,6 +181,7 @@ TEST_F(SmtpSessionTest, LmtpDeliversWithTraceHeaders) {
   EXPECT_EQ(events.back().kind, storage::JournalKind::kDelivered);
   EXPECT_EQ(events.back().origin.protocol, "lmtp");
   EXPECT_EQ(events.back().origin.peer, "127.0.0.1");
+  view.reset();  // no view across Send's Flush
   EXPECT_EQ(Send("QUIT\r\n"), "221 2.0.0 mx.test Bye\r\n");
   EXPECT_TRUE(out_.closed());
 }

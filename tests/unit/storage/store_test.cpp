@@ -3,10 +3,16 @@
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 #include "tests/support/test_support.h"
@@ -103,6 +109,28 @@ TEST_F(StoreTest, CreateUserMakesInboxAndSpecialUseMailboxesAllSubscribed) {
   for (const auto& b : boxes) v.push_back(b.uidvalidity);
   std::sort(v.begin(), v.end());
   EXPECT_EQ(std::adjacent_find(v.begin(), v.end()), v.end());
+}
+
+TEST_F(StoreTest, AFailingAnalyzerIsLoggedAndTheMessageStoredWithoutStructure) {
+  StoreFixture f([](StoreOptions& o) {
+    o.analyzer = [](std::string_view) -> AnalyzedMessage {
+      throw std::runtime_error("parser exploded");
+    };
+  });
+  auto u = f.AddUser("ana", "pw");
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  auto r = f.Deliver(u.id, Msg("kept"));
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(r.uid, 1u);
+  auto view = f.store().Read();
+  auto msgs = view->ListMessages(view->FindMailbox(u.id, "INBOX")->id);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_TRUE(view->Blob(msgs[0].blob).ok());
+  EXPECT_NE(log.str().find("analyzing message " + msgs[0].blob.Hex()), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find("parser exploded"), std::string::npos) << log.str();
 }
 
 TEST_F(StoreTest, DefaultMailboxesCanBeDisabled) {
@@ -821,19 +849,78 @@ TEST_F(StoreTest, MapGrowsWhenFull) {
 TEST_F(StoreTest, MapGrowthWaitsForAViewHeldOnAnotherThread) {
   StoreFixture f([](StoreOptions& o) { o.initial_map_size = 1u << 20; });
   auto u = f.AddUser("held", "pw");
+  // Each event takes the next number: the commit must come after the
+  // release of the view it had to wait for.
+  std::atomic<int> events{0};
+  std::atomic<int> released_at{0};
   std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
   std::thread reader([&] {
     auto view = f.store().Read();
     EXPECT_TRUE(view->FindUser("held").ok());
     holding = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Bounded: the main thread releases it, or the test gives up.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!release && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    released_at = ++events;
+    view.reset();
   });
   while (!holding) std::this_thread::yield();
   // Needs the map to grow while the other thread's view is alive.
-  auto r = f.Deliver(u.id, Msg("big", std::string(3u << 20, 'g')));
-  EXPECT_EQ(r.uid, 1u);
+  AppendRequest req;
+  req.user = u.id;
+  req.mailbox = "INBOX";
+  req.bytes = std::make_shared<const std::string>(Msg("big", std::string(3u << 20, 'g')));
+  req.origin.protocol = "test";
+  std::optional<Result<AppendResult>> done;
+  int done_at = 0;
+  f.store().Append(req, [&](Result<AppendResult> r) {
+    done_at = ++events;
+    done.emplace(std::move(r));
+  });
+  // While the view is held the commit cannot finish: give it the chance.
+  for (int i = 0; i < 20 && !done; ++i) f.executor().WaitAndRun(5);
+  EXPECT_FALSE(done.has_value()) << "committed while a view was held";
+  release = true;
+  f.RunUntil([&] { return done.has_value(); });
   reader.join();
+  ASSERT_TRUE(done && done->ok()) << (done ? done->status().ToString() : "no completion");
+  EXPECT_EQ((*done)->uid, 1u);
+  EXPECT_GT(done_at, released_at.load());
   EXPECT_TRUE(f.store().CheckConsistency().ok());
+}
+
+// Debug-build checks of the threading rules (CONTRIBUTING.md): they abort.
+TEST_F(StoreTest, FlushWithAViewOpenOnThisThreadAborts) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "the check is compiled into debug builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  f_.AddUser("vic", "pw");
+  EXPECT_DEATH(
+      {
+        auto view = store().Read();
+        store().Flush();
+      },
+      "Flush with 1 read view");
+  EXPECT_DEATH(
+      {
+        auto view = store().Read();
+        store().ClaimRecent(view->FindMailbox(view->FindUser("vic")->id, "INBOX")->id, 1);
+      },
+      "ClaimRecent with 1 read view");
+#endif
+}
+
+TEST_F(StoreTest, OwnerThreadMethodsFromAnotherThreadAbort) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "the check is compiled into debug builds only";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  store().Flush();  // this thread is the owner
+  EXPECT_DEATH(std::thread([&] { store().Flush(); }).join(),
+               "owner-thread method was called from another thread");
+#endif
 }
 
 TEST_F(StoreTest, RandomOperationsKeepCountsEqualToARecount) {
