@@ -488,13 +488,26 @@ def metric(text, name):
 def test_metrics_count_connections_logins_deliveries_commits_bytes_and_idle(server):
     import imaplib
     lmtp_deliver(server, "alice@example.org", message(subject="Counted"))
+    with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=10) as smtp:
+        smtp.ehlo()
+        smtp.docmd("XYZZY")  # unknown: counted as "other"
+        smtp.noop()
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=10)
     pop.user("alice")
     pop.pass_("secret")
+    pop.stat()
+    with pytest.raises(poplib.error_proto):
+        pop._shortcmd("FROB")  # unknown: -ERR
     pop.quit()
     imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
     imap.login("alice", "secret")
     imap.select("INBOX")
+    imaplib.Commands["FROBNICATE"] = ("SELECTED",)
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            imap._simple_command("FROBNICATE")  # unknown: BAD
+    finally:
+        del imaplib.Commands["FROBNICATE"]
     tag = imap._new_tag().decode()
     imap.send(f"{tag} IDLE\r\n".encode())
     assert imap.readline().startswith(b"+")
@@ -508,7 +521,13 @@ def test_metrics_count_connections_logins_deliveries_commits_bytes_and_idle(serv
     assert metric(text, "pillarbox_store_commit_group_size_count") >= 1
     assert metric(text, 'pillarbox_bytes_received_total{protocol="lmtp"}') > 100
     assert metric(text, 'pillarbox_bytes_sent_total{protocol="pop3"}') > 10
-    assert metric(text, 'pillarbox_commands_total{protocol="imap",name="SELECT"}') >= 1
+    for protocol, command in (("imap", "SELECT"), ("imap", "other"), ("pop3", "STAT"),
+                              ("pop3", "PASS"), ("pop3", "other"), ("lmtp", "LHLO"),
+                              ("lmtp", "DATA"), ("smtp", "EHLO"), ("smtp", "NOOP"),
+                              ("smtp", "other")):
+        series = f'pillarbox_commands_total{{protocol="{protocol}",command="{command}"}}'
+        assert metric(text, series) >= 1, series
+    assert "FROB" not in text and "XYZZY" not in text
     assert metric(text, "pillarbox_imap_idle_sessions") == 1
     assert "# TYPE pillarbox_store_commit_seconds histogram" in text
     imap.send(b"DONE\r\n")
