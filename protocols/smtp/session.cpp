@@ -958,11 +958,10 @@ class SmtpSession final : public protocols::Session {
     d.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
     d.envelope_from = txn_.from.null ? "" : txn_.from.text;
     std::uint64_t seq = delivery_->seq;
-    services::Deliver(
-        *ctx_.store, std::move(d),
-        Bind([seq, index](SmtpSession& s, services::Outcome o, services::Delivered r) {
-          s.OnAppended(seq, index, std::move(o), r);
-        }));
+    services::Deliver(*ctx_.store, std::move(d),
+                      Bind([seq, index](SmtpSession& s, services::Outcome o, services::Delivered r) {
+                        s.OnAppended(seq, index, std::move(o), r);
+                      }));
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, services::Outcome status,
