@@ -184,7 +184,8 @@ class Server:
         self.ports.update(bound)
         for section, key, proto in (("imap", "listen", "imap"), ("imap", "tls_listen", "imaps"),
                                     ("pop3", "listen", "pop3"), ("pop3", "tls_listen", "pop3s"),
-                                    ("lmtp", "listen", "lmtp"), ("smtp", "listen", "smtp")):
+                                    ("lmtp", "listen", "lmtp"), ("smtp", "listen", "smtp"),
+                                    ("http", "listen", "http")):
             values = self.sections.get(section, {}).get(key)
             if proto in bound and isinstance(values, list):
                 self.sections[section][key] = [f"127.0.0.1:{bound[proto]}" if v == "127.0.0.1:0" else v
