@@ -10,7 +10,10 @@
 #pragma once
 
 #include <iterator>
+#include <string>
 #include <string_view>
+
+#include "common/metrics.h"
 
 namespace pillarbox::protocols {
 
@@ -30,6 +33,17 @@ auto FindCommand(const Table& table, std::string_view upper_name) -> decltype(&*
     if (def.name == upper_name) return &def;
   }
   return nullptr;
+}
+
+// Counts one command in pillarbox_commands_total{protocol=,command=}: the
+// table's name of a known command (`def`), "other" for an unknown one
+// (nullptr), so that clients cannot grow the label set.
+template <typename Def>
+void CountCommand(std::string_view protocol, const Def* def) {
+  metrics::Count("commands_total",
+                 metrics::Label("protocol", protocol) + "," +
+                     metrics::Label("command", def != nullptr ? def->name : "other"),
+                 "Commands by protocol and name");
 }
 
 // A member function as a table handler: Method<&Pop3Session::CmdStat>::Run.

@@ -24,6 +24,7 @@
 #include "server/http_api_internal.h"
 #include "server/http_events.h"
 #include "server/paths.h"
+#include "services/users.h"
 #include "storage/uidl.h"
 #include "web/web_assets.h"
 
@@ -38,25 +39,6 @@ http::Response JsonResponse(int status, const Json& j) {
   r.body = Dump(j);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
-}
-
-int HttpStatusOf(const Status& s) {
-  switch (s.code()) {
-    case Code::kNotFound:
-      return 404;
-    case Code::kExists:
-    case Code::kInUse:
-      return 409;
-    case Code::kInvalidArgument:
-      return 400;
-    case Code::kNoPermission:
-      return 403;
-    case Code::kOverQuota:
-    case Code::kLimit:
-      return 413;
-    default:
-      return 503;
-  }
 }
 
 std::string IsoTime(storage::UnixTime t) {
@@ -284,9 +266,10 @@ Json MailboxJson(const storage::MailboxRecord& mb) {
   return o;
 }
 
-// The summary of one message for listings.
+// The summary of one message for listings. `inbox_row`: its row of the
+// INBOX view (POP3 sees INBOX only; elsewhere pop3_state is null).
 Json MessageJson(storage::ReadView& view, const storage::MessageRecord& m,
-                 const api::Pop3Facts* pop3, const mime::Part* structure) {
+                 const services::InboxRow* inbox_row, const mime::Part* structure) {
   Json o;
   o["uid"] = m.uid;
   o["uidl"] = storage::FormatUidl(m.guid);
@@ -304,15 +287,63 @@ Json MessageJson(storage::ReadView& view, const storage::MessageRecord& m,
   o["size"] = m.size;
   o["flags"] = api::FlagNames(m.flags);
   o["attachments"] = structure ? CountAttachments(*structure) : 0;
-  if (pop3) {
-    o["pop3_state"] = pop3->state;
+  if (inbox_row) {
+    o["pop3_state"] = api::Pop3State(*inbox_row);
     o["delete_pending_session"] =
-        pop3->pending_session ? Json(pop3->pending_session) : Json(nullptr);
+        inbox_row->pending_session ? Json(inbox_row->pending_session) : Json(nullptr);
   } else {
-    o["pop3_state"] = nullptr;  // POP3 sees INBOX only
+    o["pop3_state"] = nullptr;
   }
   o["pop3_retrieved"] = m.pop3.retrieved ? Json(api::IsoTime(m.pop3.retrieved)) : Json(nullptr);
   return o;
+}
+
+// A message that left the INBOX (?include=gone, or GET of its old UID): what
+// the journal knows, and where it is now when it moved and still exists.
+Json GoneMessageJson(storage::ReadView& view, const services::InboxView& inbox,
+                     const storage::JournalEvent& ev) {
+  services::Departure d = services::DepartureOf(ev);
+  Json o;
+  std::optional<storage::MessageRecord> now;
+  if (d.moved && d.uid != 0) {
+    if (auto mb = view.FindMailbox(inbox.user.id, d.mailbox); mb.ok()) {
+      if (auto m = view.GetMessage(mb->id, d.uid); m.ok() && m->guid == ev.guid) now = *m;
+    }
+  }
+  if (now) {
+    o = MessageJson(view, *now, nullptr, nullptr);
+  } else {
+    o["uid"] = nullptr;
+    o["uidl"] = storage::FormatUidl(ev.guid);
+    o["from"] = "";
+    o["to"] = "";
+    o["subject"] = ev.subject;
+    o["date"] = "";
+    o["internal_date"] = nullptr;
+    o["size"] = nullptr;
+    o["flags"] = Json::array();
+    o["attachments"] = 0;
+    o["pop3_retrieved"] = nullptr;
+  }
+  auto uid = inbox.gone_inbox_uids.find(ev.guid);
+  o["uid"] = uid == inbox.gone_inbox_uids.end() ? Json(nullptr) : Json(uid->second);
+  o["pop3_state"] = d.moved ? "moved" : "expunged";
+  o["delete_pending_session"] = nullptr;
+  o["moved_to"] = d.moved ? Json({{"mailbox", d.mailbox}, {"uid", d.uid ? Json(d.uid) : Json()}})
+                          : Json(nullptr);
+  o["gone"] = api::JournalEventJson(ev);
+  return o;
+}
+
+// The journal events of one message (by GUID, which survives a MOVE).
+Json LifeOf(storage::ReadView& view, const config::Config& config, storage::UserId user,
+            std::uint64_t guid) {
+  Json life = Json::array();
+  for (const auto& ev :
+       view.Journal(user, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1))) {
+    if (ev.guid == guid) life.push_back(api::JournalEventJson(ev));
+  }
+  return life;
 }
 
 std::string CookieValue(const std::string& header, std::string_view name) {
@@ -506,34 +537,37 @@ void HttpApi::AddRoutes() {
     if (has_password == has_hash) {
       return s.Respond(Error(400, "give exactly one of \"password\" and \"hash\""));
     }
-    if (Status st = api::CheckNewUserName(name); !st.ok()) {
-      return s.Respond(Error(400, st.message()));
+    if (auto o = services::CheckNewUserName(name); !o.ok()) {
+      return s.Respond(api::OutcomeError(s.id(), o));
     }
-    if (s.store().Read()->FindUser(name).ok()) {
-      return s.Respond(Error(409, "the user already exists: " + name));
+    if (storage::UserRecord u; services::FindUser(s.store(), name, &u).ok()) {
+      return s.Respond(Error(409, "the user already exists: " + u.name));
     }
     // Hashing (or probing an imported hash) is slow by design: off the loop.
-    auto secret = std::make_shared<std::string>(has_password ? body["password"] : body["hash"]);
-    auto result = std::make_shared<Result<std::string>>(Status::Internal("not run"));
-    auto work = [secret, result, has_password] {
-      if (has_password) {
-        *result = api::HashNewPassword(*secret);
-      } else {
-        Status st = storage::ValidatePasswordHash(*secret);
-        *result = st.ok() ? Result<std::string>(*secret) : Result<std::string>(st);
-      }
-      std::fill(secret->begin(), secret->end(), '\0');
+    struct Secret {
+      std::string text;  // the password or the imported hash
+      std::string hash;  // what is stored
+      services::Outcome outcome;
     };
-    auto done = s.Bind([result, name](HttpSession& s) {
-      if (!result->ok()) return s.Respond(Error(400, result->status().message()));
-      s.store().CreateUser(
-          name, **result, s.Bind([](HttpSession& s, Result<storage::UserRecord> u) {
-            if (!u.ok()) {
-              return s.Respond(Error(api::HttpStatusOf(u.status()), u.status().message()));
-            }
-            LOG_INFO("http session {}: user {} added", s.id(), LogSafe(u->name));
-            s.Respond(api::JsonResponse(201, UserJson(*u)));
-          }));
+    auto secret = std::make_shared<Secret>();
+    secret->text = has_password ? body["password"] : body["hash"];
+    auto work = [secret, has_password] {
+      if (has_password) {
+        secret->outcome = services::HashNewPassword(secret->text, &secret->hash);
+      } else {
+        secret->outcome = services::CheckImportedHash(secret->text);
+        secret->hash = secret->text;
+      }
+      std::fill(secret->text.begin(), secret->text.end(), '\0');
+    };
+    auto done = s.Bind([secret, name](HttpSession& s) {
+      if (!secret->outcome.ok()) return s.Respond(api::OutcomeError(s.id(), secret->outcome));
+      services::AddUser(s.store(), name, std::move(secret->hash),
+                        s.Bind([](HttpSession& s, services::Outcome o, storage::UserRecord u) {
+                          if (!o.ok()) return s.Respond(api::OutcomeError(s.id(), o));
+                          LOG_INFO("http session {}: user {} added", s.id(), LogSafe(u.name));
+                          s.Respond(api::JsonResponse(201, UserJson(u)));
+                        }));
     });
     if (hooks_.offload) {
       hooks_.offload(std::move(work), std::move(done));
@@ -545,11 +579,10 @@ void HttpApi::AddRoutes() {
 
   router_.Add("DELETE", "/api/v1/users/{name}", [](HttpSession& s, Request&, const Params& p) {
     std::string name = p.at("name");
-    s.store().DeleteUser(name, s.Bind([name](HttpSession& s, Status st) {
-      if (!st.ok()) {
-        return s.Respond(Error(api::HttpStatusOf(st), st.code() == Code::kNotFound
-                                                          ? "no such user: " + name
-                                                          : st.message()));
+    services::DeleteUser(s.store(), name, s.Bind([name](HttpSession& s, services::Outcome o) {
+      if (!o.ok()) {
+        if (o.code() == services::Code::kNoSuchUser) o = {o.code(), "no such user: " + name};
+        return s.Respond(api::OutcomeError(s.id(), o));
       }
       LOG_INFO("http session {}: user {} deleted", s.id(), LogSafe(name));
       Response resp;
@@ -559,7 +592,8 @@ void HttpApi::AddRoutes() {
   });
 
   auto settings_json = [&config](const storage::UserRecord& u) {
-    config::Config effective = config::UserConfig(config, u.settings, nullptr);
+    const config::Config effective = config::UserConfig(config, u.settings, nullptr);
+    const services::DeleteModeInEffect mode = services::DeleteModeOf(config, u);
     Json o;
     o["user"] = u.name;
     o["settings"] = u.settings;
@@ -567,8 +601,8 @@ void HttpApi::AddRoutes() {
         {"pop3.delete_mode", config::FormatPop3DeleteMode(effective.pop3.delete_mode)},
         {"pop3.mark_seen_on_retr", effective.pop3.mark_seen_on_retr}};
     o["keys"] = config::UserSettingKeys();
-    o["pop3_delete_mode"] = api::DeleteModeJson(config, u);
-    o["pop3_delete_mode_explained"] = api::DeleteModeSentence(config, u);
+    o["pop3_delete_mode"] = api::DeleteModeJson(mode);
+    o["pop3_delete_mode_explained"] = api::DeleteModeSentence(mode);
     return o;
   };
   router_.Add("GET", "/api/v1/users/{name}/settings",
@@ -586,7 +620,7 @@ void HttpApi::AddRoutes() {
           return s.Respond(Error(
               400, "expected a JSON object of settings, e.g. {\"pop3.delete_mode\": \"hide\"}"));
         }
-        std::vector<std::pair<std::string, std::string>> changes;
+        std::vector<services::SettingChange> changes;
         for (const auto& [key, value] : body.items()) {
           std::string text;
           if (value.is_null()) {
@@ -598,9 +632,13 @@ void HttpApi::AddRoutes() {
           } else {
             return s.Respond(Error(400, key + ": expected a string, a boolean or null"));
           }
-          auto canonical = api::CheckUserSetting(key, text);
-          if (!canonical.ok()) return s.Respond(Error(400, canonical.status().message()));
-          changes.emplace_back(key, *canonical);
+          // The service's check, for every key before any is stored.
+          services::SettingChange change;
+          auto o = key.find('=') == std::string::npos
+                       ? services::ParseSetting(key + "=" + text, &change)
+                       : services::Outcome(services::Code::kBadInput, key + ": unknown key");
+          if (!o.ok()) return s.Respond(api::OutcomeError(s.id(), o));
+          changes.push_back(std::move(change));
         }
         std::string name = p.at("name");
         {
@@ -611,16 +649,15 @@ void HttpApi::AddRoutes() {
         }
         // Mutations complete in the order submitted: answer after the last.
         auto left = std::make_shared<std::size_t>(changes.size());
-        auto failed = std::make_shared<Status>();
-        for (auto& [key, value] : changes) {
-          s.store().SetUserSetting(
-              name, key, value,
-              s.Bind([left, failed, name, settings_json](HttpSession& s, Status st) {
-                if (!st.ok() && failed->ok()) *failed = st;
+        auto failed = std::make_shared<services::Outcome>();
+        for (auto& change : changes) {
+          services::SetUserSetting(
+              s.store(), name, std::move(change.key), std::move(change.value),
+              s.Bind([left, failed, name, settings_json](HttpSession& s, services::Outcome o,
+                                                         services::SettingChange) {
+                if (!o.ok() && failed->ok()) *failed = std::move(o);
                 if (--*left > 0) return;
-                if (!failed->ok()) {
-                  return s.Respond(Error(api::HttpStatusOf(*failed), failed->message()));
-                }
+                if (!failed->ok()) return s.Respond(api::OutcomeError(s.id(), *failed));
                 auto view = s.store().Read();
                 auto u = FindUserOr404(s, *view, name);
                 if (!u) return;
@@ -649,46 +686,54 @@ void HttpApi::AddRoutes() {
                   return s.Respond(Error(400, "offset and limit are numbers (limit at most " +
                                                   std::to_string(kMaxListLimit) + ")"));
                 }
+                std::string include = r.Query("include");
+                if (!include.empty() && include != "gone") {
+                  return s.Respond(Error(400, "include is \"gone\" or absent"));
+                }
                 std::string q = AsciiFold(r.Query("q"));
                 auto view = s.store().Read();
                 auto u = FindUserOr404(s, *view, p.at("name"));
                 if (!u) return;
                 auto mb = view->FindMailbox(u->id, p.at("mailbox"));
                 if (!mb.ok()) return s.Respond(Error(404, "no such mailbox: " + p.at("mailbox")));
-                auto messages = view->ListMessages(mb->id);
-                std::map<std::uint64_t, api::Pop3Facts> pop3;
+                // INBOX: the services' view of it (POP3 states, what left it).
+                services::InboxView inbox;
+                std::vector<storage::MessageRecord> others;
                 if (mb->name == "INBOX") {
-                  // A pending DELE needs a live POP3 session: without one the
-                  // journal (up to journal.max_events_per_user) is not read.
-                  auto sessions = view->LiveSessions(u->id);
-                  bool pop3_live =
-                      std::any_of(sessions.begin(), sessions.end(),
-                                  [](const auto& ls) { return ls.protocol == "pop3"; });
-                  std::vector<storage::JournalEvent> journal;
-                  if (pop3_live) {
-                    journal = view->Journal(
-                        u->id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
+                  if (auto o = services::BuildInboxView(s.store(), config, u->name, &inbox);
+                      !o.ok()) {
+                    return s.Respond(api::OutcomeError(s.id(), o));
                   }
-                  pop3 = api::Pop3StatesOf(messages, journal, sessions);
+                } else {
+                  others = view->ListMessages(mb->id);
                 }
                 Json list = Json::array();
                 std::size_t matched = 0;
-                // Newest first.
-                for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
-                  const auto* facts = pop3.empty() ? nullptr : &pop3[it->guid];
+                auto offer = [&](const std::function<Json()>& make) {
                   if (q.empty()) {
-                    if (matched++ < *offset) continue;
-                    if (list.size() >= *limit) continue;
-                    list.push_back(MessageJson(*view, *it, facts, nullptr));
-                    continue;
+                    if (matched++ < *offset || list.size() >= *limit) return;
+                    list.push_back(make());
+                    return;
                   }
-                  Json m = MessageJson(*view, *it, facts, nullptr);
+                  Json m = make();
                   std::string hay =
                       AsciiFold(m["subject"].get<std::string>() + "\n" +
                                 m["from"].get<std::string>() + "\n" + m["to"].get<std::string>());
-                  if (hay.find(q) == std::string::npos) continue;
-                  if (matched++ < *offset) continue;
+                  if (hay.find(q) == std::string::npos) return;
+                  if (matched++ < *offset) return;
                   if (list.size() < *limit) list.push_back(std::move(m));
+                };
+                // Newest first; then, with include=gone, what left INBOX, latest first.
+                for (auto it = inbox.rows.rbegin(); it != inbox.rows.rend(); ++it) {
+                  offer([&] { return MessageJson(*view, it->message, &*it, nullptr); });
+                }
+                for (auto it = others.rbegin(); it != others.rend(); ++it) {
+                  offer([&] { return MessageJson(*view, *it, nullptr, nullptr); });
+                }
+                if (include == "gone") {
+                  for (auto it = inbox.gone.rbegin(); it != inbox.gone.rend(); ++it) {
+                    offer([&] { return GoneMessageJson(*view, inbox, *it); });
+                  }
                 }
                 Json out;
                 out["user"] = u->name;
@@ -700,13 +745,20 @@ void HttpApi::AddRoutes() {
               });
 
   // The message of a route, with its view; nullopt when answered (404).
+  // With `inbox_config`, a message of INBOX also gets its row of the
+  // services' INBOX view, and a UID that left INBOX is found in the journal
+  // (`gone`) instead of answering 404.
   struct Found {
     std::unique_ptr<storage::ReadView> view;
     storage::UserRecord user;
     storage::MailboxRecord mailbox;
     storage::MessageRecord message;
+    services::InboxView inbox;
+    const services::InboxRow* inbox_row = nullptr;
+    const storage::JournalEvent* gone = nullptr;  // into inbox.gone
   };
-  auto find_message = [](HttpSession& s, const Params& p) -> std::optional<Found> {
+  auto find_message = [](HttpSession& s, const Params& p,
+                         const config::Config* inbox_config) -> std::optional<Found> {
     Found f;
     f.view = s.store().Read();
     auto u = FindUserOr404(s, *f.view, p.at("name"));
@@ -724,6 +776,21 @@ void HttpApi::AddRoutes() {
       return std::nullopt;
     }
     auto m = f.view->GetMessage(f.mailbox.id, static_cast<storage::Uid>(*uid));
+    if (inbox_config && f.mailbox.name == "INBOX") {
+      auto o = services::BuildInboxView(s.store(), *inbox_config, f.user.name, &f.inbox);
+      if (!o.ok()) {
+        s.Respond(api::OutcomeError(s.id(), o));
+        return std::nullopt;
+      }
+      for (const auto& row : f.inbox.rows) {
+        if (m.ok() && row.message.uid == m->uid) f.inbox_row = &row;
+      }
+      for (const auto& ev : f.inbox.gone) {
+        auto was = f.inbox.gone_inbox_uids.find(ev.guid);
+        if (!m.ok() && was != f.inbox.gone_inbox_uids.end() && was->second == *uid) f.gone = &ev;
+      }
+      if (f.gone) return f;
+    }
     if (!m.ok()) {
       s.Respond(Error(404, "no message with UID " + p.at("uid") + " in " + f.mailbox.name));
       return std::nullopt;
@@ -734,20 +801,18 @@ void HttpApi::AddRoutes() {
 
   router_.Add("GET", "/api/v1/users/{name}/mailboxes/{mailbox}/messages/{uid}",
               [find_message, &config](HttpSession& s, Request&, const Params& p) {
-                auto f = find_message(s, p);
+                auto f = find_message(s, p, &config);
                 if (!f) return;
+                if (f->gone) {
+                  Json o = GoneMessageJson(*f->view, f->inbox, *f->gone);
+                  o["mailbox"] = f->mailbox.name;
+                  o["journal"] = LifeOf(*f->view, config, f->user.id, f->gone->guid);
+                  return s.Respond(api::JsonResponse(200, o));
+                }
                 auto blob = f->view->Blob(f->message.blob);
                 if (!blob.ok()) return s.Respond(Error(503, "the message's bytes cannot be read"));
                 auto structure = StructureOf(*f->view, f->message, *blob);
-                auto journal = f->view->Journal(
-                    f->user.id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
-                std::optional<api::Pop3Facts> facts;
-                if (f->mailbox.name == "INBOX") {
-                  auto all =
-                      api::Pop3StatesOf({f->message}, journal, f->view->LiveSessions(f->user.id));
-                  facts = all[f->message.guid];
-                }
-                Json o = MessageJson(*f->view, f->message, facts ? &*facts : nullptr,
+                Json o = MessageJson(*f->view, f->message, f->inbox_row,
                                      structure ? &*structure : nullptr);
                 o["mailbox"] = f->mailbox.name;
                 if (structure) {
@@ -785,17 +850,13 @@ void HttpApi::AddRoutes() {
                     o["html"] = html;
                   }
                 }
-                Json life = Json::array();
-                for (const auto& ev : journal) {
-                  if (ev.guid == f->message.guid) life.push_back(api::JournalEventJson(ev));
-                }
-                o["journal"] = std::move(life);
+                o["journal"] = LifeOf(*f->view, config, f->user.id, f->message.guid);
                 s.Respond(api::JsonResponse(200, o));
               });
 
   router_.Add("GET", "/api/v1/users/{name}/mailboxes/{mailbox}/messages/{uid}/raw",
               [find_message](HttpSession& s, Request&, const Params& p) {
-                auto f = find_message(s, p);
+                auto f = find_message(s, p, nullptr);
                 if (!f) return;
                 auto blob = f->view->Blob(f->message.blob);
                 if (!blob.ok()) return s.Respond(Error(503, "the message's bytes cannot be read"));
@@ -824,7 +885,7 @@ void HttpApi::AddRoutes() {
           if (sec.empty()) return s.Respond(Error(400, "a section is like 1 or 2.1"));
         }
         if (path.empty()) return s.Respond(Error(400, "a section is like 1 or 2.1"));
-        auto f = find_message(s, p);
+        auto f = find_message(s, p, nullptr);
         if (!f) return;
         auto blob = f->view->Blob(f->message.blob);
         if (!blob.ok()) return s.Respond(Error(503, "the message's bytes cannot be read"));
@@ -863,22 +924,19 @@ void HttpApi::AddRoutes() {
         auto u = FindUserOr404(s, *view, p.at("name"));
         if (!u) return;
         Json events = Json::array();
-        for (const auto& ev :
-             view->Journal(u->id, static_cast<storage::UnixTime>(*since), *limit)) {
-          events.push_back(api::JournalEventJson(ev));
-        }
+        services::JournalReader reader(u->id, static_cast<storage::UnixTime>(*since), *limit);
+        for (const auto& ev : reader.Next(*view)) events.push_back(api::JournalEventJson(ev));
         s.Respond(api::JsonResponse(200, {{"user", u->name}, {"events", events}}));
       });
 
-  router_.Add("GET", "/api/v1/users/{name}/views",
-              [&config](HttpSession& s, Request&, const Params& p) {
-                auto view = s.store().Read();
-                auto u = FindUserOr404(s, *view, p.at("name"));
-                if (!u) return;
-                auto j = api::ViewsJson(*view, config, *u);
-                if (!j.ok()) return s.Respond(Error(404, j.status().message()));
-                s.Respond(api::JsonResponse(200, *j));
-              });
+  router_.Add(
+      "GET", "/api/v1/users/{name}/views", [&config](HttpSession& s, Request&, const Params& p) {
+        services::InboxView v;
+        if (auto o = services::BuildInboxView(s.store(), config, p.at("name"), &v); !o.ok()) {
+          return s.Respond(api::OutcomeError(s.id(), o));
+        }
+        s.Respond(api::JsonResponse(200, api::ViewsJson(v)));
+      });
 
   router_.Add("GET", "/api/v1/sessions", [](HttpSession& s, Request&, const Params&) {
     auto view = s.store().Read();

@@ -9,8 +9,9 @@
 // none.
 //
 // The operations shared with the command line (user add/del/set, views,
-// journal) are called from http_api_ops.cpp only, so that moving them to one
-// shared layer is a small edit there.
+// journal, the delete mode in effect) are services/'s; the routes call them
+// and render their results (http_api_ops.cpp, which also maps their outcome
+// codes to HTTP statuses in one function).
 //
 // Threads: the loop thread. Lifetimes: the HttpApi must outlive every HTTP
 // session (the server's factories capture it).

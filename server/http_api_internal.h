@@ -13,6 +13,9 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "protocols/http/http_session.h"
+#include "services/journal.h"
+#include "services/outcome.h"
+#include "services/settings.h"
 #include "storage/store.h"
 
 namespace pillarbox::server::api {
@@ -23,8 +26,6 @@ using Json = nlohmann::ordered_json;
 // an exception.
 std::string Dump(const Json& j);
 http::Response JsonResponse(int status, const Json& j);
-// The HTTP status for a store Status (404 NotFound, 409 Exists/InUse, ...).
-int HttpStatusOf(const Status& s);
 
 // "2026-11-26T10:00:00Z".
 std::string IsoTime(storage::UnixTime t);
@@ -32,37 +33,28 @@ std::string IsoTime(storage::UnixTime t);
 std::vector<std::string> FlagNames(const storage::Flags& flags);
 std::string_view SpecialUseName(storage::SpecialUse use);
 
-// --- operations shared with the command line (http_api_ops.cpp) -------------
+// --- renderings of the services' results (http_api_ops.cpp) ----------------
+
+// The HTTP status of a service outcome: the one mapping of services::Code
+// for the API (kBadInput 400, kNoSuchUser 404, kExists 409, kTooBig 413, ...).
+int HttpStatusOf(services::Code code);
+// The error answer for a failed outcome. Its message describes the request
+// (a name, a setting) and is sent; a kTemporary one may hold internal
+// detail: it goes to the log, the client gets "see the server log".
+http::Response OutcomeError(std::uint64_t session, const services::Outcome& outcome);
 
 // One journal event, with the field names of `pillarbox journal --json`.
 Json JournalEventJson(const storage::JournalEvent& ev);
-// The delete mode a POP3 login of `user` gets and where it comes from:
 // {"mode": "hide", "source": "user"|"env"|"config"|"default"}.
-Json DeleteModeJson(const config::Config& config, const storage::UserRecord& user);
+Json DeleteModeJson(const services::DeleteModeInEffect& mode);
 // A sentence that explains the mode to a person.
-std::string DeleteModeSentence(const config::Config& config, const storage::UserRecord& user);
+std::string DeleteModeSentence(const services::DeleteModeInEffect& mode);
 
-// What POP3 does to each message of an INBOX, by GUID: "visible",
-// "retrieved", "delete_pending", "hidden"; and the session whose DELE is
-// pending.
-struct Pop3Facts {
-  std::string state;
-  std::uint64_t pending_session = 0;
-};
-std::map<std::uint64_t, Pop3Facts> Pop3StatesOf(
-    const std::vector<storage::MessageRecord>& inbox,
-    const std::vector<storage::JournalEvent>& journal,
-    const std::vector<storage::ReadView::LiveSession>& sessions);
-// The facts of `pillarbox views --json` for `user`.
-Result<Json> ViewsJson(storage::ReadView& view, const config::Config& config,
-                       const storage::UserRecord& user);
+// What POP3 does to a message of the INBOX: "visible", "retrieved",
+// "delete_pending", "hidden".
+std::string_view Pop3State(const services::InboxRow& row);
 
-// `user add`'s checks of a name and an imported hash (ValidatePasswordHash
-// costs one hashing: call it off the loop).
-Status CheckNewUserName(std::string_view name);
-// The password's hash (slow: off the loop).
-Result<std::string> HashNewPassword(std::string_view password);
-// `user set`'s check: the canonical value to store ("" removes the override).
-Result<std::string> CheckUserSetting(std::string_view key, const std::string& value);
+// The facts of `pillarbox views --json`.
+Json ViewsJson(const services::InboxView& view);
 
 }  // namespace pillarbox::server::api

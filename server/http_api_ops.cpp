@@ -1,24 +1,46 @@
-// The operations the HTTP API shares with the command line: the JSON of
-// `journal --json` and `views --json`, the delete mode in effect, and the
-// checks of `user add` and `user set`. They follow server/cli_journal.cpp
-// and server/cli_user.cpp field for field; once those rules live in one
-// shared layer, this file calls it instead.
-#include <algorithm>
-#include <cstdlib>
-#include <map>
-#include <set>
-#include <tuple>
-
+// The HTTP API's renderings of what services/ decides: outcome codes as
+// HTTP statuses, journal events, the delete mode in effect, the INBOX views
+// and the POP3 state of each message. The rules themselves (which names,
+// which settings, what is pending, what left the INBOX) live in services/;
+// this file only spells their results as JSON.
+#include "common/log.h"
+#include "common/strings.h"
 #include "server/http_api_internal.h"
 #include "storage/uidl.h"
 
 namespace pillarbox::server::api {
-namespace {
 
-// Longest password the API hashes (as `user add`).
-constexpr std::size_t kMaxPasswordBytes = 4096;
+int HttpStatusOf(services::Code code) {
+  using C = services::Code;
+  switch (code) {
+    case C::kOk:
+      return 200;
+    case C::kBadInput:
+    case C::kEmptyMessage:
+    case C::kBadMailbox:
+      return 400;
+    case C::kNoSuchUser:
+      return 404;
+    case C::kExists:
+      return 409;
+    case C::kTooBig:
+    case C::kOverQuota:
+      return 413;
+    case C::kTemporary:
+      return 503;
+  }
+  return 503;
+}
 
-}  // namespace
+http::Response OutcomeError(std::uint64_t session, const services::Outcome& outcome) {
+  int status = HttpStatusOf(outcome.code());
+  if (outcome.code() == services::Code::kTemporary) {
+    LOG_WARN("http session {}: {}", session, LogSafe(outcome.message()));
+    return http::JsonError(status, "temporarily unavailable, see the server log (session " +
+                                       std::to_string(session) + ")");
+  }
+  return http::JsonError(status, outcome.message());
+}
 
 Json JournalEventJson(const storage::JournalEvent& ev) {
   Json o;
@@ -36,30 +58,12 @@ Json JournalEventJson(const storage::JournalEvent& ev) {
   return o;
 }
 
-Json DeleteModeJson(const config::Config& config, const storage::UserRecord& user) {
-  Json o;
-  if (auto it = user.settings.find("pop3.delete_mode"); it != user.settings.end()) {
-    if (auto parsed = config::ParsePop3DeleteMode(it->second); parsed.ok()) {
-      o["mode"] = config::FormatPop3DeleteMode(*parsed);
-      o["source"] = "user";
-      return o;
-    }
-  }
-  std::string mode = config::FormatPop3DeleteMode(config.pop3.delete_mode);
-  o["mode"] = mode;
-  if (std::getenv("PILLARBOX_POP3_DELETE_MODE") != nullptr) {
-    o["source"] = "env";
-  } else if (mode != config::FormatPop3DeleteMode(config::Config().pop3.delete_mode)) {
-    o["source"] = "config";
-  } else {
-    o["source"] = "default";
-  }
-  return o;
+Json DeleteModeJson(const services::DeleteModeInEffect& mode) {
+  return {{"mode", mode.mode}, {"source", mode.source}};
 }
 
-std::string DeleteModeSentence(const config::Config& config, const storage::UserRecord& user) {
-  Json d = DeleteModeJson(config, user);
-  std::string mode = d["mode"];
+std::string DeleteModeSentence(const services::DeleteModeInEffect& d) {
+  const std::string& mode = d.mode;
   if (mode == "expunge") {
     return "When a POP3 client deletes a message and QUITs, it leaves the server: IMAP sees it "
            "expunged too.";
@@ -78,102 +82,34 @@ std::string DeleteModeSentence(const config::Config& config, const storage::User
   return "POP3 delete mode " + mode + ".";
 }
 
-std::map<std::uint64_t, Pop3Facts> Pop3StatesOf(
-    const std::vector<storage::MessageRecord>& inbox,
-    const std::vector<storage::JournalEvent>& journal,
-    const std::vector<storage::ReadView::LiveSession>& sessions) {
-  using K = storage::JournalKind;
-  std::set<std::uint64_t> live_pop3;
-  for (const auto& s : sessions) {
-    if (s.protocol == "pop3") live_pop3.insert(s.id);
-  }
-  // The last DELE-related event per message: pending while neither QUIT nor
-  // RSET/disconnect followed it and its session is alive.
-  std::map<std::uint64_t, const storage::JournalEvent*> dele;
-  for (const auto& ev : journal) {
-    if (ev.kind == K::kPop3DeletePending || ev.kind == K::kPop3DeleteAborted ||
-        ev.kind == K::kPop3Deleted) {
-      dele[ev.guid] = &ev;
-    }
-  }
-  std::map<std::uint64_t, Pop3Facts> out;
-  for (const auto& m : inbox) {
-    Pop3Facts f;
-    auto it = dele.find(m.guid);
-    if (it != dele.end() && it->second->kind == K::kPop3DeletePending &&
-        live_pop3.count(it->second->origin.session)) {
-      f.state = "delete_pending";
-      f.pending_session = it->second->origin.session;
-    } else if (m.pop3.hidden) {
-      f.state = "hidden";
-    } else if (m.pop3.retrieved) {
-      f.state = "retrieved";
-    } else {
-      f.state = "visible";
-    }
-    out[m.guid] = f;
-  }
-  return out;
+std::string_view Pop3State(const services::InboxRow& row) {
+  if (row.pending_session) return "delete_pending";
+  if (row.message.pop3.hidden) return "hidden";
+  if (row.message.pop3.retrieved) return "retrieved";
+  return "visible";
 }
 
-Result<Json> ViewsJson(storage::ReadView& view, const config::Config& config,
-                       const storage::UserRecord& user) {
-  auto inbox = view.FindMailbox(user.id, "INBOX");
-  if (!inbox.ok()) return inbox.status();
-  auto messages = view.ListMessages(inbox->id);
-  auto journal =
-      view.Journal(user.id, 0, std::max<std::uint64_t>(config.journal.max_events_per_user, 1));
-  auto sessions = view.LiveSessions(user.id);
-  auto pop3 = Pop3StatesOf(messages, journal, sessions);
-
-  std::map<std::uint64_t, std::string> subjects;
-  std::map<std::uint64_t, const storage::JournalEvent*> removed;
-  using K = storage::JournalKind;
-  for (const auto& ev : journal) {
-    if (ev.guid && !ev.subject.empty()) subjects.emplace(ev.guid, ev.subject);
-    if ((ev.kind == K::kPop3Deleted && ev.detail == "hide") || ev.kind == K::kPop3Unhidden) {
-      continue;
-    }
-    bool moved_out = ev.kind == K::kMoved && (ev.detail == "moved from INBOX" ||
-                                              ev.detail.starts_with("INBOX renamed to "));
-    bool leaves = (ev.mailbox == "INBOX" && (ev.kind == K::kPop3Deleted ||
-                                             ev.kind == K::kExpunged || ev.kind == K::kExpired)) ||
-                  moved_out;
-    if (leaves && ev.guid) removed[ev.guid] = &ev;
-  }
-  std::set<std::uint64_t> in_inbox;
-  for (const auto& m : messages) in_inbox.insert(m.guid);
-
+Json ViewsJson(const services::InboxView& v) {
   Json msgs = Json::array();
-  std::size_t number = 0;
-  for (const auto& m : messages) {
+  for (const auto& r : v.rows) {
+    const auto& m = r.message;
     Json o;
     o["uid"] = m.uid;
     o["uidl"] = storage::FormatUidl(m.guid);
-    o["pop3_number"] = m.pop3.hidden ? Json(nullptr) : Json(++number);
+    o["pop3_number"] = r.pop3_number ? Json(r.pop3_number) : Json(nullptr);
     o["size"] = m.size;
     o["flags"] = FlagNames(m.flags);
     o["hidden_from_pop3"] = m.pop3.hidden;
     o["downloaded"] = m.pop3.retrieved ? Json(IsoTime(m.pop3.retrieved)) : Json(nullptr);
-    const Pop3Facts& f = pop3[m.guid];
-    o["delete_pending_session"] = f.pending_session ? Json(f.pending_session) : Json(nullptr);
-    o["pop3_state"] = f.state;
-    auto s = subjects.find(m.guid);
-    o["subject"] = s == subjects.end() ? "" : s->second;
+    o["delete_pending_session"] = r.pending_session ? Json(r.pending_session) : Json(nullptr);
+    o["pop3_state"] = Pop3State(r);
+    o["subject"] = r.subject;
     msgs.push_back(std::move(o));
   }
-  std::vector<const storage::JournalEvent*> gone;
-  for (const auto& [guid, ev] : removed) {
-    if (!in_inbox.count(guid)) gone.push_back(ev);
-  }
-  std::sort(gone.begin(), gone.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->time, a->seq) < std::tie(b->time, b->seq);
-  });
-  Json gone_json = Json::array();
-  for (const auto* ev : gone) gone_json.push_back(JournalEventJson(*ev));
+  Json gone = Json::array();
+  for (const auto& ev : v.gone) gone.push_back(JournalEventJson(ev));
   Json live = Json::array();
-  Json lock = nullptr;
-  for (const auto& s : sessions) {
+  for (const auto& s : v.sessions) {
     live.push_back({{"session", s.id},
                     {"protocol", s.protocol},
                     {"peer", s.peer},
@@ -181,42 +117,20 @@ Result<Json> ViewsJson(storage::ReadView& view, const config::Config& config,
                     {"since", IsoTime(s.since)},
                     {"pid", s.pid},
                     {"holds_pop3_lock", s.holds_pop3_lock}});
-    if (s.holds_pop3_lock) lock = s.id;
   }
   Json out;
-  out["user"] = user.name;
-  out["pop3_delete_mode"] = DeleteModeJson(config, user);
-  out["pop3_delete_mode_explained"] = DeleteModeSentence(config, user);
-  out["inbox"] = {{"messages", messages.size()},
-                  {"pop3_visible", number},
-                  {"uidvalidity", inbox->uidvalidity},
-                  {"uidnext", inbox->uidnext}};
+  out["user"] = v.user.name;
+  out["pop3_delete_mode"] = DeleteModeJson(v.delete_mode);
+  out["pop3_delete_mode_explained"] = DeleteModeSentence(v.delete_mode);
+  out["inbox"] = {{"messages", v.rows.size()},
+                  {"pop3_visible", v.pop3_visible},
+                  {"uidvalidity", v.inbox.uidvalidity},
+                  {"uidnext", v.inbox.uidnext}};
   out["messages"] = std::move(msgs);
-  out["gone"] = std::move(gone_json);
+  out["gone"] = std::move(gone);
   out["live_sessions"] = std::move(live);
-  out["pop3_lock_session"] = lock;
+  out["pop3_lock_session"] = v.pop3_lock_holder ? Json(v.pop3_lock_holder->id) : Json(nullptr);
   return out;
-}
-
-Status CheckNewUserName(std::string_view name) { return storage::ValidateUserName(name); }
-
-Result<std::string> HashNewPassword(std::string_view password) {
-  if (password.empty()) return Status::InvalidArgument("empty password");
-  if (password.size() > kMaxPasswordBytes) return Status::InvalidArgument("password too long");
-  return storage::HashPassword(password);
-}
-
-Result<std::string> CheckUserSetting(std::string_view key, const std::string& value) {
-  if (value.empty()) {
-    auto keys = config::UserSettingKeys();
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      Status s = config::ValidateUserSetting(key, "-");
-      if (!s.ok()) return s;
-    }
-    return std::string();
-  }
-  if (Status s = config::ValidateUserSetting(key, value); !s.ok()) return s;
-  return config::CanonicalUserSetting(key, value);
 }
 
 }  // namespace pillarbox::server::api

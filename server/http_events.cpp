@@ -17,6 +17,11 @@ using Clock = std::chrono::steady_clock;
 
 struct StreamState {
   std::string user;  // filter; empty: all
+  storage::Store* store = nullptr;
+  // Change-bus subscriptions: per mailbox shown, and a watch per user shown.
+  std::map<storage::MailboxId, std::uint64_t> subscriptions;
+  std::map<storage::UserId, std::uint64_t> user_watches;
+  bool wake_pending = false;  // a read is scheduled kEventCoalesce after a bus event
   // The last event sent per user, as (time, seq).
   std::map<storage::UserId, std::tuple<storage::UnixTime, std::uint64_t>> last;
   std::map<std::uint64_t, storage::ReadView::LiveSession> sessions;
@@ -60,9 +65,38 @@ Json SessionJson(const storage::ReadView::LiveSession& s, const std::string& use
           {"holds_pop3_lock", s.holds_pop3_lock}};
 }
 
-// Reads what is new since the last tick. `initial`: only note where the
+void Wake(http::HttpSession& s, const std::shared_ptr<StreamState>& st);
+
+// Subscribes to every mailbox of `users` not yet subscribed, and watches
+// each user (a deletion ends their subscriptions' events).
+void Follow(http::HttpSession& s, const std::shared_ptr<StreamState>& st, storage::ReadView& view,
+            const std::vector<storage::UserRecord>& users) {
+  // The bus calls back with no session: look it up by id, as for completions.
+  auto wake = s.Bind([st](http::HttpSession& s) { Wake(s, st); });
+  for (const auto& u : users) {
+    if (!st->user_watches.count(u.id)) {
+      st->user_watches[u.id] =
+          st->store->WatchUser(u.id, [wake](storage::UserId) mutable { wake(); });
+    }
+    for (const auto& mb : view.ListMailboxes(u.id)) {
+      if (st->subscriptions.count(mb.id)) continue;
+      st->subscriptions[mb.id] =
+          st->store->Subscribe(mb.id, [wake](storage::MailboxId) mutable { wake(); });
+    }
+  }
+}
+
+void Unfollow(StreamState& st) {
+  for (const auto& [mb, id] : st.subscriptions) st.store->Unsubscribe(id);
+  for (const auto& [user, id] : st.user_watches) st.store->Unsubscribe(id);
+  st.subscriptions.clear();
+  st.user_watches.clear();
+}
+
+// Reads what is new since the last read. `initial`: only note where the
 // journal and the session table stand.
-std::string Collect(http::HttpSession& s, StreamState& st, bool initial) {
+std::string Collect(http::HttpSession& s, const std::shared_ptr<StreamState>& state, bool initial) {
+  StreamState& st = *state;
   std::string out;
   auto view = s.store().Read();
   std::vector<storage::UserRecord> users;
@@ -71,6 +105,7 @@ std::string Collect(http::HttpSession& s, StreamState& st, bool initial) {
   } else if (auto u = view->FindUser(st.user); u.ok()) {
     users.push_back(std::move(*u));
   }
+  Follow(s, state, *view, users);
   std::map<storage::UserId, std::string> names;
   for (const auto& u : users) {
     names[u.id] = u.name;
@@ -126,7 +161,8 @@ std::string Collect(http::HttpSession& s, StreamState& st, bool initial) {
   return out;
 }
 
-void Tick(http::HttpSession& s, std::shared_ptr<StreamState> st) {
+// Reads and sends what is new; closes a stream whose client does not read.
+void Send(http::HttpSession& s, const std::shared_ptr<StreamState>& st) {
   if (s.QueuedBytes() > kMaxEventBacklog) {
     LOG_INFO("http session {}: event stream closed: the client left {} bytes unread", s.id(),
              s.QueuedBytes());
@@ -135,14 +171,29 @@ void Tick(http::HttpSession& s, std::shared_ptr<StreamState> st) {
     s.Close();
     return;
   }
-  std::string out = Collect(s, *st, false);
+  std::string out = Collect(s, st, false);
   auto now = Clock::now();
   if (out.empty() && now - st->last_write >= kEventKeepalive) out = ": keepalive\n\n";
   if (!out.empty()) {
     st->last_write = now;
     s.Push(std::move(out));
   }
-  s.ctx().timer(kEventTick, s.Bind([st](http::HttpSession& s) { Tick(s, st); }));
+}
+
+// The change bus reported a commit: read soon, once for a burst.
+void Wake(http::HttpSession& s, const std::shared_ptr<StreamState>& st) {
+  if (st->wake_pending) return;
+  st->wake_pending = true;
+  s.ctx().timer(kEventCoalesce, s.Bind([st](http::HttpSession& s) {
+    st->wake_pending = false;
+    Send(s, st);
+  }));
+}
+
+// The slow poll, for what the bus does not report.
+void Poll(http::HttpSession& s, std::shared_ptr<StreamState> st) {
+  Send(s, st);
+  s.ctx().timer(kEventPoll, s.Bind([st](http::HttpSession& s) { Poll(s, st); }));
 }
 
 }  // namespace
@@ -150,7 +201,8 @@ void Tick(http::HttpSession& s, std::shared_ptr<StreamState> st) {
 void StartEventStream(http::HttpSession& s, const config::Config&, std::string user) {
   auto st = std::make_shared<StreamState>();
   st->user = std::move(user);
-  (void)Collect(s, *st, true);
+  st->store = &s.store();
+  (void)Collect(s, st, true);
   http::Response head;
   head.content_type = "text/event-stream; charset=utf-8";
   s.StartStream(std::move(head));
@@ -158,8 +210,11 @@ void StartEventStream(http::HttpSession& s, const config::Config&, std::string u
   s.Push("retry: 1000\n" + SseEvent("hello", {{"user", st->user}}));
   auto& streams = Metrics::Global().Gauge("http_event_streams", "", "Open event streams");
   streams.fetch_add(1, std::memory_order_relaxed);
-  s.SetOnClose([&streams] { streams.fetch_sub(1, std::memory_order_relaxed); });
-  s.ctx().timer(kEventTick, s.Bind([st](http::HttpSession& s) { Tick(s, st); }));
+  s.SetOnClose([&streams, st] {
+    streams.fetch_sub(1, std::memory_order_relaxed);
+    Unfollow(*st);
+  });
+  s.ctx().timer(kEventPoll, s.Bind([st](http::HttpSession& s) { Poll(s, st); }));
 }
 
 }  // namespace pillarbox::server

@@ -1,6 +1,7 @@
 #include "services/journal.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 namespace pillarbox::services {
@@ -19,6 +20,33 @@ std::vector<storage::JournalEvent> JournalReader::Next(storage::ReadView& view) 
     out.push_back(std::move(ev));
   }
   return out;
+}
+
+Departure DepartureOf(const storage::JournalEvent& ev) {
+  using K = storage::JournalKind;
+  Departure d;
+  if (ev.kind == K::kMoved) {  // journaled at the destination
+    d.moved = true;
+    d.mailbox = ev.mailbox;
+    d.uid = ev.uid;
+  } else if (ev.kind == K::kPop3Deleted && ev.detail.starts_with("move:")) {
+    // Pop3Commit's detail: "move:Archive, now Archive UID 7".
+    d.moved = true;
+    std::string_view rest = std::string_view(ev.detail).substr(5);
+    std::size_t now = rest.find(", now ");
+    d.mailbox = std::string(rest.substr(0, now));
+    if (now != std::string_view::npos) {
+      std::string_view where = rest.substr(now + 6);
+      std::size_t at = where.rfind(" UID ");
+      if (at != std::string_view::npos) {
+        std::string_view digits = where.substr(at + 5);
+        storage::Uid uid = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), uid);
+        if (ec == std::errc() && end == digits.data() + digits.size()) d.uid = uid;
+      }
+    }
+  }
+  return d;
 }
 
 Outcome BuildInboxView(storage::Store& store, const config::Config& config, std::string_view name,
@@ -50,12 +78,14 @@ Outcome BuildInboxView(storage::Store& store, const config::Config& config, std:
   // What the journal knows per message (by GUID, which survives MOVE).
   std::map<std::uint64_t, std::string> subjects;
   std::map<std::uint64_t, const storage::JournalEvent*> removed;  // left INBOX
+  std::map<std::uint64_t, storage::Uid> inbox_uids;               // last UID in INBOX
   // The last DELE-related event per message: a pending DELE is still pending
   // when neither QUIT (deleted) nor RSET/disconnect (aborted) followed it and
   // its session is alive (a killed server journals no abort).
   std::map<std::uint64_t, const storage::JournalEvent*> dele_state;
   for (const auto& ev : journal) {
     if (ev.guid && !ev.subject.empty()) subjects.emplace(ev.guid, ev.subject);
+    if (ev.guid && ev.uid && ev.mailbox == "INBOX") inbox_uids[ev.guid] = ev.uid;
     using K = storage::JournalKind;
     if (ev.kind == K::kPop3DeletePending || ev.kind == K::kPop3DeleteAborted ||
         ev.kind == K::kPop3Deleted) {
@@ -93,7 +123,11 @@ Outcome BuildInboxView(storage::Store& store, const config::Config& config, std:
   }
   out->pop3_visible = number;
   for (const auto& [guid, ev] : removed) {
-    if (!in_inbox.count(guid)) out->gone.push_back(*ev);  // else: moved back since
+    if (in_inbox.count(guid)) continue;  // moved back since
+    out->gone.push_back(*ev);
+    if (auto it = inbox_uids.find(guid); it != inbox_uids.end()) {
+      out->gone_inbox_uids[guid] = it->second;
+    }
   }
   std::sort(out->gone.begin(), out->gone.end(), [](const auto& a, const auto& b) {
     return std::tie(a.time, a.seq) < std::tie(b.time, b.seq);

@@ -53,9 +53,22 @@ struct InboxView {
   std::size_t pop3_visible = 0;
   // Journal events of messages that left INBOX and did not come back, oldest first.
   std::vector<storage::JournalEvent> gone;
+  // By GUID, the UID each of `gone` had in INBOX, where the journal recorded
+  // it (an IMAP MOVE journals only the destination's UID).
+  std::map<std::uint64_t, storage::Uid> gone_inbox_uids;
   std::vector<storage::ReadView::LiveSession> sessions;
   std::optional<storage::ReadView::LiveSession> pop3_lock_holder;
 };
+// How a message left INBOX, from the event that took it out (one of
+// InboxView::gone): expunged (by IMAP, POP3 in expunge mode or retention) or
+// moved (IMAP MOVE, POP3 in move mode, INBOX renamed), and then where to.
+struct Departure {
+  bool moved = false;
+  std::string mailbox;   // the destination, when moved
+  storage::Uid uid = 0;  // the UID there; 0 when the journal does not say
+};
+Departure DepartureOf(const storage::JournalEvent& ev);
+
 // kNoSuchUser, or kTemporary when the user has no INBOX.
 Outcome BuildInboxView(storage::Store& store, const config::Config& config, std::string_view user,
                        InboxView* out);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "protocols/command_table.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
 
@@ -224,10 +225,7 @@ void ImapSession::CountBad() {
 
 void ImapSession::Dispatch(Command cmd) {
   const CommandDef* def = FindCommand(cmd.name);
-  if (def != nullptr) {
-    metrics::Count("commands_total", "protocol=\"imap\"," + metrics::Label("name", def->name),
-                   "Commands by protocol and name");
-  }
+  protocols::CountCommand("imap", def);
   busy_ = true;
   current_uses_seqs_ = false;
   if (def == nullptr || (cmd.uid && (def->flags & kCmdUid) == 0)) {

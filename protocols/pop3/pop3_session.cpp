@@ -263,7 +263,9 @@ void Pop3Session::Dispatch(std::string_view line) {
     return;
   }
   CommandLine cmd = SplitCommand(line);
-  if (const CommandDef* def = protocols::FindCommand(kCommands, cmd.name)) {
+  const CommandDef* def = protocols::FindCommand(kCommands, cmd.name);
+  protocols::CountCommand("pop3", def);
+  if (def != nullptr) {
     unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
     if ((def->states & bit) == 0) {
       BadCommand(state_ == State::kAuthorization ? "-ERR Not logged in."

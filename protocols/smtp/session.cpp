@@ -373,6 +373,7 @@ class SmtpSession final : public protocols::Session {
     std::string_view args =
         space == std::string::npos ? std::string_view() : std::string_view(line).substr(space + 1);
     const CommandDef* def = FindCommand(verb);
+    protocols::CountCommand(lmtp_ ? "lmtp" : "smtp", def);
     if (def != nullptr && (def->states & (lmtp_ ? kLmtp : kSmtp)) != 0) {
       return def->run(*this, args);
     }

@@ -17,7 +17,7 @@ ENTRYPOINT = os.path.join(SOURCE_DIR, "docker", "entrypoint.sh")
 
 def base_env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PILLARBOX_")}
-    ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp")}
+    ports = {name: free_port() for name in ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp", "http")}
     env.update({
         "PILLARBOX": BIN,
         "PILLARBOX_SERVER_DATA_DIR": str(tmp_path / "data"),
@@ -27,6 +27,7 @@ def base_env(tmp_path, **extra):
         "PILLARBOX_POP3_TLS_LISTEN": f"127.0.0.1:{ports['pop3s']}",
         "PILLARBOX_LMTP_LISTEN": f"127.0.0.1:{ports['lmtp']}",
         "PILLARBOX_SMTP_LISTEN": f"127.0.0.1:{ports['smtp']}",
+        "PILLARBOX_HTTP_LISTEN": f"127.0.0.1:{ports['http']}",
         "PILLARBOX_TLS_DIR": str(tmp_path / "no-mounted-tls"),
     })
     env.update(extra)

@@ -13,6 +13,7 @@ under a test-only name). Skipped (visibly) without root, podman or runc."""
 
 import fnmatch
 import imaplib
+import json
 import os
 import poplib
 import shutil
@@ -20,6 +21,7 @@ import smtplib
 import subprocess
 import tarfile
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -179,7 +181,7 @@ def wait_healthy(name, timeout=60):
 
 
 def listen_env():
-    ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp")}
+    ports = {n: free_port() for n in ("imap", "imaps", "pop3", "pop3s", "lmtp", "smtp", "http")}
     env = {
         "PILLARBOX_IMAP_LISTEN": f"127.0.0.1:{ports['imap']}",
         "PILLARBOX_IMAP_TLS_LISTEN": f"127.0.0.1:{ports['imaps']}",
@@ -187,6 +189,7 @@ def listen_env():
         "PILLARBOX_POP3_TLS_LISTEN": f"127.0.0.1:{ports['pop3s']}",
         "PILLARBOX_LMTP_LISTEN": f"127.0.0.1:{ports['lmtp']}",
         "PILLARBOX_SMTP_LISTEN": f"127.0.0.1:{ports['smtp']}",
+        "PILLARBOX_HTTP_LISTEN": f"127.0.0.1:{ports['http']}",
     }
     return ports, env
 
@@ -218,6 +221,14 @@ def test_image_serves_keeps_mail_and_stops_quickly(engine):
     assert (f'imap.listen = ["127.0.0.1:{ports["imap"]}"] (from PILLARBOX_IMAP_LISTEN, overrides the file)'
             in log), log
     assert 'server.data_dir = "/data" (from /etc/pillarbox/pillarbox.toml)' in log, log
+    # The image's file publishes the console; the token is read as the README says.
+    assert (f'http.listen = ["127.0.0.1:{ports["http"]}"] (from PILLARBOX_HTTP_LISTEN, overrides the file)'
+            in log), log
+    token = podman("exec", name, "cat", "/data/http-token").stdout.decode().strip()
+    req = urllib.request.Request(f"http://127.0.0.1:{ports['http']}/api/v1/users",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        assert sorted(u["name"] for u in json.load(r)["users"]) == ["alice", "bob"]
     assert "tls certificate /data/tls/cert.pem sha256 " in log, log
     assert "Wonder-land7" not in log and "Builder-99" not in log
 

@@ -177,6 +177,19 @@ def test_not_found_and_bad_input_have_the_right_status(server):
     assert status == 400
     status, _, _ = call(server, "PATCH", "/api/v1/users/nobody/settings", {"pop3.delete_mode": "hide"})
     assert status == 404
+    # Every key is checked before any is stored.
+    status, _, body = call(server, "PATCH", "/api/v1/users/alice/settings",
+                           {"pop3.delete_mode": "hide", "pop3.delete_mode=hide": "x"})
+    assert status == 400 and "error" in body
+    assert call(server, "GET", "/api/v1/users/alice/settings")[2]["settings"] == {}
+    # The services' password and hash rules.
+    status, _, body = call(server, "POST", "/api/v1/users", {"name": "erin", "password": ""})
+    assert status == 400 and "empty password" in body["error"]
+    status, _, body = call(server, "POST", "/api/v1/users", {"name": "erin", "password": "p" * 5000})
+    assert status == 400 and "too long" in body["error"]
+    status, _, body = call(server, "POST", "/api/v1/users", {"name": "erin", "hash": "not-a-hash"})
+    assert status == 400 and "error" in body
+    assert "erin" not in [u["name"] for u in call(server, "GET", "/api/v1/users")[2]["users"]]
     status, _, _ = call(server, "DELETE", "/api/v1/users/nobody")
     assert status == 404
     status, hdrs, _ = call(server, "PUT", "/api/v1/users")
@@ -276,6 +289,65 @@ def test_journal_views_and_sessions(server):
     assert len(body["events"]) == 1
     status, _, body = call(server, "GET", "/api/v1/users/alice/mailboxes/INBOX/messages")
     assert body["messages"][0]["pop3_state"] == "hidden"
+
+
+def pop3_delete_first(srv, user="alice", password="secret"):
+    pop = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
+    pop.user(user)
+    pop.pass_(password)
+    pop.dele(1)
+    pop.quit()
+
+
+def test_messages_gone_from_inbox_show_expunged_and_moved(server):
+    server.deliver("alice", message(subject="First"))
+    server.deliver("alice", message(subject="Second"))
+    server.deliver("alice", message(subject="Third"))
+    inbox = "/api/v1/users/alice/mailboxes/INBOX/messages"
+
+    # Expunge mode: DELE + QUIT removes UID 1.
+    pop3_delete_first(server)
+    status, _, body = call(server, "GET", inbox)
+    assert status == 200 and [m["uid"] for m in body["messages"]] == [3, 2] and body["total"] == 2
+    status, _, body = call(server, "GET", inbox + "?include=gone")
+    assert status == 200 and body["total"] == 3
+    assert [(m["uid"], m["pop3_state"]) for m in body["messages"]] == [
+        (3, "visible"), (2, "visible"), (1, "expunged")]
+    gone = body["messages"][2]
+    assert gone["subject"] == "First" and gone["moved_to"] is None
+    assert gone["gone"]["kind"] == "pop3-deleted" and gone["gone"]["detail"] == "expunge"
+    status, _, one = call(server, "GET", inbox + "/1")
+    assert status == 200 and one["pop3_state"] == "expunged" and one["mailbox"] == "INBOX"
+    assert [e["kind"] for e in one["journal"]] == ["delivered", "pop3-delete-pending", "pop3-deleted"]
+    status, _, _ = call(server, "GET", inbox + "/1/raw")
+    assert status == 404  # its bytes are gone
+
+    # move:Archive: DELE + QUIT moves UID 2 (now POP3 message 1).
+    status, _, _ = call(server, "PATCH", "/api/v1/users/alice/settings",
+                        {"pop3.delete_mode": "move:Archive"})
+    assert status == 200
+    pop3_delete_first(server)
+    status, _, body = call(server, "GET", inbox + "?include=gone&limit=10")
+    assert [(m["uid"], m["pop3_state"]) for m in body["messages"]] == [
+        (3, "visible"), (2, "moved"), (1, "expunged")]
+    moved = body["messages"][1]
+    assert moved["moved_to"] == {"mailbox": "Archive", "uid": 1}
+    assert moved["subject"] == "Second" and moved["size"] > 0
+    status, _, one = call(server, "GET", inbox + "/2")
+    assert status == 200 and one["pop3_state"] == "moved"
+    assert one["moved_to"] == {"mailbox": "Archive", "uid": 1}
+    assert "pop3-deleted" in [e["kind"] for e in one["journal"]]
+    status, _, there = call(server, "GET", "/api/v1/users/alice/mailboxes/Archive/messages/1")
+    assert status == 200 and there["subject"] == "Second" and there["pop3_state"] is None
+    # Paging and search cover the gone ones too; a bad include is refused.
+    status, _, body = call(server, "GET", inbox + "?include=gone&offset=2")
+    assert [m["uid"] for m in body["messages"]] == [1]
+    status, _, body = call(server, "GET", inbox + "?include=gone&q=second")
+    assert [m["pop3_state"] for m in body["messages"]] == ["moved"]
+    status, _, _ = call(server, "GET", inbox + "?include=all")
+    assert status == 400
+    status, _, _ = call(server, "GET", inbox + "/9")
+    assert status == 404
 
 
 def test_sessions_show_the_imap_client_id(server):
@@ -416,13 +488,26 @@ def metric(text, name):
 def test_metrics_count_connections_logins_deliveries_commits_bytes_and_idle(server):
     import imaplib
     lmtp_deliver(server, "alice@example.org", message(subject="Counted"))
+    with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=10) as smtp:
+        smtp.ehlo()
+        smtp.docmd("XYZZY")  # unknown: counted as "other"
+        smtp.noop()
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=10)
     pop.user("alice")
     pop.pass_("secret")
+    pop.stat()
+    with pytest.raises(poplib.error_proto):
+        pop._shortcmd("FROB")  # unknown: -ERR
     pop.quit()
     imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
     imap.login("alice", "secret")
     imap.select("INBOX")
+    imaplib.Commands["FROBNICATE"] = ("SELECTED",)
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            imap._simple_command("FROBNICATE")  # unknown: BAD
+    finally:
+        del imaplib.Commands["FROBNICATE"]
     tag = imap._new_tag().decode()
     imap.send(f"{tag} IDLE\r\n".encode())
     assert imap.readline().startswith(b"+")
@@ -436,7 +521,13 @@ def test_metrics_count_connections_logins_deliveries_commits_bytes_and_idle(serv
     assert metric(text, "pillarbox_store_commit_group_size_count") >= 1
     assert metric(text, 'pillarbox_bytes_received_total{protocol="lmtp"}') > 100
     assert metric(text, 'pillarbox_bytes_sent_total{protocol="pop3"}') > 10
-    assert metric(text, 'pillarbox_commands_total{protocol="imap",name="SELECT"}') >= 1
+    for protocol, command in (("imap", "SELECT"), ("imap", "other"), ("pop3", "STAT"),
+                              ("pop3", "PASS"), ("pop3", "other"), ("lmtp", "LHLO"),
+                              ("lmtp", "DATA"), ("smtp", "EHLO"), ("smtp", "NOOP"),
+                              ("smtp", "other")):
+        series = f'pillarbox_commands_total{{protocol="{protocol}",command="{command}"}}'
+        assert metric(text, series) >= 1, series
+    assert "FROB" not in text and "XYZZY" not in text
     assert metric(text, "pillarbox_imap_idle_sessions") == 1
     assert "# TYPE pillarbox_store_commit_seconds histogram" in text
     imap.send(b"DONE\r\n")

@@ -35,7 +35,7 @@ class ServerTeardownTest : public ::testing::Test {
     config_.lmtp.listen = {};
     config_.smtp.listen = {};
     config_.smtp.tls_listen = {};
-    config_.http.listen = {};  // the HTTP listener is wired by serve, not by ProtocolFactories
+    config_.http.listen = {};  // these factories serve no HTTP
     // A failed login answers only after this: its timer is still pending
     // when the server goes.
     config_.auth.failure_delay = std::chrono::seconds(60);

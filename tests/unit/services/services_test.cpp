@@ -403,5 +403,38 @@ TEST_F(ServicesTest, DeleteModeInEffectSaysWhereItComesFrom) {
   EXPECT_EQ(DeleteModeOf(config_, u).source, "config");
 }
 
+TEST(DepartureTest, SaysWhetherAMessageMovedAndWhere) {
+  storage::JournalEvent ev;
+  ev.kind = storage::JournalKind::kPop3Deleted;
+  ev.mailbox = "INBOX";
+  ev.uid = 4;
+  ev.detail = "expunge";
+  Departure d = DepartureOf(ev);
+  EXPECT_FALSE(d.moved);
+  EXPECT_EQ(d.mailbox, "");
+  ev.detail = "move:Old/Mail, now Old/Mail UID 17";
+  d = DepartureOf(ev);
+  EXPECT_TRUE(d.moved);
+  EXPECT_EQ(d.mailbox, "Old/Mail");
+  EXPECT_EQ(d.uid, 17u);
+  ev.detail = "move:Archive";  // an older store's detail: no UID
+  d = DepartureOf(ev);
+  EXPECT_TRUE(d.moved);
+  EXPECT_EQ(d.mailbox, "Archive");
+  EXPECT_EQ(d.uid, 0u);
+  ev.detail = "move:Archive, now Archive UID 9x";
+  EXPECT_EQ(DepartureOf(ev).uid, 0u);
+  ev.kind = storage::JournalKind::kMoved;  // IMAP MOVE: journaled at the destination
+  ev.mailbox = "Trash";
+  ev.uid = 3;
+  ev.detail = "moved from INBOX";
+  d = DepartureOf(ev);
+  EXPECT_TRUE(d.moved);
+  EXPECT_EQ(d.mailbox, "Trash");
+  EXPECT_EQ(d.uid, 3u);
+  ev.kind = storage::JournalKind::kExpunged;
+  EXPECT_FALSE(DepartureOf(ev).moved);
+}
+
 }  // namespace
 }  // namespace pillarbox::services
