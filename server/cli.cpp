@@ -390,6 +390,16 @@ int RunCli(int argc, char** argv) {
   user_quota->add_option("bytes", user_args.bytes, "storage, e.g. 1G or 500M")->required();
   user_quota->add_option("messages", user_args.messages, "number of messages")->required();
 
+  bool reset_keep_users = false;
+  bool reset_yes = false;
+  CLI::App* reset = app.add_subcommand(
+      "reset", "delete every user and all mail: back to an empty server (for test servers)");
+  add_config(reset);
+  reset->add_flag("--keep-users", reset_keep_users,
+                  "keep the accounts (password, quota, settings) and empty their mailboxes");
+  reset->add_flag("-y,--yes", reset_yes,
+                  "do not ask for confirmation (asked only when stdin is a terminal)");
+
   cli::UserUnhideArgs unhide_args;
   CLI::App* user_unhide = user->add_subcommand(
       "unhide", "make messages that POP3 hid (delete mode hide) visible to POP3 again");
@@ -484,6 +494,7 @@ int RunCli(int argc, char** argv) {
   if (*user_add) return cli::UserAdd(*config, user_args);
   if (*user_passwd) return cli::UserPasswd(*config, user_args);
   if (*user_del) return cli::UserDel(*config, user_args);
+  if (*reset) return cli::Reset(*config, reset_keep_users, reset_yes);
   if (*user_list) return cli::UserList(*config);
   if (*user_set) return cli::UserSet(*config, user_args);
   if (*user_quota) return cli::UserQuota(*config, user_args);

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "protocols/http/http_session.h"
+#include "protocols/http/router.h"
 #include "storage/store.h"
 
 namespace pillarbox::server::api {
@@ -64,5 +65,16 @@ Status CheckNewUserName(std::string_view name);
 Result<std::string> HashNewPassword(std::string_view password);
 // `user set`'s check: the canonical value to store ("" removes the override).
 Result<std::string> CheckUserSetting(std::string_view key, const std::string& value);
+
+// The summaries of GET .../messages (one message) and of a mailbox.
+Json MessageSummaryJson(storage::ReadView& view, const storage::MessageRecord& m);
+Json MailboxSummaryJson(const storage::MailboxRecord& mb);
+
+// --- the test-server routes (http_api_kit.cpp) --------------------------------
+// Seeding a message, reset, wait.
+void AddKitRoutes(http::Router& router, const config::Config& config);
+// The largest body a request may send: limits.max_message_size for seeding
+// a message, http::kMaxBodyBytes for the rest.
+std::size_t KitBodyLimit(const config::Config& config, const http::Request& request);
 
 }  // namespace pillarbox::server::api
