@@ -31,6 +31,20 @@ Histogram::Histogram(std::vector<double> bounds)
   for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i] = 0;
 }
 
+void Histogram::Reset() {
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) counts_[i].store(0, std::memory_order_relaxed);
+  count_.store(0, std::memory_order_relaxed);
+  sum_micro_.store(0, std::memory_order_relaxed);
+}
+
+void Metrics::ResetCounters() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [name, family] : families_) {
+    for (auto& [labels, c] : family.counters) c->store(0, std::memory_order_relaxed);
+    for (auto& [labels, h] : family.histograms) h->Reset();
+  }
+}
+
 void Histogram::Observe(double value) {
   std::size_t i = 0;
   while (i < bounds_.size() && value > bounds_[i]) ++i;

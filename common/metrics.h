@@ -22,6 +22,7 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> bounds);
   void Observe(double value);
+  void Reset();
   // "_bucket{le=...}", "_sum", "_count" lines for `name{labels}`.
   std::string Render(const std::string& name, const std::string& labels) const;
 
@@ -46,6 +47,10 @@ class Metrics {
                   std::vector<double> bounds);
 
   std::string RenderPrometheus() const;
+
+  // Counters and histograms back to zero (POST /api/v1/reset); gauges,
+  // which describe the present (open connections), keep their values.
+  void ResetCounters();
 
  private:
   struct Family {

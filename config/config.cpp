@@ -600,6 +600,8 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(BoolKey(PB_FIELD(dev, auto_create_users)));
   t.push_back(StringKey(PB_FIELD(dev, auto_create_password)));
   t.back().secret = true;
+  t.push_back(BoolKey(PB_FIELD(dev, deterministic)));
+  t.push_back(BoolKey(PB_FIELD(dev, allow_remote)));
   return t;
 }
 

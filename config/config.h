@@ -164,8 +164,15 @@ struct LogConfig {
 };
 
 struct DevConfig {
-  bool auto_create_users = false;    // SMTP catch-all creates unknown recipients
-  std::string auto_create_password;  // their password (empty: none, login impossible)
+  // SMTP catch-all creates unknown recipients; an IMAP/POP3 login of an
+  // unknown user creates it with the password given.
+  bool auto_create_users = false;
+  std::string auto_create_password;  // SMTP-created users' password (empty: no login)
+  // Stable responses across runs: UIDVALIDITY 1 for every mailbox, the
+  // INTERNALDATE of a delivered message from its Date header when parsable.
+  bool deterministic = false;
+  // auto_create_users on a listener that is not loopback (refused otherwise).
+  bool allow_remote = false;
 };
 
 struct Config {

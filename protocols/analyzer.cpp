@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "protocols/mime/date.h"
 #include "protocols/mime/decode.h"
+#include "protocols/mime/header.h"
 #include "protocols/mime/message.h"
 #include "protocols/mime/structure_codec.h"
 
@@ -35,6 +37,19 @@ storage::MessageAnalyzer MakeMessageAnalyzer() {
     }
     return out;
   };
+}
+
+std::optional<storage::StoreOptions::MessageDate> MessageDateOf(std::string_view bytes) {
+  // The header only; a Date field far down a huge header is not looked for.
+  constexpr std::size_t kMaxHeaderBytes = 256 * 1024;
+  constexpr std::size_t kMaxHeaderFields = 1000;
+  mime::HeaderBlock header =
+      mime::ParseHeader(bytes, 0, bytes.size(), kMaxHeaderBytes, kMaxHeaderFields);
+  const mime::HeaderField* field = mime::FindField(header.fields, "Date");
+  if (field == nullptr) return std::nullopt;
+  auto date = mime::ParseRfc5322Date(mime::Unfold(field->raw_value));
+  if (!date) return std::nullopt;
+  return storage::StoreOptions::MessageDate{date->utc, date->zone_minutes};
 }
 
 }  // namespace pillarbox::protocols

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "server/cli_internal.h"
+#include "server/dev_mode.h"
 #include "server/healthcheck.h"
 #include "server/paths.h"
 #include "server/server.h"
@@ -261,7 +262,7 @@ void InitCliLog(const config::Config& config) {
   (void)log::Init(level);
 }
 
-int Serve(const std::string& config_path, const std::string& ports_file) {
+int Serve(const std::string& config_path, const ServeOptions& options, bool ephemeral) {
   // The server logs the environment warnings itself, in its log.
   config::ConfigSources sources;
   auto config = cli::LoadConfigOrReport(config_path, /*warn_env=*/false, &sources);
@@ -275,7 +276,23 @@ int Serve(const std::string& config_path, const std::string& ports_file) {
   // its built-in default).
   LOG_INFO("configuration: {}", config_path.empty() ? "no file" : "file " + config_path);
   for (const auto& line : config::DescribeSources(*config, sources)) LOG_INFO("config: {}", line);
-  return RunServer(*config, ports_file);
+  if (!ephemeral) return RunServer(*config, options);
+  // A throw-away server: removed however RunServer ends (SIGTERM and
+  // SIGINT make it return).
+  auto dir = MakeEphemeralDataDir();
+  if (!dir.ok()) {
+    LOG_ERROR("cannot start: --ephemeral: {}", dir.status().message());
+    return kExitStartFailed;
+  }
+  MakeEphemeral(&*config, *dir);
+  LOG_INFO("ephemeral server: data in {} (removed on exit)", *dir);
+  ServeOptions ready = options;
+  ready.ready_stdout = true;
+  int rc = RunServer(*config, ready);
+  std::error_code ec;
+  std::filesystem::remove_all(*dir, ec);
+  if (ec) LOG_WARN("cannot remove {}: {}", *dir, ec.message());
+  return rc;
 }
 
 // The same checks as `serve` makes before it starts (CheckServeConfig), so
@@ -315,10 +332,19 @@ int RunCli(int argc, char** argv) {
 
   CLI::App* serve = app.add_subcommand("serve", "run the server (the default subcommand)");
   add_config(serve);
-  std::string ports_file;
-  serve->add_option("--ports-file", ports_file,
+  ServeOptions serve_options;
+  serve->add_option("--ports-file", serve_options.ports_file,
                     "once listening, write the TCP ports as JSON ({\"imap\":1143,...}) to this "
                     "file (for port 0)");
+  serve
+      ->add_option("--ready-file", serve_options.ready_file,
+                   "once listening, write {\"ports\": {...}, \"token\": ..., \"data_dir\": "
+                   "...} to this file")
+      ->type_name("FILE");
+  bool ephemeral = false;
+  serve->add_flag("--ephemeral", ephemeral,
+                  "a throw-away test server: data in a new temporary directory removed on exit, "
+                  "every listener on 127.0.0.1 port 0; prints the ready JSON line on stdout");
 
   CLI::App* init = app.add_subcommand(
       "init", "create the data directory and an empty store (serve also does on its first start)");
@@ -363,6 +389,16 @@ int RunCli(int argc, char** argv) {
   user_quota->add_option("name", user_args.name, "user name")->required();
   user_quota->add_option("bytes", user_args.bytes, "storage, e.g. 1G or 500M")->required();
   user_quota->add_option("messages", user_args.messages, "number of messages")->required();
+
+  bool reset_keep_users = false;
+  bool reset_yes = false;
+  CLI::App* reset = app.add_subcommand(
+      "reset", "delete every user and all mail: back to an empty server (for test servers)");
+  add_config(reset);
+  reset->add_flag("--keep-users", reset_keep_users,
+                  "keep the accounts (password, quota, settings) and empty their mailboxes");
+  reset->add_flag("-y,--yes", reset_yes,
+                  "do not ask for confirmation (asked only when stdin is a terminal)");
 
   cli::UserUnhideArgs unhide_args;
   CLI::App* user_unhide = user->add_subcommand(
@@ -435,7 +471,7 @@ int RunCli(int argc, char** argv) {
     return cli::kExitOk;
   }
   if (*check) return CheckConfig(config_path);
-  if (app.get_subcommands().empty() || *serve) return Serve(config_path, ports_file);
+  if (app.get_subcommands().empty() || *serve) return Serve(config_path, serve_options, ephemeral);
 
   if (*deliver) {
     // An MTA defers (rather than bounces) on 75: a broken configuration must
@@ -458,6 +494,7 @@ int RunCli(int argc, char** argv) {
   if (*user_add) return cli::UserAdd(*config, user_args);
   if (*user_passwd) return cli::UserPasswd(*config, user_args);
   if (*user_del) return cli::UserDel(*config, user_args);
+  if (*reset) return cli::Reset(*config, reset_keep_users, reset_yes);
   if (*user_list) return cli::UserList(*config);
   if (*user_set) return cli::UserSet(*config, user_args);
   if (*user_quota) return cli::UserQuota(*config, user_args);

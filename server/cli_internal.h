@@ -134,6 +134,8 @@ int Init(const config::Config& config);
 int UserAdd(const config::Config& config, const UserArgs& args);
 int UserPasswd(const config::Config& config, const UserArgs& args);
 int UserDel(const config::Config& config, const UserArgs& args);
+// `pillarbox reset [--keep-users] [--yes]` (services::Reset).
+int Reset(const config::Config& config, bool keep_users, bool yes);
 int UserList(const config::Config& config);
 int UserSet(const config::Config& config, const UserArgs& args);
 int UserQuota(const config::Config& config, const UserArgs& args);

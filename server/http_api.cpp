@@ -378,6 +378,13 @@ std::optional<storage::UserRecord> FindUserOr404(HttpSession& s, storage::ReadVi
 
 }  // namespace
 
+namespace api {
+Json MessageSummaryJson(storage::ReadView& view, const storage::MessageRecord& m) {
+  return MessageJson(view, m, nullptr, nullptr);
+}
+Json MailboxSummaryJson(const storage::MailboxRecord& mb) { return MailboxJson(mb); }
+}  // namespace api
+
 Result<HttpToken> LoadOrCreateHttpToken(const config::Config& config) {
   HttpToken t;
   t.path = config.http.token_file.empty() ? config.server.data_dir + "/http-token"
@@ -420,8 +427,10 @@ HttpApi::HttpApi(const config::Config& config, std::string token)
 protocols::SessionFactory HttpApi::Factory() {
   return [this](protocols::SessionContext& ctx, protocols::ConnectionInfo& info,
                 protocols::SessionOutput& out) -> std::unique_ptr<protocols::Session> {
-    return std::make_unique<http::HttpSession>(
+    auto session = std::make_unique<http::HttpSession>(
         ctx, info, out, [this](HttpSession& s, Request& r) { Handle(s, r); });
+    session->SetBodyLimit([this](const Request& r) { return api::KitBodyLimit(config_, r); });
+    return session;
   };
 }
 
@@ -487,6 +496,7 @@ void HttpApi::Handle(HttpSession& s, Request& r) {
 
 void HttpApi::AddRoutes() {
   const config::Config& config = config_;
+  api::AddKitRoutes(router_, config);
 
   // --- the console's login: the token becomes an HttpOnly cookie -------------
   router_.Add("POST", "/api/v1/login", [this](HttpSession& s, Request& r, const Params&) {

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "protocols/http/http_session.h"
+#include "protocols/http/router.h"
 #include "services/journal.h"
 #include "services/outcome.h"
 #include "services/settings.h"
@@ -56,5 +57,16 @@ std::string_view Pop3State(const services::InboxRow& row);
 
 // The facts of `pillarbox views --json`.
 Json ViewsJson(const services::InboxView& view);
+
+// The summaries of GET .../messages (one message) and of a mailbox.
+Json MessageSummaryJson(storage::ReadView& view, const storage::MessageRecord& m);
+Json MailboxSummaryJson(const storage::MailboxRecord& mb);
+
+// --- the test-server routes (http_api_kit.cpp) --------------------------------
+// Seeding a message, reset, wait.
+void AddKitRoutes(http::Router& router, const config::Config& config);
+// The largest body a request may send: limits.max_message_size for seeding
+// a message, http::kMaxBodyBytes for the rest.
+std::size_t KitBodyLimit(const config::Config& config, const http::Request& request);
 
 }  // namespace pillarbox::server::api

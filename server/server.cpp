@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "common/log.h"
+#include "server/dev_mode.h"
 #include "server/http_api.h"
 #include "server/listen_address.h"
 #include "server/paths.h"
@@ -78,6 +80,7 @@ Server::Factories ProtocolFactories() {
 Status CheckServeConfig(const config::Config& config) {
   auto specs = ListenersFromConfig(config);
   if (!specs.ok()) return specs.status();
+  if (Status dev = CheckDevConfig(config, *specs); !dev.ok()) return dev;
   auto rules = services::RetentionRules(config);
   if (!rules.ok()) return rules.status();
   // A configured certificate must load as serve would load it; a generated
@@ -134,7 +137,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& contents)
   return Status::Ok();
 }
 
-int RunServer(const config::Config& config, const std::string& ports_file) {
+int RunServer(const config::Config& config, const ServeOptions& options) {
   const std::string data_dir = AbsoluteDataDir(config);
   for (const auto& w : config::UnknownEnvWarnings(config::EnvironmentNames())) {
     LOG_WARN("{}", w);
@@ -151,9 +154,11 @@ int RunServer(const config::Config& config, const std::string& ports_file) {
     return kExitStartFailed;
   }
   LOG_INFO("data directory {}", data_dir);
+  WarnDevMode(config);
   // The HTTP API's token, generated on the first start (as the certificate).
   std::string http_token;
-  if (config.http.auth == "token" && (!config.http.listen.empty() || !config.http.tls_listen.empty())) {
+  if (config.http.auth == "token" &&
+      (!config.http.listen.empty() || !config.http.tls_listen.empty())) {
     auto token = LoadOrCreateHttpToken(config);
     if (!token.ok()) {
       LOG_ERROR("cannot start: {}", token.status().message());
@@ -163,6 +168,7 @@ int RunServer(const config::Config& config, const std::string& ports_file) {
     if (token->generated) LOG_INFO("generated an HTTP API token: {}", token->path);
     http_token = std::move(token->token);
   }
+  const std::string http_api_token = http_token;
   HttpApi http_api(config, std::move(http_token));
   Server::Factories factories = ProtocolFactories();
   factories["http"] = http_api.Factory();
@@ -177,11 +183,25 @@ int RunServer(const config::Config& config, const std::string& ports_file) {
     ::close(*lock);
     return kExitStartFailed;
   }
-  if (!ports_file.empty()) {
-    if (Status w = WriteFileAtomically(ports_file, server.PortsJson() + "\n"); !w.ok()) {
+  if (!options.ports_file.empty()) {
+    if (Status w = WriteFileAtomically(options.ports_file, server.PortsJson() + "\n"); !w.ok()) {
       LOG_ERROR("cannot start: --ports-file: {}", w.message());
       ::close(*lock);
       return kExitStartFailed;
+    }
+  }
+  if (!options.ready_file.empty() || options.ready_stdout) {
+    std::string ready = ReadyJson(server.PortsJson(), http_api_token, data_dir) + "\n";
+    if (!options.ready_file.empty()) {
+      if (Status w = WriteFileAtomically(options.ready_file, ready); !w.ok()) {
+        LOG_ERROR("cannot start: --ready-file: {}", w.message());
+        ::close(*lock);
+        return kExitStartFailed;
+      }
+    }
+    if (options.ready_stdout) {
+      std::fputs(ready.c_str(), stdout);
+      std::fflush(stdout);
     }
   }
   int rc = server.Run();

@@ -39,7 +39,15 @@ Result<int> LockDataDir(const std::string& data_dir);
 // `ports_file`, when not empty, receives Server::PortsJson() once every
 // listener is bound (written to a temporary name, then renamed), so that a
 // caller that asked for port 0 learns the real ports.
-int RunServer(const config::Config& config, const std::string& ports_file = "");
+// `ready_file`, when not empty, receives ReadyJson() (the ports, the HTTP
+// token, the data directory) the same way; `ready_stdout` prints it as one
+// line on stdout (`serve --ephemeral`).
+struct ServeOptions {
+  std::string ports_file;
+  std::string ready_file;
+  bool ready_stdout = false;
+};
+int RunServer(const config::Config& config, const ServeOptions& options = {});
 
 // Writes `contents` to `path` atomically (a temporary file, then rename).
 Status WriteFileAtomically(const std::string& path, const std::string& contents);

@@ -26,6 +26,9 @@ storage::StoreOptions MakeStoreOptions(const config::Config& config, storage::Po
   options.journal_max_age_days = config.journal.max_age_days;
   options.journal_max_events_per_user = config.journal.max_events_per_user;
   options.auth_threads = config.auth.hash_threads;
+  options.create_users_on_login = config.dev.auto_create_users;
+  options.deterministic = config.dev.deterministic;
+  if (config.dev.deterministic) options.message_date = protocols::MessageDateOf;
   return options;
 }
 

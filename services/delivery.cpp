@@ -129,6 +129,9 @@ void Deliver(storage::Store& store, Delivery delivery, Done<Delivered> done) {
   req.spill = delivery.spill;
   req.origin = delivery.origin;
   req.envelope_from = delivery.envelope_from;
+  req.flags = delivery.flags;
+  req.internal_date = delivery.internal_date;
+  req.internal_date_tz = delivery.internal_date_tz;
   storage::Store* s = &store;
   store.Append(std::move(req), [s, delivery = std::move(delivery),
                                 done = std::move(done)](Result<storage::AppendResult> r) mutable {

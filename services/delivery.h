@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,9 @@ struct Delivery {
   std::shared_ptr<const storage::SpillFile> spill;
   storage::Origin origin;     // protocol "cli", "lmtp", "smtp", "http"
   std::string envelope_from;  // for the journal
+  storage::Flags flags;       // system flags and keywords to store with it (HTTP seeding)
+  std::optional<storage::UnixTime> internal_date;  // default: now
+  std::int32_t internal_date_tz = 0;               // minutes east of UTC
 };
 struct Delivered {
   storage::AppendResult result;

@@ -75,6 +75,18 @@ struct StoreOptions {
   // tests (counting, blocking).
   std::function<bool(std::string_view password, std::string_view hash)> verify_password;
   bool create_default_mailboxes = true;  // Sent Drafts Trash Junk Archive
+  // [dev] auto_create_users: Authenticate of an unknown user creates it with
+  // the password given (hashed on the password threads).
+  bool create_users_on_login = false;
+  // [dev] deterministic: every mailbox gets UIDVALIDITY 1, and an Append
+  // without an internal date takes it from `message_date` when that finds
+  // one (the Date header).
+  bool deterministic = false;
+  struct MessageDate {
+    UnixTime utc = 0;
+    std::int32_t tz_minutes = 0;
+  };
+  std::function<std::optional<MessageDate>(std::string_view bytes)> message_date;
 };
 
 template <typename T>

@@ -189,11 +189,12 @@ int HttpSession::OnHeadersComplete(http_parser* p) {
   std::size_t q = r.target.find('?');
   r.path = r.target.substr(0, q);
   if (q != std::string::npos) r.query = ParseQuery(std::string_view(r.target).substr(q + 1));
+  s->body_limit_ = s->body_limit_fn_ ? s->body_limit_fn_(r) : kMaxBodyBytes;
   // Absent length: ULLONG_MAX (chunked or none); checked in OnBody then.
-  if (p->content_length != ULLONG_MAX && p->content_length > kMaxBodyBytes) {
+  if (p->content_length != ULLONG_MAX && p->content_length > s->body_limit_) {
     s->error_status_ = 413;
     s->error_message_ =
-        "request body too large (at most " + std::to_string(kMaxBodyBytes) + " bytes)";
+        "request body too large (at most " + std::to_string(s->body_limit_) + " bytes)";
     return -1;
   }
   if (const std::string* expect = r.Header("expect")) {
@@ -205,10 +206,10 @@ int HttpSession::OnHeadersComplete(http_parser* p) {
 
 int HttpSession::OnBody(http_parser* p, const char* at, std::size_t n) {
   auto* s = static_cast<HttpSession*>(p->data);
-  if (s->request_.body.size() + n > kMaxBodyBytes) {
+  if (s->request_.body.size() + n > s->body_limit_) {
     s->error_status_ = 413;
     s->error_message_ =
-        "request body too large (at most " + std::to_string(kMaxBodyBytes) + " bytes)";
+        "request body too large (at most " + std::to_string(s->body_limit_) + " bytes)";
     return 1;
   }
   s->request_.body.append(at, n);

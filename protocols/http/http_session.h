@@ -128,6 +128,11 @@ class HttpSession : public protocols::Session {
   bool streaming() const { return streaming_; }
   // Closes the connection after what is queued.
   void Close();
+  // The body limit of a request, decided from its line and headers (default
+  // kMaxBodyBytes for every request).
+  void SetBodyLimit(std::function<std::size_t(const Request&)> fn) {
+    body_limit_fn_ = std::move(fn);
+  }
   // Runs once when the connection is gone (stream cleanup).
   void SetOnClose(std::function<void()> fn) { on_close_ = std::move(fn); }
 
@@ -177,6 +182,8 @@ class HttpSession : public protocols::Session {
   // The request being read or answered.
   Request request_;
   std::size_t header_bytes_ = 0;
+  std::function<std::size_t(const Request&)> body_limit_fn_;
+  std::size_t body_limit_ = kMaxBodyBytes;  // of the request being read
   bool last_was_value_ = false;
   int error_status_ = 0;  // set by a callback that stopped the parser
   std::string error_message_;

@@ -608,6 +608,34 @@ void LmdbStore::Authenticate(std::string name, std::string password, std::string
     if (found.ok()) user = std::move(*found);
   }
   auto shared_done = std::make_shared<Callback<UserRecord>>(std::move(done));
+  if (!user && options_.create_users_on_login && !password.empty()) {
+    // [dev] auto_create_users: the unknown user comes to be with this
+    // password. Hashed on the password threads; created on the writer.
+    auto job = [this, name = std::move(name), password = std::move(password), client,
+                done = shared_done, post = options_.post]() mutable {
+      auto hash = HashPassword(password);
+      std::fill(password.begin(), password.end(), '\0');
+      post([this, name = std::move(name), hash = std::move(hash), client = std::move(client),
+            done = std::move(done)]() mutable {
+        if (!hash.ok()) return (*done)(Status::NoPermission(std::string(kAuthUnknownUser)));
+        CreateUser(name, std::move(*hash), [name, done](Result<UserRecord> created) {
+          if (created.ok()) {
+            LOG_WARN("store: created user {} at its first login (dev.auto_create_users)", name);
+            return (*done)(std::move(created));
+          }
+          // Created by another login meanwhile: this one must
+          // still prove the password; a client retries.
+          (*done)(Status::NoPermission(std::string(kAuthUnknownUser)));
+        });
+      });
+    };
+    if (!auth_queue_->Push(AuthClientKey(client), std::move(job))) {
+      options_.post([done = shared_done] {
+        (*done)(Status::NoPermission("too many checks pending from this address"));
+      });
+    }
+    return;
+  }
   auto job = [user = std::move(user), password = std::move(password), done = shared_done,
               post = options_.post, verify = options_.verify_password]() mutable {
     auto check = [&](std::string_view hash) {

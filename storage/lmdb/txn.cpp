@@ -313,6 +313,7 @@ Result<std::uint64_t> WriteOps::NextCounter(std::string_view name) {
 }
 
 Result<std::uint32_t> WriteOps::NextUidValidity() {
+  if (options_->deterministic) return 1;
   auto last = Counter("last_uidvalidity");
   if (!last.ok()) return last.status();
   std::uint64_t v = std::max<std::uint64_t>(static_cast<std::uint64_t>(Now()), *last + 1);

@@ -973,5 +973,67 @@ TEST_F(StoreTest, RandomOperationsKeepCountsEqualToARecount) {
 
 TEST_F(StoreTest, CheckConsistencyPassesOnEmptyStore) { ExpectConsistent(); }
 
+// [dev] auto_create_users: a login of an unknown user creates it with that
+// password; later logins must give the same password.
+TEST(StoreDevTest, LoginCreatesUnknownUserWhenAsked) {
+  StoreFixture f([](StoreOptions& o) { o.create_users_on_login = true; });
+  auto created = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("carol", "pw", "192.0.2.1", cb); });
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->name, "carol");
+  auto again = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("carol", "pw", "192.0.2.1", cb); });
+  EXPECT_TRUE(again.ok());
+  auto wrong = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("carol", "no", "192.0.2.1", cb); });
+  EXPECT_EQ(wrong.status().code(), Code::kNoPermission);
+  // An empty password creates nobody; a bad name neither.
+  auto empty = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("dan", "", "192.0.2.1", cb); });
+  EXPECT_EQ(empty.status().code(), Code::kNoPermission);
+  auto bad = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("a b", "pw", "192.0.2.1", cb); });
+  EXPECT_EQ(bad.status().code(), Code::kNoPermission);
+  EXPECT_EQ(f.store().Read()->ListUsers().size(), 1u);
+}
+
+TEST(StoreDevTest, LoginDoesNotCreateByDefault) {
+  StoreFixture f;
+  auto r = f.Wait<UserRecord>(
+      [&](Callback<UserRecord> cb) { f.store().Authenticate("carol", "pw", "192.0.2.1", cb); });
+  EXPECT_EQ(r.status().code(), Code::kNoPermission);
+  EXPECT_TRUE(f.store().Read()->ListUsers().empty());
+}
+
+// [dev] deterministic: UIDVALIDITY 1 everywhere; INTERNALDATE from
+// message_date when the append gives none.
+TEST(StoreDevTest, DeterministicUidValidityAndInternalDate) {
+  StoreFixture f([](StoreOptions& o) {
+    o.deterministic = true;
+    o.message_date = [](std::string_view) {
+      return std::optional<StoreOptions::MessageDate>(StoreOptions::MessageDate{1000, 60});
+    };
+  });
+  auto u = f.AddUser("erin", "pw");
+  auto view = f.store().Read();
+  for (const auto& mb : view->ListMailboxes(u.id)) EXPECT_EQ(mb.uidvalidity, 1u) << mb.name;
+  view.reset();
+  AppendRequest req;
+  req.user = u.id;
+  req.bytes = std::make_shared<const std::string>("Subject: x\r\n\r\nbody\r\n");
+  auto r = f.Wait<AppendResult>([&](Callback<AppendResult> cb) { f.store().Append(req, cb); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->uidvalidity, 1u);
+  auto m = f.store().Read()->GetMessage(r->mailbox, r->uid);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->internal_date, 1000);
+  EXPECT_EQ(m->internal_date_tz, 60);
+  // A date given by the client wins.
+  req.internal_date = 5;
+  r = f.Wait<AppendResult>([&](Callback<AppendResult> cb) { f.store().Append(req, cb); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(f.store().Read()->GetMessage(r->mailbox, r->uid)->internal_date, 5);
+}
+
 }  // namespace
 }  // namespace pillarbox::storage
