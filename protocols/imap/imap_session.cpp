@@ -29,6 +29,7 @@ ImapSession::ImapSession(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out) {
   id_ = ctx_.registry->Add(this);
+  disabled_ = config::ImapDisabled(ctx_.config->imap);
   UpdateParserLimits();
 }
 
@@ -54,6 +55,7 @@ void ImapSession::UpdateParserLimits() {
     // One APPEND takes one message (and small literals beside it).
     l.max_command_literals = limits.max_message_size + limits.max_line_length;
   }
+  l.literal_plus = (disabled_ & config::kImapLiteralPlus) == 0;
   parser_.set_limits(l);
 }
 
@@ -230,7 +232,11 @@ void ImapSession::Dispatch(Command cmd) {
   }
   busy_ = true;
   current_uses_seqs_ = false;
-  if (def == nullptr || (cmd.uid && (def->flags & kCmdUid) == 0)) {
+  // A command of a turned-off extension is unknown, as on a server without it.
+  const bool disabled = def != nullptr && ((def->flags >> kCmdExtShift) & disabled_) != 0;
+  const bool uid_disabled = def != nullptr && cmd.uid && (def->flags & kCmdUidPlus) != 0 &&
+                            (disabled_ & config::kImapUidPlus) != 0;
+  if (def == nullptr || disabled || uid_disabled || (cmd.uid && (def->flags & kCmdUid) == 0)) {
     Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name +
                     ": Unknown command.");
     return;
@@ -312,13 +318,20 @@ bool ImapSession::PlaintextAllowed() const {
 }
 
 std::string ImapSession::Capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+";
+  std::string caps = "IMAP4rev1";
+  auto add = [&](std::string_view ext) {
+    if ((config::ImapExtensionBit(ext) & disabled_) == 0) caps += " " + std::string(ext);
+  };
+  add("LITERAL+");
   if (state_ == State::kNotAuthenticated) {
-    caps += " SASL-IR ID ENABLE IDLE";
+    for (std::string_view ext : {"SASL-IR", "ID", "ENABLE", "IDLE"}) add(ext);
     if (info_.tls_available && !info_.tls_active) caps += " STARTTLS";
     caps += PlaintextAllowed() ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
   } else {
-    caps += " ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED";
+    for (std::string_view ext : {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN",
+                                 "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED"}) {
+      add(ext);
+    }
   }
   return caps;
 }
@@ -365,6 +378,7 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
     LOG_WARN("imap session {}: user {}: stored setting ignored, the configured value applies: {}",
              id_, LogSafe(user.name), LogSafe(p));
   }
+  disabled_ = config::ImapDisabled(user_config_->imap);
   user_ = std::move(user);
   state_ = State::kAuthenticated;
   logged_in_ = true;

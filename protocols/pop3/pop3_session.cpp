@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "config/capabilities.h"
 #include "services/settings.h"
 #include "storage/uidl.h"
 
@@ -48,23 +49,24 @@ constexpr std::string_view kAuthFailed = "-ERR [AUTH] Authentication failed.";
 
 }  // namespace
 
-// The command table: keyword, the states it is valid in, flags, handler.
+// The command table: keyword, the states it is valid in, flags (the
+// capability it belongs to, config::kPop3*: unknown when turned off), handler.
 using protocols::Method;
 const Pop3Session::CommandDef Pop3Session::kCommands[] = {
     {"CAPA", kAnyState, 0, Method<&Pop3Session::CmdCapa>::Run},
     {"QUIT", kAnyState, 0, Method<&Pop3Session::CmdQuit>::Run},
-    {"USER", kInAuthorization, 0, Method<&Pop3Session::CmdUser>::Run},
-    {"PASS", kInAuthorization, 0, Method<&Pop3Session::CmdPass>::Run},
-    {"AUTH", kInAuthorization, 0, Method<&Pop3Session::CmdAuth>::Run},
-    {"STLS", kInAuthorization, 0, Method<&Pop3Session::CmdStls>::Run},
+    {"USER", kInAuthorization, config::kPop3User, Method<&Pop3Session::CmdUser>::Run},
+    {"PASS", kInAuthorization, config::kPop3User, Method<&Pop3Session::CmdPass>::Run},
+    {"AUTH", kInAuthorization, config::kPop3Sasl, Method<&Pop3Session::CmdAuth>::Run},
+    {"STLS", kInAuthorization, config::kPop3Stls, Method<&Pop3Session::CmdStls>::Run},
     {"STAT", kInTransaction, 0, Method<&Pop3Session::CmdStat>::Run},
     {"LIST", kInTransaction, 0, Method<&Pop3Session::CmdList>::Run},
     {"RETR", kInTransaction, 0, Method<&Pop3Session::CmdRetr>::Run},
-    {"TOP", kInTransaction, 0, Method<&Pop3Session::CmdTop>::Run},
+    {"TOP", kInTransaction, config::kPop3Top, Method<&Pop3Session::CmdTop>::Run},
     {"DELE", kInTransaction, 0, Method<&Pop3Session::CmdDele>::Run},
     {"NOOP", kInTransaction, 0, Method<&Pop3Session::CmdNoop>::Run},
     {"RSET", kInTransaction, 0, Method<&Pop3Session::CmdRset>::Run},
-    {"UIDL", kInTransaction, 0, Method<&Pop3Session::CmdUidl>::Run},
+    {"UIDL", kInTransaction, config::kPop3Uidl, Method<&Pop3Session::CmdUidl>::Run},
 };
 
 std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
@@ -77,6 +79,7 @@ Pop3Session::Pop3Session(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out), config_(*ctx.config) {
   id_ = ctx_.registry->Add(this);
+  disabled_ = config::Pop3Disabled(config_.pop3);
 }
 
 Pop3Session::~Pop3Session() {
@@ -263,7 +266,10 @@ void Pop3Session::Dispatch(std::string_view line) {
     return;
   }
   CommandLine cmd = SplitCommand(line);
-  if (const CommandDef* def = protocols::FindCommand(kCommands, cmd.name)) {
+  const CommandDef* def = protocols::FindCommand(kCommands, cmd.name);
+  // A command of a capability turned off (pop3.capabilities) is unknown.
+  if (def != nullptr && (def->flags & disabled_) != 0) def = nullptr;
+  if (def != nullptr) {
     unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
     if ((def->states & bit) == 0) {
       BadCommand(state_ == State::kAuthorization ? "-ERR Not logged in."
@@ -298,15 +304,22 @@ std::string Pop3Session::ExpireCapability() const {
 }
 
 void Pop3Session::CmdCapa(const CommandLine&) {
-  std::string r =
-      "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
-      "AUTH-RESP-CODE\r\nPIPELINING\r\n";
+  auto on = [this](unsigned bit) { return (disabled_ & bit) == 0; };
+  std::string r = "+OK Capability list follows\r\nCAPA\r\n";
+  if (on(config::kPop3Top)) r += "TOP\r\n";
+  if (on(config::kPop3Uidl)) r += "UIDL\r\n";
+  if (on(config::kPop3RespCodes)) r += "RESP-CODES\r\n";
+  if (on(config::kPop3AuthRespCode)) r += "AUTH-RESP-CODE\r\n";
+  if (on(config::kPop3Pipelining)) r += "PIPELINING\r\n";
   if (state_ == State::kAuthorization) {
-    if (PlaintextAllowed()) r += "USER\r\nSASL PLAIN LOGIN\r\n";
-    if (info_.tls_available && !info_.tls_active) r += "STLS\r\n";
+    if (PlaintextAllowed()) {
+      if (on(config::kPop3User)) r += "USER\r\n";
+      if (on(config::kPop3Sasl)) r += "SASL PLAIN LOGIN\r\n";
+    }
+    if (info_.tls_available && !info_.tls_active && on(config::kPop3Stls)) r += "STLS\r\n";
   }
-  r += ExpireCapability() + "\r\n";
-  if (config_.pop3.login_delay.count() > 0) {
+  if (on(config::kPop3Expire)) r += ExpireCapability() + "\r\n";
+  if (config_.pop3.login_delay.count() > 0 && on(config::kPop3LoginDelay)) {
     r += "LOGIN-DELAY " + std::to_string(config_.pop3.login_delay.count()) + "\r\n";
   }
   r += "IMPLEMENTATION Pillarbox\r\n.\r\n";
@@ -564,6 +577,7 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   // may be set per user is read from user_config_ from here on.
   std::vector<std::string> problems;
   user_config_ = config::UserConfig(config_, user.settings, &problems);
+  disabled_ = config::Pop3Disabled(user_config_->pop3);
   for (const std::string& p : problems) {
     LOG_WARN("pop3 {}: user {}: stored setting ignored, the configured value applies: {}", id_,
              LogSafe(user.name), LogSafe(p));

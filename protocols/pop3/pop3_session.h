@@ -212,6 +212,8 @@ class Pop3Session : public protocols::Session {
   std::uint64_t live_size_ = 0;
   // The user's effective configuration (config::UserConfig), from login on.
   std::optional<config::Config> user_config_;
+  // Capabilities turned off (config::kPop3* bits): global, then the user's.
+  unsigned disabled_ = 0;
   const config::Config& UserSettings() const { return user_config_ ? *user_config_ : config_; }
   bool holds_lock_ = false;
   bool registered_live_ = false;
