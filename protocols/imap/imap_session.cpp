@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "protocols/faults.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
 
@@ -149,7 +150,20 @@ void ImapSession::Close() {
 // ---- input and dispatch ----------------------------------------------------
 
 void ImapSession::Write(std::string bytes) {
-  if (closed_) return;
+  if (closed_ || cut_) return;
+  if (disconnect_after_ > 0) {
+    if (bytes.size() < disconnect_after_) {
+      disconnect_after_ -= bytes.size();
+    } else {
+      // A disconnect fault: the response stops here.
+      bytes.resize(static_cast<std::size_t>(disconnect_after_));
+      disconnect_after_ = 0;
+      cut_ = true;
+      out_.Write(std::move(bytes));
+      Close();
+      return;
+    }
+  }
   out_.Write(std::move(bytes));
 }
 
@@ -257,7 +271,37 @@ void ImapSession::Dispatch(Command cmd) {
     return;
   }
   current_uses_seqs_ = (def->flags & kCmdUsesSeqs) != 0 && !cmd.uid;
+  if (!protocols::FaultRegistry::Global().empty() && InjectFault(*def, cmd)) return;
   def->run(*this, cmd);
+}
+
+bool ImapSession::InjectFault(const CommandDef& def, Command& cmd) {
+  auto rule = protocols::FaultRegistry::Global().Match(
+      "imap", def.name, logged_in_ ? std::string_view(user_.name) : std::string_view(),
+      selected_ ? std::string_view(selected_->name) : std::string_view());
+  if (!rule) return false;
+  LOG_INFO("imap session {}: fault injected on {}: {}", id_, def.name, rule->action);
+  if (rule->action == "reply") {
+    Finish(cmd, rule->reply);
+  } else if (rule->action == "bye") {
+    Write("* BYE " + (rule->reply.empty() ? std::string("Fault injected.") : rule->reply) + "\r\n");
+    Close();
+  } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
+    // The command runs; the connection drops once that many bytes of its
+    // response are out (mid literal, say).
+    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    def.run(*this, cmd);
+  } else if (rule->action == "disconnect") {
+    Close();
+  } else if (rule->action == "delay" && ctx_.timer) {
+    auto shared = std::make_shared<Command>(std::move(cmd));
+    const CommandDef* d = &def;
+    ctx_.timer(std::chrono::milliseconds(rule->delay_ms),
+               Bind([shared, d](ImapSession& s) { d->run(s, *shared); }));
+  } else {
+    return false;
+  }
+  return true;
 }
 
 void ImapSession::Finish(const Command& cmd, std::string response) {

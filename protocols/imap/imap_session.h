@@ -250,6 +250,9 @@ class ImapSession : public protocols::Session {
  private:
   void ProcessInput();
   void Dispatch(Command cmd);
+  // A fault rule (protocols/faults.h) for this command: true when it took
+  // the command over.
+  bool InjectFault(const CommandDef& def, Command& cmd);
   void OnParseError(ParseEvent& ev);
   void CountBad();
   void HandleIdleLine(std::string line, bool too_long);
@@ -273,6 +276,10 @@ class ImapSession : public protocols::Session {
   std::optional<SelectedMailbox> selected_;
   std::set<std::string> enabled_;
   unsigned disabled_ = 0;  // disabled_extensions()
+  // A disconnect fault: bytes still to write before the connection drops
+  // (0: none).
+  std::uint64_t disconnect_after_ = 0;
+  bool cut_ = false;  // the disconnect fault fired: nothing more is written
 
   bool busy_ = false;               // a command is running
   bool in_process_ = false;         // ProcessInput is on the stack

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "config/capabilities.h"
+#include "protocols/faults.h"
 #include "services/settings.h"
 #include "storage/uidl.h"
 
@@ -269,6 +270,7 @@ void Pop3Session::Dispatch(std::string_view line) {
   const CommandDef* def = protocols::FindCommand(kCommands, cmd.name);
   // A command of a capability turned off (pop3.capabilities) is unknown.
   if (def != nullptr && (def->flags & disabled_) != 0) def = nullptr;
+  if (def != nullptr && !FaultRegistry().empty() && InjectFault(*def, cmd)) return;
   if (def != nullptr) {
     unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
     if ((def->states & bit) == 0) {
@@ -323,7 +325,7 @@ void Pop3Session::CmdCapa(const CommandLine&) {
     r += "LOGIN-DELAY " + std::to_string(config_.pop3.login_delay.count()) + "\r\n";
   }
   r += "IMPLEMENTATION Pillarbox\r\n.\r\n";
-  out_.Write(std::move(r));
+  Emit(std::move(r));
 }
 
 void Pop3Session::CmdQuit(const CommandLine&) {
@@ -398,7 +400,7 @@ void Pop3Session::CmdAuth(const CommandLine& cmd) {
     std::string r = "+OK\r\n";
     if (PlaintextAllowed()) r += "PLAIN\r\nLOGIN\r\n";
     r += ".\r\n";
-    out_.Write(std::move(r));
+    Emit(std::move(r));
     return;
   }
   if (cmd.args.size() > 2) {
@@ -425,7 +427,7 @@ void Pop3Session::HandleSaslStep(const sasl::SaslExchange::Step& step) {
   using Kind = sasl::SaslExchange::Step::Kind;
   switch (step.kind) {
     case Kind::kChallenge:
-      out_.Write("+ " + step.challenge + "\r\n");
+      Emit("+ " + step.challenge + "\r\n");
       return;
     case Kind::kCancelled:
       sasl_.reset();
@@ -808,7 +810,7 @@ bool Pop3Session::ContinueStream() {
     }
     bool done = s.index >= messages_.size();
     if (done) chunk += ".\r\n";
-    out_.Write(std::move(chunk));
+    Emit(std::move(chunk));
     if (done) {
       stream_.reset();
       return true;
@@ -857,7 +859,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
     }
     bool done = s.offset >= s.end;
     if (done) s.stuffer.Finish(chunk);
-    out_.Write(std::move(chunk));
+    Emit(std::move(chunk));
     if (done) {
       // A TOP with more lines than the body has is a download in disguise
       // (fetchmail --keep fetches so): journaled like RETR, but it does not
@@ -991,12 +993,65 @@ void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {
 
 // --- output and teardown -------------------------------------------------------
 
+protocols::FaultRegistry& Pop3Session::FaultRegistry() {
+  return protocols::FaultRegistry::Global();
+}
+
+bool Pop3Session::InjectFault(const CommandDef& def, const CommandLine& cmd) {
+  auto rule = FaultRegistry().Match("pop3", def.name, user_, "INBOX");
+  if (!rule) return false;
+  LOG_INFO("pop3 {}: fault injected on {}: {}", id_, def.name, rule->action);
+  if (rule->action == "reply") {
+    Reply(rule->reply.starts_with("-ERR") || rule->reply.starts_with("+OK")
+              ? rule->reply
+              : "-ERR " + rule->reply);
+  } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
+    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    def.run(*this, cmd);
+  } else if (rule->action == "disconnect") {
+    Terminate();
+  } else if (rule->action == "delay" && ctx_.timer) {
+    // Input waits meanwhile: the command runs when the timer fires.
+    wait_ = Wait::kTimer;
+    CommandLine copy = cmd;
+    const CommandDef* d = &def;
+    ctx_.timer(std::chrono::milliseconds(rule->delay_ms),
+               protocols::BindSession<Pop3Session>(ctx_.registry, id_, [copy, d](Pop3Session& s) {
+                 if (s.state_ == State::kDone) return;
+                 s.wait_ = Wait::kNone;
+                 d->run(s, copy);
+                 if (s.wait_ == Wait::kNone) s.Pump();
+               }));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Pop3Session::Emit(std::string bytes) {
+  if (cut_) return;
+  if (disconnect_after_ > 0) {
+    if (bytes.size() < disconnect_after_) {
+      disconnect_after_ -= bytes.size();
+    } else {
+      // A disconnect fault: the response stops here.
+      bytes.resize(static_cast<std::size_t>(disconnect_after_));
+      disconnect_after_ = 0;
+      cut_ = true;
+      out_.Write(std::move(bytes));
+      Terminate();
+      return;
+    }
+  }
+  out_.Write(std::move(bytes));
+}
+
 void Pop3Session::Reply(std::string_view line) {
   std::string bytes;
   bytes.reserve(line.size() + 2);
   bytes.append(line);
   bytes.append("\r\n");
-  out_.Write(std::move(bytes));
+  Emit(std::move(bytes));
 }
 
 int Pop3Session::BadCommandLimit() const {

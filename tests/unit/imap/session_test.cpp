@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "protocols/faults.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
@@ -1249,6 +1250,32 @@ TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
             "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
             "SPECIAL-USE LIST-EXTENDED] Logged in\r\n");
   EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
+}
+
+// ---- fault injection (protocols/faults.h) -----------------------------------
+
+TEST_F(ImapSessionTest, FaultRulesParseAndFire) {
+  EXPECT_FALSE(protocols::ParseFaultRules(R"([{"protocol":"imap","action":"boom"}])").ok());
+  EXPECT_FALSE(protocols::ParseFaultRules(R"([{"protocol":"imap","action":"bye","x":1}])").ok());
+  auto rules = protocols::ParseFaultRules(
+      R"([{"protocol":"imap","command":"noop","user":"JOE","action":"reply",)"
+      R"("reply":"NO [UNAVAILABLE] injected","count":1},)"
+      R"({"protocol":"imap","command":"FETCH","action":"disconnect","after_bytes":20}])");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  protocols::FaultRegistry::Global().Replace(std::move(*rules));
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a NOOP\r\n", "a"), "a NO [UNAVAILABLE] injected\r\n");
+  EXPECT_EQ(Run(*c, "b NOOP\r\n", "b"), "b OK NOOP completed.\r\n");
+  Run(*c, "c SELECT INBOX\r\n", "c");
+  c->session->OnInput("d FETCH 1 BODY[]\r\n");
+  fx_.RunUntil([&] {
+    timers_.Advance(std::chrono::milliseconds(0));
+    return c->out.closed();
+  });
+  EXPECT_TRUE(c->out.closed());
+  EXPECT_EQ(c->out.Take().size(), 20u);
+  protocols::FaultRegistry::Global().Clear();
 }
 
 }  // namespace
