@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "common/strings.h"
+#include "config/capabilities.h"
 
 extern char** environ;
 
@@ -516,6 +517,10 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(ListKey(PB_FIELD(imap, listen), CheckTcpListen));
   t.push_back(ListKey(PB_FIELD(imap, tls_listen), CheckTcpListen));
   t.push_back(DurationKey<Seconds>(PB_FIELD(imap, idle_timeout), Millis(1000)));
+  t.push_back(StringKey(PB_FIELD(imap, profile), CheckImapProfile));
+  t.back().per_user = true;
+  t.push_back(StringKey(PB_FIELD(imap, capabilities), CheckImapRemovals));
+  t.back().per_user = true;
   // [pop3]
   t.push_back(ListKey(PB_FIELD(pop3, listen), CheckTcpListen));
   t.push_back(ListKey(PB_FIELD(pop3, tls_listen), CheckTcpListen));
@@ -527,6 +532,8 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(BoolKey(PB_FIELD(pop3, lock_session)));
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, idle_timeout), Millis(1000)));
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, login_delay), Millis(0)));
+  t.push_back(StringKey(PB_FIELD(pop3, capabilities), CheckPop3Removals));
+  t.back().per_user = true;
   // [lmtp]
   t.push_back(ListKey(PB_FIELD(lmtp, listen), CheckAnyListen));
   t.push_back(StringKey(PB_FIELD(lmtp, socket_mode), CheckSocketMode));

@@ -49,6 +49,8 @@ struct ImapConfig {
   std::vector<std::string> listen = {"127.0.0.1:1143"};
   std::vector<std::string> tls_listen = {"127.0.0.1:1993"};
   Seconds idle_timeout{30 * 60};  // RFC 3501 5.4: at least 30 minutes
+  std::string profile = "full";   // capability profile (config/capabilities.h)
+  std::string capabilities;       // removals: "-IDLE -MOVE -LITERAL+"
 };
 
 struct Pop3Config {
@@ -59,6 +61,7 @@ struct Pop3Config {
   bool lock_session = true;       // one POP3 session per user at a time
   Seconds idle_timeout{10 * 60};  // RFC 1939: at least 10 minutes
   Seconds login_delay{0};         // minimum time between logins (0: none); advertised in CAPA
+  std::string capabilities;       // removals: "-UIDL -TOP -PIPELINING" (config/capabilities.h)
 };
 
 struct LmtpConfig {

@@ -494,9 +494,12 @@ void HttpApi::Handle(HttpSession& s, Request& r) {
   (*match.fn)(s, r, match.params);
 }
 
+void AddDevRoutes(http::Router& router);  // http_api_dev.cpp
+
 void HttpApi::AddRoutes() {
   const config::Config& config = config_;
   api::AddKitRoutes(router_, config);
+  AddDevRoutes(router_);
 
   // --- the console's login: the token becomes an HttpOnly cookie -------------
   router_.Add("POST", "/api/v1/login", [this](HttpSession& s, Request& r, const Params&) {

@@ -90,6 +90,9 @@ void CmdAppend(ImapSession& s, Command& cmd) {
                      // as EXISTS before the tagged answer.
                      SelectedMailbox* sel = s2.selected();
                      if (sel != nullptr && sel->id == r->mailbox) sel->changes_pending = true;
+                     if (s2.disabled_extensions() & config::kImapUidPlus) {
+                       return s2.Finish(h, "OK Append completed.");
+                     }
                      s2.Finish(h, "OK [APPENDUID " + std::to_string(r->uidvalidity) + " " +
                                       std::to_string(r->uid) + "] Append completed.");
                    }));

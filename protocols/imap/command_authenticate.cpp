@@ -48,7 +48,12 @@ void CmdAuthenticate(ImapSession& s, Command& cmd) {
   }
   auto x = std::make_shared<sasl::SaslExchange>(*mech);
   std::optional<std::string_view> initial;
-  if (cmd.args.size() == 2) initial = cmd.args[1].text;
+  if (cmd.args.size() == 2) {
+    if (s.disabled_extensions() & config::kImapSaslIr) {
+      return s.FinishBad(cmd, "Initial response not supported (no SASL-IR)");
+    }
+    initial = cmd.args[1].text;
+  }
   Command h = cmd.Header();
   Step(s, h, x, x->Start(initial));
 }

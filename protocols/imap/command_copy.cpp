@@ -50,7 +50,7 @@ void CopyOrMove(ImapSession& s, Command& cmd, bool move) {
         }
         if (SelectedMailbox* sel2 = s2.selected()) sel2->changes_pending = true;
         std::string code;
-        if (!r->source_uids.empty()) {
+        if (!r->source_uids.empty() && (s2.disabled_extensions() & config::kImapUidPlus) == 0) {
           code = "[COPYUID " + std::to_string(r->dest_uidvalidity) + " " +
                  FormatSequenceSet(r->source_uids) + " " + FormatSequenceSet(r->dest_uids) + "] ";
         }

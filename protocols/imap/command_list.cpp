@@ -59,6 +59,7 @@ struct Node {
 };
 
 struct Options {
+  unsigned disabled = 0;  // config::kImap* bits turned off
   bool extended = false;
   bool sel_subscribed = false;
   bool sel_special_use = false;
@@ -81,8 +82,10 @@ std::string Attributes(const Node& node, const Options& o) {
   std::vector<std::string> attrs;
   if (!node.exists) attrs.push_back(o.extended && node.subscribed ? "\\NonExistent" : "\\Noselect");
   if ((o.ret_subscribed || o.sel_subscribed) && node.subscribed) attrs.push_back("\\Subscribed");
-  if (!o.lsub) attrs.push_back(node.has_children ? "\\HasChildren" : "\\HasNoChildren");
-  if (!o.lsub && node.exists) {
+  if (!o.lsub && (o.disabled & config::kImapChildren) == 0) {
+    attrs.push_back(node.has_children ? "\\HasChildren" : "\\HasNoChildren");
+  }
+  if (!o.lsub && node.exists && (o.disabled & config::kImapSpecialUse) == 0) {
     if (const char* use = SpecialUseName(node.use)) attrs.push_back(use);
   }
   std::string out = "(";
@@ -96,8 +99,14 @@ std::string Attributes(const Node& node, const Options& o) {
 void Run(ImapSession& s, Command& cmd, bool lsub) {
   Options o;
   o.lsub = lsub;
+  o.disabled = s.disabled_extensions();
   std::size_t i = 0;
   const auto& args = cmd.args;
+  // Without LIST-EXTENDED (a capability profile) the RFC 3501 syntax only.
+  if (!lsub && (o.disabled & config::kImapListExtended) != 0 &&
+      (args.size() != 2 || !args[0].IsAString() || !(args[1].IsAString() || args[1].IsNil()))) {
+    return s.FinishBad(cmd, "Expected reference and mailbox name");
+  }
   if (!lsub && i < args.size() && args[i].IsList()) {
     o.extended = true;
     for (const Value& v : args[i].items) {

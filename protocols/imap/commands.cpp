@@ -9,16 +9,17 @@ namespace {
 
 constexpr unsigned kAuthOrSelected = kStateAuth | kStateSelected;
 
-// name, states, flags (valid after UID, uses sequence numbers), handler
+// name, states, flags (valid after UID, uses sequence numbers, the extension
+// it belongs to), handler
 constexpr std::array kCommands = {
     CommandDef{"CAPABILITY", kStateAny, 0, CmdCapability},
     CommandDef{"NOOP", kStateAny, 0, CmdNoop},
     CommandDef{"LOGOUT", kStateAny, 0, CmdLogout},
-    CommandDef{"ID", kStateAny, 0, CmdId},
+    CommandDef{"ID", kStateAny, kCmdNeeds(config::kImapId), CmdId},
     CommandDef{"STARTTLS", kStateNotAuth, 0, CmdStartTls},
     CommandDef{"LOGIN", kStateNotAuth, 0, CmdLogin},
     CommandDef{"AUTHENTICATE", kStateNotAuth, 0, CmdAuthenticate},
-    CommandDef{"ENABLE", kAuthOrSelected, 0, CmdEnable},
+    CommandDef{"ENABLE", kAuthOrSelected, kCmdNeeds(config::kImapEnable), CmdEnable},
     CommandDef{"SELECT", kAuthOrSelected, 0, CmdSelect},
     CommandDef{"EXAMINE", kAuthOrSelected, 0, CmdExamine},
     CommandDef{"CREATE", kAuthOrSelected, 0, CmdCreate},
@@ -30,18 +31,18 @@ constexpr std::array kCommands = {
     CommandDef{"LSUB", kAuthOrSelected, 0, CmdLsub},
     CommandDef{"STATUS", kAuthOrSelected, 0, CmdStatus},
     CommandDef{"APPEND", kAuthOrSelected, 0, CmdAppend},
-    CommandDef{"NAMESPACE", kAuthOrSelected, 0, CmdNamespace},
-    CommandDef{"IDLE", kAuthOrSelected, 0, CmdIdle},
+    CommandDef{"NAMESPACE", kAuthOrSelected, kCmdNeeds(config::kImapNamespace), CmdNamespace},
+    CommandDef{"IDLE", kAuthOrSelected, kCmdNeeds(config::kImapIdle), CmdIdle},
     CommandDef{"CHECK", kStateSelected, 0, CmdCheck},
     CommandDef{"CLOSE", kStateSelected, 0, CmdClose},
-    CommandDef{"UNSELECT", kStateSelected, 0, CmdUnselect},
-    CommandDef{"EXPUNGE", kStateSelected, kCmdUid, CmdExpunge},
+    CommandDef{"UNSELECT", kStateSelected, kCmdNeeds(config::kImapUnselect), CmdUnselect},
+    CommandDef{"EXPUNGE", kStateSelected, kCmdUid | kCmdUidPlus, CmdExpunge},
     // RFC 3501 7.4.1: no EXPUNGE response during FETCH, STORE or SEARCH.
     CommandDef{"SEARCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdSearch},
     CommandDef{"FETCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdFetch},
     CommandDef{"STORE", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdStore},
     CommandDef{"COPY", kStateSelected, kCmdUid, CmdCopy},
-    CommandDef{"MOVE", kStateSelected, kCmdUid, CmdMove},
+    CommandDef{"MOVE", kStateSelected, kCmdUid | kCmdNeeds(config::kImapMove), CmdMove},
 };
 
 }  // namespace

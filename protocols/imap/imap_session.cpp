@@ -9,6 +9,7 @@
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "protocols/command_table.h"
+#include "protocols/faults.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
 
@@ -30,6 +31,7 @@ ImapSession::ImapSession(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out) {
   id_ = ctx_.registry->Add(this);
+  disabled_ = config::ImapDisabled(ctx_.config->imap);
   UpdateParserLimits();
 }
 
@@ -55,6 +57,7 @@ void ImapSession::UpdateParserLimits() {
     // One APPEND takes one message (and small literals beside it).
     l.max_command_literals = limits.max_message_size + limits.max_line_length;
   }
+  l.literal_plus = (disabled_ & config::kImapLiteralPlus) == 0;
   parser_.set_limits(l);
 }
 
@@ -148,7 +151,20 @@ void ImapSession::Close() {
 // ---- input and dispatch ----------------------------------------------------
 
 void ImapSession::Write(std::string bytes) {
-  if (closed_) return;
+  if (closed_ || cut_) return;
+  if (disconnect_after_ > 0) {
+    if (bytes.size() < disconnect_after_) {
+      disconnect_after_ -= bytes.size();
+    } else {
+      // A disconnect fault: the response stops here.
+      bytes.resize(static_cast<std::size_t>(disconnect_after_));
+      disconnect_after_ = 0;
+      cut_ = true;
+      out_.Write(std::move(bytes));
+      Close();
+      return;
+    }
+  }
   out_.Write(std::move(bytes));
 }
 
@@ -228,7 +244,11 @@ void ImapSession::Dispatch(Command cmd) {
   protocols::CountCommand("imap", def);
   busy_ = true;
   current_uses_seqs_ = false;
-  if (def == nullptr || (cmd.uid && (def->flags & kCmdUid) == 0)) {
+  // A command of a turned-off extension is unknown, as on a server without it.
+  const bool disabled = def != nullptr && ((def->flags >> kCmdExtShift) & disabled_) != 0;
+  const bool uid_disabled = def != nullptr && cmd.uid && (def->flags & kCmdUidPlus) != 0 &&
+                            (disabled_ & config::kImapUidPlus) != 0;
+  if (def == nullptr || disabled || uid_disabled || (cmd.uid && (def->flags & kCmdUid) == 0)) {
     Finish(cmd, "BAD Error in IMAP command " + std::string(cmd.uid ? "UID " : "") + cmd.name +
                     ": Unknown command.");
     return;
@@ -249,7 +269,37 @@ void ImapSession::Dispatch(Command cmd) {
     return;
   }
   current_uses_seqs_ = (def->flags & kCmdUsesSeqs) != 0 && !cmd.uid;
+  if (!protocols::FaultRegistry::Global().empty() && InjectFault(*def, cmd)) return;
   def->run(*this, cmd);
+}
+
+bool ImapSession::InjectFault(const CommandDef& def, Command& cmd) {
+  auto rule = protocols::FaultRegistry::Global().Match(
+      "imap", def.name, logged_in_ ? std::string_view(user_.name) : std::string_view(),
+      selected_ ? std::string_view(selected_->name) : std::string_view());
+  if (!rule) return false;
+  LOG_INFO("imap session {}: fault injected on {}: {}", id_, def.name, rule->action);
+  if (rule->action == "reply") {
+    Finish(cmd, rule->reply);
+  } else if (rule->action == "bye") {
+    Write("* BYE " + (rule->reply.empty() ? std::string("Fault injected.") : rule->reply) + "\r\n");
+    Close();
+  } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
+    // The command runs; the connection drops once that many bytes of its
+    // response are out (mid literal, say).
+    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    def.run(*this, cmd);
+  } else if (rule->action == "disconnect") {
+    Close();
+  } else if (rule->action == "delay" && ctx_.timer) {
+    auto shared = std::make_shared<Command>(std::move(cmd));
+    const CommandDef* d = &def;
+    ctx_.timer(std::chrono::milliseconds(rule->delay_ms),
+               Bind([shared, d](ImapSession& s) { d->run(s, *shared); }));
+  } else {
+    return false;
+  }
+  return true;
 }
 
 void ImapSession::Finish(const Command& cmd, std::string response) {
@@ -310,13 +360,20 @@ bool ImapSession::PlaintextAllowed() const {
 }
 
 std::string ImapSession::Capabilities() const {
-  std::string caps = "IMAP4rev1 LITERAL+";
+  std::string caps = "IMAP4rev1";
+  auto add = [&](std::string_view ext) {
+    if ((config::ImapExtensionBit(ext) & disabled_) == 0) caps += " " + std::string(ext);
+  };
+  add("LITERAL+");
   if (state_ == State::kNotAuthenticated) {
-    caps += " SASL-IR ID ENABLE IDLE";
+    for (std::string_view ext : {"SASL-IR", "ID", "ENABLE", "IDLE"}) add(ext);
     if (info_.tls_available && !info_.tls_active) caps += " STARTTLS";
     caps += PlaintextAllowed() ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
   } else {
-    caps += " ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE LIST-EXTENDED";
+    for (std::string_view ext : {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN",
+                                 "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED"}) {
+      add(ext);
+    }
   }
   return caps;
 }
@@ -363,6 +420,7 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
     LOG_WARN("imap session {}: user {}: stored setting ignored, the configured value applies: {}",
              id_, LogSafe(user.name), LogSafe(p));
   }
+  disabled_ = config::ImapDisabled(user_config_->imap);
   user_ = std::move(user);
   state_ = State::kAuthenticated;
   logged_in_ = true;

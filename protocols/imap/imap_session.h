@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/capabilities.h"
 #include "protocols/command_table.h"
 #include "protocols/imap/parser.h"
 #include "protocols/imap/value.h"
@@ -75,6 +76,12 @@ inline constexpr unsigned kCmdUid = 1u << 0;
 // Uses message sequence numbers: no EXPUNGE may be sent while it runs nor
 // with its response (RFC 3501 7.4.1), unless given as a UID command.
 inline constexpr unsigned kCmdUsesSeqs = 1u << 1;
+// The UID form comes from UIDPLUS (UID EXPUNGE, RFC 4315).
+inline constexpr unsigned kCmdUidPlus = 1u << 2;
+// The command belongs to extension `ext` (a config::kImap* bit): with the
+// extension turned off (a capability profile) it is an unknown command.
+constexpr unsigned kCmdNeeds(unsigned ext) { return ext << 8; }
+inline constexpr unsigned kCmdExtShift = 8;
 
 class ImapSession;
 // One entry of the command table (commands.cpp; protocols/command_table.h).
@@ -236,9 +243,16 @@ class ImapSession : public protocols::Session {
   // and QRESYNC will be).
   std::set<std::string>& enabled() { return enabled_; }
 
+  // Extensions turned off by the capability profile (config::kImap* bits):
+  // the global one before login, the user's from login on.
+  unsigned disabled_extensions() const { return disabled_; }
+
  private:
   void ProcessInput();
   void Dispatch(Command cmd);
+  // A fault rule (protocols/faults.h) for this command: true when it took
+  // the command over.
+  bool InjectFault(const CommandDef& def, Command& cmd);
   void OnParseError(ParseEvent& ev);
   void CountBad();
   void HandleIdleLine(std::string line, bool too_long);
@@ -261,6 +275,11 @@ class ImapSession : public protocols::Session {
   std::optional<config::Config> user_config_;  // resolved at login
   std::optional<SelectedMailbox> selected_;
   std::set<std::string> enabled_;
+  unsigned disabled_ = 0;  // disabled_extensions()
+  // A disconnect fault: bytes still to write before the connection drops
+  // (0: none).
+  std::uint64_t disconnect_after_ = 0;
+  bool cut_ = false;  // the disconnect fault fired: nothing more is written
 
   bool busy_ = false;               // a command is running
   bool in_process_ = false;         // ProcessInput is on the stack

@@ -571,6 +571,12 @@ std::optional<ParseEvent> Parser::OnLine(std::string_view line) {
     return Tokenize();
   }
   segments_.emplace_back(line.substr(0, marker->start));
+  if (!marker->sync && !limits_.literal_plus) {
+    std::string name = name_.empty() ? std::string() : " " + name_;
+    return Refuse("BAD Error in IMAP command" + name +
+                      ": Non-synchronizing literals not supported (no LITERAL+)",
+                  false, marker->overflow, marker->size);
+  }
   std::string refusal;
   std::uint64_t cap = LiteralCap(&refusal);
   if (!marker->overflow && marker->size <= cap &&

@@ -56,6 +56,11 @@ struct ParserLimits {
   std::uint64_t max_skipped_literal = 1ull << 30;
   // Nesting of parenthesized lists.
   int max_list_depth = 32;
+  // Non-synchronizing literals {n+} are accepted (LITERAL+ is offered).
+  // When false (a capability profile without LITERAL+) one is a protocol
+  // error: the command gets BAD and its literal bytes, which the client
+  // sends anyway, are read and dropped with the rest of the command.
+  bool literal_plus = true;
 };
 
 struct ParseEvent {

@@ -10,6 +10,8 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "config/capabilities.h"
+#include "protocols/faults.h"
 #include "services/settings.h"
 #include "storage/uidl.h"
 
@@ -48,23 +50,24 @@ constexpr std::string_view kAuthFailed = "-ERR [AUTH] Authentication failed.";
 
 }  // namespace
 
-// The command table: keyword, the states it is valid in, flags, handler.
+// The command table: keyword, the states it is valid in, flags (the
+// capability it belongs to, config::kPop3*: unknown when turned off), handler.
 using protocols::Method;
 const Pop3Session::CommandDef Pop3Session::kCommands[] = {
     {"CAPA", kAnyState, 0, Method<&Pop3Session::CmdCapa>::Run},
     {"QUIT", kAnyState, 0, Method<&Pop3Session::CmdQuit>::Run},
-    {"USER", kInAuthorization, 0, Method<&Pop3Session::CmdUser>::Run},
-    {"PASS", kInAuthorization, 0, Method<&Pop3Session::CmdPass>::Run},
-    {"AUTH", kInAuthorization, 0, Method<&Pop3Session::CmdAuth>::Run},
-    {"STLS", kInAuthorization, 0, Method<&Pop3Session::CmdStls>::Run},
+    {"USER", kInAuthorization, config::kPop3User, Method<&Pop3Session::CmdUser>::Run},
+    {"PASS", kInAuthorization, config::kPop3User, Method<&Pop3Session::CmdPass>::Run},
+    {"AUTH", kInAuthorization, config::kPop3Sasl, Method<&Pop3Session::CmdAuth>::Run},
+    {"STLS", kInAuthorization, config::kPop3Stls, Method<&Pop3Session::CmdStls>::Run},
     {"STAT", kInTransaction, 0, Method<&Pop3Session::CmdStat>::Run},
     {"LIST", kInTransaction, 0, Method<&Pop3Session::CmdList>::Run},
     {"RETR", kInTransaction, 0, Method<&Pop3Session::CmdRetr>::Run},
-    {"TOP", kInTransaction, 0, Method<&Pop3Session::CmdTop>::Run},
+    {"TOP", kInTransaction, config::kPop3Top, Method<&Pop3Session::CmdTop>::Run},
     {"DELE", kInTransaction, 0, Method<&Pop3Session::CmdDele>::Run},
     {"NOOP", kInTransaction, 0, Method<&Pop3Session::CmdNoop>::Run},
     {"RSET", kInTransaction, 0, Method<&Pop3Session::CmdRset>::Run},
-    {"UIDL", kInTransaction, 0, Method<&Pop3Session::CmdUidl>::Run},
+    {"UIDL", kInTransaction, config::kPop3Uidl, Method<&Pop3Session::CmdUidl>::Run},
 };
 
 std::unique_ptr<protocols::Session> MakeSession(protocols::SessionContext& ctx,
@@ -77,6 +80,7 @@ Pop3Session::Pop3Session(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out), config_(*ctx.config) {
   id_ = ctx_.registry->Add(this);
+  disabled_ = config::Pop3Disabled(config_.pop3);
 }
 
 Pop3Session::~Pop3Session() {
@@ -264,7 +268,10 @@ void Pop3Session::Dispatch(std::string_view line) {
   }
   CommandLine cmd = SplitCommand(line);
   const CommandDef* def = protocols::FindCommand(kCommands, cmd.name);
+  // A command of a capability turned off (pop3.capabilities) is unknown.
+  if (def != nullptr && (def->flags & disabled_) != 0) def = nullptr;
   protocols::CountCommand("pop3", def);
+  if (def != nullptr && !FaultRegistry().empty() && InjectFault(*def, cmd)) return;
   if (def != nullptr) {
     unsigned bit = state_ == State::kAuthorization ? kInAuthorization : kInTransaction;
     if ((def->states & bit) == 0) {
@@ -300,19 +307,26 @@ std::string Pop3Session::ExpireCapability() const {
 }
 
 void Pop3Session::CmdCapa(const CommandLine&) {
-  std::string r =
-      "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
-      "AUTH-RESP-CODE\r\nPIPELINING\r\n";
+  auto on = [this](unsigned bit) { return (disabled_ & bit) == 0; };
+  std::string r = "+OK Capability list follows\r\nCAPA\r\n";
+  if (on(config::kPop3Top)) r += "TOP\r\n";
+  if (on(config::kPop3Uidl)) r += "UIDL\r\n";
+  if (on(config::kPop3RespCodes)) r += "RESP-CODES\r\n";
+  if (on(config::kPop3AuthRespCode)) r += "AUTH-RESP-CODE\r\n";
+  if (on(config::kPop3Pipelining)) r += "PIPELINING\r\n";
   if (state_ == State::kAuthorization) {
-    if (PlaintextAllowed()) r += "USER\r\nSASL PLAIN LOGIN\r\n";
-    if (info_.tls_available && !info_.tls_active) r += "STLS\r\n";
+    if (PlaintextAllowed()) {
+      if (on(config::kPop3User)) r += "USER\r\n";
+      if (on(config::kPop3Sasl)) r += "SASL PLAIN LOGIN\r\n";
+    }
+    if (info_.tls_available && !info_.tls_active && on(config::kPop3Stls)) r += "STLS\r\n";
   }
-  r += ExpireCapability() + "\r\n";
-  if (config_.pop3.login_delay.count() > 0) {
+  if (on(config::kPop3Expire)) r += ExpireCapability() + "\r\n";
+  if (config_.pop3.login_delay.count() > 0 && on(config::kPop3LoginDelay)) {
     r += "LOGIN-DELAY " + std::to_string(config_.pop3.login_delay.count()) + "\r\n";
   }
   r += "IMPLEMENTATION Pillarbox\r\n.\r\n";
-  out_.Write(std::move(r));
+  Emit(std::move(r));
 }
 
 void Pop3Session::CmdQuit(const CommandLine&) {
@@ -387,7 +401,7 @@ void Pop3Session::CmdAuth(const CommandLine& cmd) {
     std::string r = "+OK\r\n";
     if (PlaintextAllowed()) r += "PLAIN\r\nLOGIN\r\n";
     r += ".\r\n";
-    out_.Write(std::move(r));
+    Emit(std::move(r));
     return;
   }
   if (cmd.args.size() > 2) {
@@ -414,7 +428,7 @@ void Pop3Session::HandleSaslStep(const sasl::SaslExchange::Step& step) {
   using Kind = sasl::SaslExchange::Step::Kind;
   switch (step.kind) {
     case Kind::kChallenge:
-      out_.Write("+ " + step.challenge + "\r\n");
+      Emit("+ " + step.challenge + "\r\n");
       return;
     case Kind::kCancelled:
       sasl_.reset();
@@ -566,6 +580,7 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   // may be set per user is read from user_config_ from here on.
   std::vector<std::string> problems;
   user_config_ = config::UserConfig(config_, user.settings, &problems);
+  disabled_ = config::Pop3Disabled(user_config_->pop3);
   for (const std::string& p : problems) {
     LOG_WARN("pop3 {}: user {}: stored setting ignored, the configured value applies: {}", id_,
              LogSafe(user.name), LogSafe(p));
@@ -796,7 +811,7 @@ bool Pop3Session::ContinueStream() {
     }
     bool done = s.index >= messages_.size();
     if (done) chunk += ".\r\n";
-    out_.Write(std::move(chunk));
+    Emit(std::move(chunk));
     if (done) {
       stream_.reset();
       return true;
@@ -845,7 +860,7 @@ bool Pop3Session::ContinueMessage(Stream& s) {
     }
     bool done = s.offset >= s.end;
     if (done) s.stuffer.Finish(chunk);
-    out_.Write(std::move(chunk));
+    Emit(std::move(chunk));
     if (done) {
       // A TOP with more lines than the body has is a download in disguise
       // (fetchmail --keep fetches so): journaled like RETR, but it does not
@@ -979,12 +994,65 @@ void Pop3Session::OnCommitted(Result<storage::Pop3CommitResult> result) {
 
 // --- output and teardown -------------------------------------------------------
 
+protocols::FaultRegistry& Pop3Session::FaultRegistry() {
+  return protocols::FaultRegistry::Global();
+}
+
+bool Pop3Session::InjectFault(const CommandDef& def, const CommandLine& cmd) {
+  auto rule = FaultRegistry().Match("pop3", def.name, user_, "INBOX");
+  if (!rule) return false;
+  LOG_INFO("pop3 {}: fault injected on {}: {}", id_, def.name, rule->action);
+  if (rule->action == "reply") {
+    Reply(rule->reply.starts_with("-ERR") || rule->reply.starts_with("+OK")
+              ? rule->reply
+              : "-ERR " + rule->reply);
+  } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
+    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    def.run(*this, cmd);
+  } else if (rule->action == "disconnect") {
+    Terminate();
+  } else if (rule->action == "delay" && ctx_.timer) {
+    // Input waits meanwhile: the command runs when the timer fires.
+    wait_ = Wait::kTimer;
+    CommandLine copy = cmd;
+    const CommandDef* d = &def;
+    ctx_.timer(std::chrono::milliseconds(rule->delay_ms),
+               protocols::BindSession<Pop3Session>(ctx_.registry, id_, [copy, d](Pop3Session& s) {
+                 if (s.state_ == State::kDone) return;
+                 s.wait_ = Wait::kNone;
+                 d->run(s, copy);
+                 if (s.wait_ == Wait::kNone) s.Pump();
+               }));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Pop3Session::Emit(std::string bytes) {
+  if (cut_) return;
+  if (disconnect_after_ > 0) {
+    if (bytes.size() < disconnect_after_) {
+      disconnect_after_ -= bytes.size();
+    } else {
+      // A disconnect fault: the response stops here.
+      bytes.resize(static_cast<std::size_t>(disconnect_after_));
+      disconnect_after_ = 0;
+      cut_ = true;
+      out_.Write(std::move(bytes));
+      Terminate();
+      return;
+    }
+  }
+  out_.Write(std::move(bytes));
+}
+
 void Pop3Session::Reply(std::string_view line) {
   std::string bytes;
   bytes.reserve(line.size() + 2);
   bytes.append(line);
   bytes.append("\r\n");
-  out_.Write(std::move(bytes));
+  Emit(std::move(bytes));
 }
 
 int Pop3Session::BadCommandLimit() const {

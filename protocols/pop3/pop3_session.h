@@ -25,6 +25,7 @@
 
 #include "config/config.h"
 #include "protocols/command_table.h"
+#include "protocols/faults.h"
 #include "protocols/pop3/pop3_format.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/session.h"
@@ -176,6 +177,12 @@ class Pop3Session : public protocols::Session {
 
   // --- output and teardown -------------------------------------------------
   void Reply(std::string_view line);  // appends CRLF
+  // Every write to the client: cut short by a disconnect fault.
+  void Emit(std::string bytes);
+  // A fault rule (protocols/faults.h) for this command: true when it took
+  // the command over.
+  bool InjectFault(const CommandDef& def, const CommandLine& cmd);
+  static protocols::FaultRegistry& FaultRegistry();
   void BadCommand(std::string_view reply);
   std::string InternalError(std::string_view what, const Status& status);
   void ReleaseLogin();
@@ -212,6 +219,10 @@ class Pop3Session : public protocols::Session {
   std::uint64_t live_size_ = 0;
   // The user's effective configuration (config::UserConfig), from login on.
   std::optional<config::Config> user_config_;
+  // Capabilities turned off (config::kPop3* bits): global, then the user's.
+  unsigned disabled_ = 0;
+  std::uint64_t disconnect_after_ = 0;  // a disconnect fault: bytes still to write
+  bool cut_ = false;                    // it fired: nothing more is written
   const config::Config& UserSettings() const { return user_config_ ? *user_config_ : config_; }
   bool holds_lock_ = false;
   bool registered_live_ = false;

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/capabilities.h"
 
 #include <gtest/gtest.h>
 
@@ -702,6 +703,27 @@ TEST_F(ConfigTest, ExpireRule) {
   EXPECT_EQ(n->mailbox, "Lists/old");
   EXPECT_FALSE(ParseExpireRule("=7").ok());
   EXPECT_FALSE(ParseExpireRule("Trash=x").ok());
+}
+
+}  // namespace
+}  // namespace pillarbox::config
+
+namespace pillarbox::config {
+namespace {
+
+TEST(CapabilityProfiles, ValidatedAndResolved) {
+  EXPECT_TRUE(ValidateUserSetting("imap.profile", "rfc3501").ok());
+  EXPECT_FALSE(ValidateUserSetting("imap.profile", "bogus").ok());
+  EXPECT_TRUE(ValidateUserSetting("imap.capabilities", "-IDLE -move,-LITERAL+").ok());
+  EXPECT_FALSE(ValidateUserSetting("imap.capabilities", "IDLE").ok());
+  EXPECT_FALSE(ValidateUserSetting("imap.capabilities", "-CONDSTORE").ok());
+  EXPECT_TRUE(ValidateUserSetting("pop3.capabilities", "-UIDL -TOP -PIPELINING").ok());
+  EXPECT_FALSE(ValidateUserSetting("pop3.capabilities", "-MOVE").ok());
+  Config c = UserConfig(Config(), {{"imap.profile", "no-idle"}, {"imap.capabilities", "-MOVE"}});
+  EXPECT_EQ(ImapDisabled(c.imap), kImapIdle | kImapMove);
+  c.imap.profile = "rfc3501";
+  EXPECT_NE(ImapDisabled(c.imap) & kImapLiteralPlus, 0u);
+  EXPECT_EQ(ImapDisabled(Config().imap), 0u);
 }
 
 }  // namespace

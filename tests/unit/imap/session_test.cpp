@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "protocols/faults.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
@@ -1172,6 +1173,109 @@ TEST_F(ImapSessionTest, NewKeywordIsInFlagsBeforeAnyFetchShowsIt) {
             "Flags permitted.\r\n"
             "* 3 EXISTS\r\n* 1 RECENT\r\n"
             "* 2 FETCH (FLAGS (\\Seen K2))\r\nb3 OK NOOP completed.\r\n");
+}
+
+// ---- capability profiles (imap.profile, imap.capabilities) ------------------
+
+TEST_F(ImapSessionTest, Rfc3501ProfileTurnsExtensionsOff) {
+  config_.imap.profile = "rfc3501";
+  Deliver(kMsg1);
+  auto c = Connect();
+  EXPECT_EQ(c->out.Take(),
+            "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN] Pillarbox ready.\r\n");
+  EXPECT_EQ(Run(*c, "a ID NIL\r\n", "a"), "a BAD Error in IMAP command ID: Unknown command.\r\n");
+  EXPECT_EQ(Run(*c, "b AUTHENTICATE PLAIN AGpvZQBzZWNyZXQ=\r\n", "b"),
+            "b BAD Error in IMAP command AUTHENTICATE: Initial response not supported (no "
+            "SASL-IR)\r\n");
+  EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"), "L OK [CAPABILITY IMAP4rev1] Logged in\r\n");
+  EXPECT_EQ(Run(*c, "c CAPABILITY\r\n", "c"),
+            "* CAPABILITY IMAP4rev1\r\nc OK Capability completed.\r\n");
+  for (const char* cmd : {"ENABLE UTF8=ACCEPT", "NAMESPACE", "IDLE"}) {
+    std::string name = std::string(cmd).substr(0, std::string(cmd).find(' '));
+    EXPECT_EQ(Run(*c, std::string("d ") + cmd + "\r\n", "d"),
+              "d BAD Error in IMAP command " + name + ": Unknown command.\r\n");
+  }
+  EXPECT_EQ(Run(*c, "e LIST () \"\" *\r\n", "e"),
+            "e BAD Error in IMAP command LIST: Expected reference and mailbox name\r\n");
+  EXPECT_EQ(Run(*c, "f LIST \"\" INBOX\r\n", "f"),
+            "* LIST () \"/\" INBOX\r\nf OK List completed.\r\n");
+  Run(*c, "g SELECT INBOX\r\n", "g");
+  EXPECT_EQ(Run(*c, "h MOVE 1 Trash\r\n", "h"),
+            "h BAD Error in IMAP command MOVE: Unknown command.\r\n");
+  EXPECT_EQ(Run(*c, "i UID MOVE 1 Trash\r\n", "i"),
+            "i BAD Error in IMAP command UID MOVE: Unknown command.\r\n");
+  EXPECT_EQ(Run(*c, "j UID EXPUNGE 1\r\n", "j"),
+            "j BAD Error in IMAP command UID EXPUNGE: Unknown command.\r\n");
+  EXPECT_EQ(Run(*c, "k UNSELECT\r\n", "k"),
+            "k BAD Error in IMAP command UNSELECT: Unknown command.\r\n");
+  // No COPYUID without UIDPLUS.
+  EXPECT_EQ(Run(*c, "l COPY 1 Trash\r\n", "l"), "l OK Copy completed.\r\n");
+  EXPECT_EQ(Run(*c, "m EXPUNGE\r\n", "m"), "m OK Expunge completed.\r\n");
+}
+
+TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
+  config_.imap.profile = "no-literal-plus";
+  auto c = Connect();
+  EXPECT_EQ(c->out.Take(),
+            "* OK [CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] Pillarbox "
+            "ready.\r\n");
+  // The literal's bytes arrive anyway: they are skipped with the command,
+  // wherever the input is split, and the next command works.
+  const std::string input = "a LOGIN {3+}\r\njoe secret\r\nb LOGIN {3}\r\n";
+  for (std::size_t split = 0; split <= input.size(); ++split) {
+    auto d = Connect();
+    d->out.Take();
+    std::string got = Send(*d, input.substr(0, split));
+    got += Send(*d, input.substr(split));
+    EXPECT_EQ(got,
+              "a BAD Error in IMAP command LOGIN: Non-synchronizing literals not supported (no "
+              "LITERAL+)\r\n+ OK\r\n")
+        << split;
+  }
+  Send(*c, "b LOGIN {3}\r\n");
+  EXPECT_EQ(Run(*c, "joe secret\r\n", "b"),
+            "b OK [CAPABILITY IMAP4rev1 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
+            "SPECIAL-USE LIST-EXTENDED] Logged in\r\n");
+}
+
+TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
+  Status st = fx_.WaitStatus([&](storage::StatusCallback cb) {
+    fx_.store().SetUserSetting("joe", "imap.capabilities", "-IDLE -MOVE", cb);
+  });
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto c = Connect();
+  // Before login the global profile (full).
+  EXPECT_EQ(c->out.Take(), std::string("* OK [CAPABILITY ") + kPreCaps + "] Pillarbox ready.\r\n");
+  EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"),
+            "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
+            "SPECIAL-USE LIST-EXTENDED] Logged in\r\n");
+  EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
+}
+
+// ---- fault injection (protocols/faults.h) -----------------------------------
+
+TEST_F(ImapSessionTest, FaultRulesParseAndFire) {
+  EXPECT_FALSE(protocols::ParseFaultRules(R"([{"protocol":"imap","action":"boom"}])").ok());
+  EXPECT_FALSE(protocols::ParseFaultRules(R"([{"protocol":"imap","action":"bye","x":1}])").ok());
+  auto rules = protocols::ParseFaultRules(
+      R"([{"protocol":"imap","command":"noop","user":"JOE","action":"reply",)"
+      R"("reply":"NO [UNAVAILABLE] injected","count":1},)"
+      R"({"protocol":"imap","command":"FETCH","action":"disconnect","after_bytes":20}])");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  protocols::FaultRegistry::Global().Replace(std::move(*rules));
+  Deliver(kMsg1);
+  auto c = LoggedIn();
+  EXPECT_EQ(Run(*c, "a NOOP\r\n", "a"), "a NO [UNAVAILABLE] injected\r\n");
+  EXPECT_EQ(Run(*c, "b NOOP\r\n", "b"), "b OK NOOP completed.\r\n");
+  Run(*c, "c SELECT INBOX\r\n", "c");
+  c->session->OnInput("d FETCH 1 BODY[]\r\n");
+  fx_.RunUntil([&] {
+    timers_.Advance(std::chrono::milliseconds(0));
+    return c->out.closed();
+  });
+  EXPECT_TRUE(c->out.closed());
+  EXPECT_EQ(c->out.Take().size(), 20u);
+  protocols::FaultRegistry::Global().Clear();
 }
 
 }  // namespace

@@ -592,3 +592,32 @@ TEST_F(Pop3Test, InputIsPausedWhenTooMuchIsBufferedWhileWaiting) {
 
 }  // namespace
 }  // namespace pillarbox::pop3::testing
+
+// --- pop3.capabilities removals ---------------------------------------------
+
+namespace pillarbox::pop3::testing {
+namespace {
+
+TEST_F(Pop3Test, CapabilityRemovalsAreReallyOff) {
+  config_.pop3.capabilities = "-UIDL -TOP -PIPELINING";
+  Deliver("Subject: a\r\n\r\nbody\r\n");
+  auto c = Connect();
+  EXPECT_EQ(Send(*c, "CAPA\r\n"),
+            "+OK Capability list follows\r\nCAPA\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nUSER\r\n"
+            "SASL PLAIN LOGIN\r\nEXPIRE NEVER\r\nIMPLEMENTATION Pillarbox\r\n.\r\n");
+  EXPECT_EQ(Send(*c, "USER alice\r\nPASS secret\r\n"), "+OK\r\n+OK Logged in.\r\n");
+  EXPECT_EQ(Send(*c, "UIDL\r\n"), "-ERR Unknown command: UIDL\r\n");
+  EXPECT_EQ(Send(*c, "TOP 1 0\r\n"), "-ERR Unknown command: TOP\r\n");
+  EXPECT_EQ(Send(*c, "STAT\r\n").substr(0, 6), "+OK 1 ");
+}
+
+TEST_F(Pop3Test, UserCapabilityRemovalsApplyAtLogin) {
+  SetSetting("alice", "pop3.capabilities", "-uidl");
+  auto c = Connect();
+  EXPECT_EQ(Send(*c, "CAPA\r\n"), kCapaAuth);
+  EXPECT_EQ(Send(*c, "USER alice\r\nPASS secret\r\nUIDL\r\n"),
+            "+OK\r\n+OK Logged in.\r\n-ERR Unknown command: UIDL\r\n");
+}
+
+}  // namespace
+}  // namespace pillarbox::pop3::testing

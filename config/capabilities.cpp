@@ -1,0 +1,147 @@
+#include "config/capabilities.h"
+
+#include <array>
+#include <utility>
+
+#include "config/config.h"
+
+namespace pillarbox::config {
+namespace {
+
+struct Named {
+  std::string_view name;
+  unsigned bit;
+};
+
+constexpr std::array kImapExtensions = {
+    Named{"LITERAL+", kImapLiteralPlus},
+    Named{"SASL-IR", kImapSaslIr},
+    Named{"ID", kImapId},
+    Named{"ENABLE", kImapEnable},
+    Named{"IDLE", kImapIdle},
+    Named{"NAMESPACE", kImapNamespace},
+    Named{"UNSELECT", kImapUnselect},
+    Named{"CHILDREN", kImapChildren},
+    Named{"UIDPLUS", kImapUidPlus},
+    Named{"MOVE", kImapMove},
+    Named{"SPECIAL-USE", kImapSpecialUse},
+    Named{"LIST-EXTENDED", kImapListExtended},
+};
+
+constexpr std::array kPop3Capabilities = {
+    Named{"TOP", kPop3Top},
+    Named{"UIDL", kPop3Uidl},
+    Named{"PIPELINING", kPop3Pipelining},
+    Named{"USER", kPop3User},
+    Named{"SASL", kPop3Sasl},
+    Named{"STLS", kPop3Stls},
+    Named{"RESP-CODES", kPop3RespCodes},
+    Named{"AUTH-RESP-CODE", kPop3AuthRespCode},
+    Named{"EXPIRE", kPop3Expire},
+    Named{"LOGIN-DELAY", kPop3LoginDelay},
+};
+
+constexpr unsigned kAllImap = (kImapListExtended << 1) - 1;
+
+struct Profile {
+  std::string_view name;
+  unsigned disabled;
+};
+
+// CONDSTORE and QRESYNC are not implemented yet, so minimal-sync is full.
+constexpr std::array kProfiles = {
+    Profile{"full", 0},
+    Profile{"rfc3501", kAllImap},
+    Profile{"minimal-sync", 0},
+    Profile{"no-literal-plus", kImapLiteralPlus},
+    Profile{"no-idle", kImapIdle},
+};
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+template <typename Table>
+unsigned BitOf(const Table& table, std::string_view upper) {
+  for (const Named& n : table) {
+    if (n.name == upper) return n.bit;
+  }
+  return 0;
+}
+
+// Calls fn(upper-case name) for each item of a removal list; an item not
+// starting with '-' is an error.
+template <typename Fn>
+Status ForEachRemoval(std::string_view list, Fn fn) {
+  std::size_t i = 0;
+  while (i < list.size()) {
+    if (list[i] == ' ' || list[i] == ',' || list[i] == '\t') {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < list.size() && list[end] != ' ' && list[end] != ',' && list[end] != '\t') ++end;
+    std::string_view item = list.substr(i, end - i);
+    if (item.size() < 2 || item.front() != '-') {
+      return Status(Code::kInvalidArgument,
+                    "\"" + std::string(item) + "\": expected a removal such as -IDLE");
+    }
+    PB_RETURN_IF_ERROR(fn(Upper(item.substr(1))));
+    i = end;
+  }
+  return Status::Ok();
+}
+
+template <typename Table>
+Status CheckRemovals(const Table& table, std::string_view list) {
+  return ForEachRemoval(list, [&](const std::string& name) -> Status {
+    if (BitOf(table, name) != 0) return Status::Ok();
+    std::string known;
+    for (const Named& n : table) known += (known.empty() ? "" : ", ") + std::string(n.name);
+    return Status(Code::kInvalidArgument,
+                  "unknown capability " + name + " (one of: " + known + ")");
+  });
+}
+
+template <typename Table>
+unsigned Removed(const Table& table, std::string_view list) {
+  unsigned bits = 0;
+  (void)ForEachRemoval(list, [&](const std::string& name) {
+    bits |= BitOf(table, name);
+    return Status::Ok();
+  });
+  return bits;
+}
+
+}  // namespace
+
+unsigned ImapExtensionBit(std::string_view name) { return BitOf(kImapExtensions, name); }
+
+Status CheckImapProfile(std::string_view profile) {
+  for (const Profile& p : kProfiles) {
+    if (p.name == profile) return Status::Ok();
+  }
+  return Status(Code::kInvalidArgument,
+                "expected full, rfc3501, minimal-sync, no-literal-plus or no-idle");
+}
+
+Status CheckImapRemovals(std::string_view list) { return CheckRemovals(kImapExtensions, list); }
+Status CheckPop3Removals(std::string_view list) { return CheckRemovals(kPop3Capabilities, list); }
+
+unsigned ImapDisabled(const ImapConfig& imap) {
+  unsigned bits = 0;
+  for (const Profile& p : kProfiles) {
+    if (p.name == imap.profile) bits = p.disabled;
+  }
+  return bits | Removed(kImapExtensions, imap.capabilities);
+}
+
+unsigned Pop3Disabled(const Pop3Config& pop3) {
+  return Removed(kPop3Capabilities, pop3.capabilities);
+}
+
+}  // namespace pillarbox::config

@@ -1,0 +1,64 @@
+// Capability profiles: which protocol extensions a session offers, for
+// client developers who need a server without some of them (README.md
+// "Misbehaving on purpose: faults and capability profiles").
+//
+// `imap.profile` names a preset; `imap.capabilities` and
+// `pop3.capabilities` list removals ("-IDLE -MOVE -LITERAL+"). All three may
+// be set globally and per user (config::UserConfig); a session resolves them
+// before login from the global configuration and again at login.
+// A disabled extension is off, not only missing from CAPABILITY/CAPA: its
+// commands are refused as by a server without it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace pillarbox::config {
+
+struct ImapConfig;
+struct Pop3Config;
+
+// IMAP extensions that can be turned off (bits of ImapDisabled()).
+inline constexpr unsigned kImapLiteralPlus = 1u << 0;    // RFC 7888
+inline constexpr unsigned kImapSaslIr = 1u << 1;         // RFC 4959
+inline constexpr unsigned kImapId = 1u << 2;             // RFC 2971
+inline constexpr unsigned kImapEnable = 1u << 3;         // RFC 5161
+inline constexpr unsigned kImapIdle = 1u << 4;           // RFC 2177
+inline constexpr unsigned kImapNamespace = 1u << 5;      // RFC 2342
+inline constexpr unsigned kImapUnselect = 1u << 6;       // RFC 3691
+inline constexpr unsigned kImapChildren = 1u << 7;       // RFC 3348
+inline constexpr unsigned kImapUidPlus = 1u << 8;        // RFC 4315
+inline constexpr unsigned kImapMove = 1u << 9;           // RFC 6851
+inline constexpr unsigned kImapSpecialUse = 1u << 10;    // RFC 6154
+inline constexpr unsigned kImapListExtended = 1u << 11;  // RFC 5258
+
+// POP3 capabilities that can be turned off (bits of Pop3Disabled()).
+inline constexpr unsigned kPop3Top = 1u << 0;
+inline constexpr unsigned kPop3Uidl = 1u << 1;
+inline constexpr unsigned kPop3Pipelining = 1u << 2;
+inline constexpr unsigned kPop3User = 1u << 3;
+inline constexpr unsigned kPop3Sasl = 1u << 4;
+inline constexpr unsigned kPop3Stls = 1u << 5;
+inline constexpr unsigned kPop3RespCodes = 1u << 6;
+inline constexpr unsigned kPop3AuthRespCode = 1u << 7;
+inline constexpr unsigned kPop3Expire = 1u << 8;
+inline constexpr unsigned kPop3LoginDelay = 1u << 9;
+
+// The bit of an IMAP extension by its CAPABILITY name (upper case), 0 when
+// it cannot be turned off.
+unsigned ImapExtensionBit(std::string_view name);
+
+// "full" (default), "rfc3501" (IMAP4rev1 only), "minimal-sync" (no
+// CONDSTORE/QRESYNC), "no-literal-plus", "no-idle".
+Status CheckImapProfile(std::string_view profile);
+// A space- or comma-separated list of removals, each "-NAME" ("-IDLE -MOVE").
+Status CheckImapRemovals(std::string_view list);
+Status CheckPop3Removals(std::string_view list);
+
+// The extensions turned off by the profile and the removals.
+unsigned ImapDisabled(const ImapConfig& imap);
+unsigned Pop3Disabled(const Pop3Config& pop3);
+
+}  // namespace pillarbox::config

@@ -1,0 +1,102 @@
+"""Capability profiles against the real binary: imap.profile and
+imap.capabilities (global and per user), pop3.capabilities. Turned-off
+extensions are really off: their commands are refused."""
+
+import imaplib
+import poplib
+import subprocess
+
+from conftest import BIN, message, read_line
+
+USER, PASSWORD = "alice", "secret"
+
+
+def raw(conn, name, *args):
+    imaplib.Commands.setdefault(name, ("AUTH", "SELECTED"))
+    try:
+        return conn._simple_command(name, *args)
+    except imaplib.IMAP4.error as e:
+        text = str(e)
+        return ("BAD" if " BAD " in text else "NO"), [text.encode()]
+
+
+def test_rfc3501_profile_per_user(server):
+    server.cli("user", "set", USER, "imap.profile=rfc3501")
+    server.deliver(USER, message(subject="one"))
+    conn = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=10)
+    try:
+        # Before login: the global profile (full).
+        assert "MOVE" not in conn.capabilities
+        assert "LITERAL+" in conn.capabilities
+        typ, data = conn.login(USER, PASSWORD)
+        assert typ == "OK"
+        # After login the user's profile, announced in the LOGIN answer.
+        assert data == [b"[CAPABILITY IMAP4rev1] Logged in"], data
+        typ, data = conn.capability()
+        assert data[-1] == b"IMAP4rev1"
+        assert conn.select("INBOX")[0] == "OK"
+        typ, data = raw(conn, "MOVE", "1", "Trash")
+        assert typ == "BAD", data
+        typ, data = raw(conn, "UID", "EXPUNGE", "1")
+        assert typ == "BAD", data
+        typ, data = raw(conn, "UID", "MOVE", "1", "Trash")
+        assert typ == "BAD", data
+        typ, data = raw(conn, "UNSELECT")
+        assert typ == "BAD", data
+        # What RFC 3501 has still works.
+        assert conn.copy("1", "Trash")[0] == "OK"
+        assert conn.store("1", "+FLAGS", "\\Deleted")[0] == "OK"
+        assert conn.expunge()[0] == "OK"
+    finally:
+        conn.logout()
+
+
+def test_no_literal_plus_refuses_non_synchronizing_literals(make_server):
+    srv = make_server(config={"imap": {"profile": "no-literal-plus"}})
+    with srv.connect("imap") as sock:
+        greeting = read_line(sock)
+        assert b"LITERAL+" not in greeting
+        # The literal's bytes follow at once, as a LITERAL+ client sends them.
+        sock.sendall(b"a LOGIN {5+}\r\nalice secret\r\nb NOOP\r\n")
+        assert read_line(sock).startswith(b"a BAD ")
+        assert read_line(sock) == b"b OK NOOP completed.\r\n"
+        # A synchronizing literal works.
+        sock.sendall(b"c LOGIN {5}\r\n")
+        assert read_line(sock).startswith(b"+ ")
+        sock.sendall(b"alice secret\r\n")
+        line = read_line(sock)
+        assert line.startswith(b"c OK [CAPABILITY IMAP4rev1 ID"), line
+    conn = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
+    assert "LITERAL+" not in conn.capabilities
+    assert conn.login(USER, PASSWORD)[0] == "OK"
+    conn.logout()
+
+
+def test_pop3_capability_removals(make_server):
+    srv = make_server(config={"pop3": {"capabilities": "-UIDL -TOP -PIPELINING"}})
+    srv.deliver(USER, message(subject="one"))
+    pop = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
+    try:
+        caps = pop.capa()
+        assert "UIDL" not in caps and "TOP" not in caps and "PIPELINING" not in caps
+        assert "USER" in caps
+        pop.user(USER)
+        pop.pass_(PASSWORD)
+        for call in (lambda: pop.uidl(), lambda: pop.top(1, 0)):
+            try:
+                call()
+                raise AssertionError("expected -ERR")
+            except poplib.error_proto as e:
+                assert str(e).startswith("b'-ERR"), e
+        assert pop.stat()[0] == 1
+    finally:
+        pop.quit()
+
+
+def test_bad_profile_is_a_config_error(make_server):
+    srv = make_server(start=False)
+    srv.sections["imap"]["profile"] = "bogus"
+    srv.write_config()
+    p = subprocess.run([BIN, "serve", "--config", srv.config_path], capture_output=True, timeout=30)
+    assert p.returncode != 0
+    assert b"imap.profile" in p.stderr + p.stdout
