@@ -141,7 +141,8 @@ TEST_F(ServicesTest, EveryPerUserKeyChangesTheEffectiveConfiguration) {
   const std::string base = config::DumpConfig(config_);
   for (const std::string& key : config::UserSettingKeys()) {
     bool changed = false;
-    for (const char* value : {"hide", "deny", "false", "true", "1h", "7", "1M"}) {
+    for (const char* value :
+         {"hide", "deny", "false", "true", "1h", "7", "1M", "rfc3501", "-IDLE", "-TOP"}) {
       if (!config::ValidateUserSetting(key, value).ok()) continue;
       std::vector<std::string> problems;
       config::Config c = config::UserConfig(config_, {{key, value}}, &problems);
