@@ -346,6 +346,12 @@ Status CheckQuota(const UserRecord& user, QuotaLimits defaults, std::uint64_t ad
 
 // Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.
 std::string NormalizeLineEndings(std::string_view bytes);
+// The same, one piece at a time: appends `piece` normalized to `out`.
+// `after_cr` carries a CR that ended the previous piece (start with false),
+// so that a CRLF split across pieces stays one line ending.
+void AppendNormalized(std::string_view piece, bool* after_cr, std::string* out);
+// True when NormalizeLineEndings would return `bytes` unchanged.
+bool IsNormalized(std::string_view bytes);
 
 // Runs posted closures when asked; for the CLI and tests. Thread-safe.
 class ManualExecutor {
