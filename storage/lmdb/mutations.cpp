@@ -393,7 +393,9 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
   };
   if (!request.bytes && !request.spill) {
     return Submit<AppendResult>(
-        [](WriteOps&) -> Result<AppendResult> { return Status::InvalidArgument("no message bytes"); },
+        [](WriteOps&) -> Result<AppendResult> {
+          return Status::InvalidArgument("no message bytes");
+        },
         std::move(done));
   }
   // The recipients of one message (same bytes, same spill file) share one
@@ -514,7 +516,6 @@ void LmdbStore::Prepare(PreparedMessage& p) {
     }
   });
 }
-
 
 void LmdbStore::StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) {
   Submit<StoreFlagsResult>(
