@@ -245,6 +245,11 @@ class Store {
   virtual void Authenticate(std::string name, std::string password, std::string client,
                             Callback<UserRecord> done) = 0;
 
+  // Hashes `password` with HashPassword (yescrypt) on the password threads,
+  // off the owner thread, and posts the crypt(3) string (SMTP's
+  // auto-created users).
+  virtual void HashPasswordAsync(std::string password, Callback<std::string> done) = 0;
+
   // --- mailboxes -----------------------------------------------------------
   virtual void CreateMailbox(UserId user, std::string name, SpecialUse use,
                              Callback<MailboxRecord> done) = 0;

@@ -699,6 +699,20 @@ void LmdbStore::Authenticate(std::string name, std::string password, std::string
   }
 }
 
+void LmdbStore::HashPasswordAsync(std::string password, Callback<std::string> done) {
+  auto shared_done = std::make_shared<Callback<std::string>>(std::move(done));
+  auto job = [password = std::move(password), done = shared_done, post = options_.post]() mutable {
+    auto hash = HashPassword(password);
+    std::fill(password.begin(), password.end(), '\0');
+    post([hash = std::move(hash), done = std::move(done)]() mutable { (*done)(std::move(hash)); });
+  };
+  // Queued as one more client of the pool, so that logins go on meanwhile.
+  if (!auth_queue_->Push("(hash)", std::move(job))) {
+    options_.post(
+        [done = shared_done] { (*done)(Status::InUse("too many password hashings pending")); });
+  }
+}
+
 // --- owner-thread state ------------------------------------------------------
 
 void LmdbStore::AssertOwnerThread() {

@@ -96,6 +96,7 @@ class LmdbStore final : public Store {
                 StatusCallback done) override;
   void Authenticate(std::string name, std::string password, std::string client,
                     Callback<UserRecord> done) override;
+  void HashPasswordAsync(std::string password, Callback<std::string> done) override;
 
   void CreateMailbox(UserId user, std::string name, SpecialUse use,
                      Callback<MailboxRecord> done) override;

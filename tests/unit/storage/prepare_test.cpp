@@ -216,5 +216,18 @@ TEST(PrepareTest, NormalizingInPiecesEqualsNormalizingAtOnce) {
   EXPECT_FALSE(IsNormalized("a\r\r\n"));
 }
 
+// SMTP's auto-created users: the hash is made on the password threads and
+// posted back, never on the caller's thread.
+TEST(PrepareTest, HashPasswordAsyncPostsAVerifiableHash) {
+  StoreFixture f;
+  std::optional<Result<std::string>> hash;
+  f.store().HashPasswordAsync("devpass", [&](Result<std::string> r) { hash.emplace(r); });
+  EXPECT_FALSE(hash.has_value());  // not computed inline
+  f.RunUntil([&] { return hash.has_value(); });
+  ASSERT_TRUE(hash->ok()) << hash->status().ToString();
+  EXPECT_TRUE(VerifyPassword("devpass", **hash));
+  EXPECT_FALSE(VerifyPassword("other", **hash));
+}
+
 }  // namespace
 }  // namespace pillarbox::storage
