@@ -9,7 +9,9 @@
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -73,6 +75,34 @@ class BenchStore {
     while (pending > 0) ex_.WaitAndRun(100);
   }
 
+  // Appends one message of `body` bytes, in memory or (spill) from a
+  // spill file as SMTP/LMTP DATA over 1 MiB does, and waits for it.
+  void AppendOne(int n, std::size_t body, bool spill) {
+    bool done = false;
+    Submit(n, body, spill, 1, [&] { done = true; });
+    while (!done) ex_.WaitAndRun(100);
+  }
+  // Submits one append as session `session`; `done` runs at its commit.
+  void Submit(int n, std::size_t body, bool spill, std::uint64_t session,
+              std::function<void()> done) {
+    AppendRequest req;
+    req.user = user_;
+    std::string bytes = MakeMessage(n, body);
+    if (spill) {
+      auto file = SpillFile::Create(dir_ + "/tmp");
+      if (!file.ok() || !(*file)->Append(bytes).ok()) abort();
+      req.spill = std::move(*file);
+    } else {
+      req.bytes = std::make_shared<const std::string>(std::move(bytes));
+    }
+    req.origin.protocol = "lmtp";
+    req.origin.session = session;
+    store_->Append(std::move(req), [done = std::move(done)](Result<AppendResult> r) {
+      if (!r.ok()) abort();
+      done();
+    });
+  }
+
   Store& store() { return *store_; }
   ManualExecutor& ex() { return ex_; }
   MailboxId inbox() const { return inbox_; }
@@ -98,6 +128,44 @@ void BM_Append(benchmark::State& state) {
   state.counters["appends/s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Append)->Arg(1)->Arg(8)->Arg(64)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One append of range(0) bytes; range(1): 1 = from a spill file.
+void BM_AppendSize(benchmark::State& state) {
+  BenchStore s;
+  auto body = static_cast<std::size_t>(state.range(0));
+  bool spill = state.range(1) != 0;
+  int n = 0;
+  for (auto _ : state) s.AppendOne(n++, body, spill);
+  state.SetBytesProcessed(static_cast<std::int64_t>(body) * n);
+}
+BENCHMARK(BM_AppendSize)
+    ->Args({100 << 10, 0})
+    ->Args({100 << 10, 1})
+    ->Args({10 << 20, 0})
+    ->Args({10 << 20, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Commit latency of a small append (another session) submitted right after
+// a 10 MiB one: the iteration time is the small one's, from submit to its
+// completion.
+void BM_SmallBehindBig(benchmark::State& state) {
+  BenchStore s;
+  int n = 0;
+  for (auto _ : state) {
+    bool big_done = false, small_done = false;
+    std::chrono::steady_clock::time_point small_at;
+    s.Submit(n++, 10 << 20, state.range(0) != 0, 1, [&] { big_done = true; });
+    auto start = std::chrono::steady_clock::now();
+    s.Submit(n++, 2000, false, 2, [&] {
+      small_done = true;
+      small_at = std::chrono::steady_clock::now();
+    });
+    while (!big_done || !small_done) s.ex().WaitAndRun(100);
+    state.SetIterationTime(std::chrono::duration<double>(small_at - start).count());
+  }
+}
+BENCHMARK(BM_SmallBehindBig)->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // SELECT of a 100k-message mailbox: one read view, ListMessages.
 void BM_ListMessages100k(benchmark::State& state) {

@@ -138,19 +138,46 @@ std::string AuthClientKey(std::string_view address) {
 std::string NormalizeLineEndings(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() + bytes.size() / 32 + 2);
-  const std::size_t n = bytes.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    char c = bytes[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < n && bytes[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out.push_back(c);
-    }
-  }
+  bool after_cr = false;
+  AppendNormalized(bytes, &after_cr, &out);
   return out;
+}
+
+void AppendNormalized(std::string_view piece, bool* after_cr, std::string* out) {
+  const std::size_t n = piece.size();
+  if (n == 0) return;
+  std::size_t i = 0;
+  // The LF of a CRLF whose CR ended the previous piece (already written).
+  if (*after_cr && n > 0 && piece[0] == '\n') i = 1;
+  *after_cr = false;
+  while (i < n) {
+    std::size_t j = piece.find_first_of("\r\n", i);
+    if (j == std::string_view::npos) {
+      out->append(piece.substr(i));
+      return;
+    }
+    out->append(piece.substr(i, j - i));
+    out->append("\r\n");
+    if (piece[j] == '\r') {
+      if (j + 1 == n) {
+        *after_cr = true;
+      } else if (piece[j + 1] == '\n') {
+        ++j;
+      }
+    }
+    i = j + 1;
+  }
+}
+
+bool IsNormalized(std::string_view bytes) {
+  const std::size_t n = bytes.size();
+  for (std::size_t i = bytes.find_first_of("\r\n"); i != std::string_view::npos;
+       i = bytes.find_first_of("\r\n", i + 1)) {
+    if (bytes[i] == '\n') return false;  // an LF not after a CR (those are skipped)
+    if (i + 1 >= n || bytes[i + 1] != '\n') return false;
+    ++i;
+  }
+  return true;
 }
 
 }  // namespace pillarbox::storage

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -70,6 +71,24 @@ Result<std::string> SpillFile::ReadAll() const {
     done += static_cast<std::size_t>(n);
   }
   return out;
+}
+
+Status SpillFile::ReadChunks(std::size_t chunk,
+                             const std::function<Status(std::string_view)>& fn) const {
+  std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size_)), '\0');
+  std::uint64_t done = 0;
+  while (done < size_) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - done));
+    ssize_t n = ::pread(fd_, buf.data(), want, static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("reading a spill file");
+    }
+    if (n == 0) return Status::IOError("spill file shorter than written");
+    done += static_cast<std::uint64_t>(n);
+    PB_RETURN_IF_ERROR(fn(std::string_view(buf.data(), static_cast<std::size_t>(n))));
+  }
+  return Status::Ok();
 }
 
 }  // namespace pillarbox::storage

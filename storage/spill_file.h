@@ -6,10 +6,12 @@
 // after a crash.
 //
 // Threads: written by one thread (the session's), then, once handed to the
-// store, only read (ReadAll on the writer thread); never both at once.
+// store, only read (on the store's preparation threads, before the message
+// is queued for the writer); never both at once.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,6 +34,9 @@ class SpillFile {
   std::uint64_t size() const { return size_; }
   // The whole content.
   Result<std::string> ReadAll() const;
+  // The content in pieces of at most `chunk` bytes, in order, through one
+  // buffer of that size; stops at the first error `fn` returns.
+  Status ReadChunks(std::size_t chunk, const std::function<Status(std::string_view)>& fn) const;
 
  private:
   explicit SpillFile(int fd) : fd_(fd) {}

@@ -257,6 +257,11 @@ class Store {
   virtual void Authenticate(std::string name, std::string password, std::string client,
                             Callback<UserRecord> done) = 0;
 
+  // Hashes `password` with HashPassword (yescrypt) on the password threads,
+  // off the owner thread, and posts the crypt(3) string (SMTP's
+  // auto-created users).
+  virtual void HashPasswordAsync(std::string password, Callback<std::string> done) = 0;
+
   // --- mailboxes -----------------------------------------------------------
   virtual void CreateMailbox(UserId user, std::string name, SpecialUse use,
                              Callback<MailboxRecord> done) = 0;
@@ -358,6 +363,12 @@ Status CheckQuota(const UserRecord& user, QuotaLimits defaults, std::uint64_t ad
 
 // Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.
 std::string NormalizeLineEndings(std::string_view bytes);
+// The same, one piece at a time: appends `piece` normalized to `out`.
+// `after_cr` carries a CR that ended the previous piece (start with false),
+// so that a CRLF split across pieces stays one line ending.
+void AppendNormalized(std::string_view piece, bool* after_cr, std::string* out);
+// True when NormalizeLineEndings would return `bytes` unchanged.
+bool IsNormalized(std::string_view bytes);
 
 // Runs posted closures when asked; for the CLI and tests. Thread-safe.
 class ManualExecutor {

@@ -74,21 +74,25 @@ bool ParseDecimal(std::string_view s, std::uint64_t* value) {
 }
 
 // crypt(3) is slow by design; the hash for auto-created users is computed
-// once per process and password, not per recipient.
-Result<std::string> AutoCreateHash(const std::string& password) {
+// once per process and password (off the loop, by Store::HashPasswordAsync),
+// not per recipient. Lookups and updates only: nothing here hashes.
+std::mutex auto_create_mu;
+std::string auto_create_password;  // under auto_create_mu
+std::string auto_create_hash;      // under auto_create_mu
+
+std::optional<std::string> CachedAutoCreateHash(const std::string& password) {
   // No password: the store keeps an empty hash, which VerifyPassword never
   // accepts (it refuses "!" and other non-hashes at CreateUser).
   if (password.empty()) return std::string();
-  static std::mutex mu;
-  static std::string cached_password;
-  static std::string cached_hash;
-  std::lock_guard<std::mutex> lock(mu);
-  if (!cached_hash.empty() && cached_password == password) return cached_hash;
-  auto hash = storage::HashPassword(password);
-  if (!hash.ok()) return hash.status();
-  cached_password = password;
-  cached_hash = *hash;
-  return cached_hash;
+  std::lock_guard<std::mutex> lock(auto_create_mu);
+  if (!auto_create_hash.empty() && auto_create_password == password) return auto_create_hash;
+  return std::nullopt;
+}
+
+void RememberAutoCreateHash(const std::string& password, const std::string& hash) {
+  std::lock_guard<std::mutex> lock(auto_create_mu);
+  auto_create_password = password;
+  auto_create_hash = hash;
 }
 
 class SmtpSession final : public protocols::Session {
@@ -577,14 +581,28 @@ class SmtpSession final : public protocols::Session {
   }
 
   void CreateAndAccept(const std::string& name, Address addr) {
-    auto hash = AutoCreateHash(cfg_.dev.auto_create_password);
-    if (!hash.ok()) {
-      LOG_ERROR("smtp: hashing the auto-create password: {}", hash.status().ToString());
-      return Reply("451 4.3.0 <" + addr.text + "> Temporary failure");
-    }
+    const std::string& password = cfg_.dev.auto_create_password;
+    if (auto hash = CachedAutoCreateHash(password)) return CreateUser(name, *hash, std::move(addr));
     busy_ = true;
     auto shared = std::make_shared<Address>(std::move(addr));
-    ctx_.store->CreateUser(name, *hash,
+    ctx_.store->HashPasswordAsync(
+        password, Bind([name, password, shared](SmtpSession& s, Result<std::string> hash) {
+          if (s.mode_ == Mode::kClosed) return;
+          s.busy_ = false;
+          if (!hash.ok()) {
+            LOG_ERROR("smtp: hashing the auto-create password: {}", hash.status().ToString());
+            s.Reply("451 4.3.0 <" + shared->text + "> Temporary failure");
+            return s.Pump();
+          }
+          RememberAutoCreateHash(password, *hash);
+          s.CreateUser(name, *hash, std::move(*shared));
+        }));
+  }
+
+  void CreateUser(const std::string& name, const std::string& hash, Address addr) {
+    busy_ = true;
+    auto shared = std::make_shared<Address>(std::move(addr));
+    ctx_.store->CreateUser(name, hash,
                            Bind([name, shared](SmtpSession& s, Result<storage::UserRecord> r) {
                              s.OnUserCreated(name, std::move(r), std::move(*shared));
                            }));
@@ -958,10 +976,11 @@ class SmtpSession final : public protocols::Session {
     d.origin.peer = info_.unix_socket && info_.peer_ip.empty() ? "unix" : info_.peer_ip;
     d.envelope_from = txn_.from.null ? "" : txn_.from.text;
     std::uint64_t seq = delivery_->seq;
-    services::Deliver(*ctx_.store, std::move(d),
-                      Bind([seq, index](SmtpSession& s, services::Outcome o, services::Delivered r) {
-                        s.OnAppended(seq, index, std::move(o), r);
-                      }));
+    services::Deliver(
+        *ctx_.store, std::move(d),
+        Bind([seq, index](SmtpSession& s, services::Outcome o, services::Delivered r) {
+          s.OnAppended(seq, index, std::move(o), r);
+        }));
   }
 
   void OnAppended(std::uint64_t seq, std::size_t index, services::Outcome status,

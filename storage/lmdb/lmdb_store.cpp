@@ -40,6 +40,9 @@ namespace {
 // How long the writer waits for this process's read views to end before it
 // gives up growing the map (views are meant to live for one command).
 constexpr auto kGrowWait = std::chrono::seconds(10);
+// Threads that prepare appended messages for the writer: two, so that a
+// large message being analyzed leaves one for everybody else's.
+constexpr int kPrepareThreads = 2;
 // Readers: one per live read view; views are short, sessions many.
 constexpr unsigned kMaxReaders = 1024;
 constexpr unsigned kMaxDbs = 16;
@@ -251,6 +254,14 @@ void ChangeBus::PublishUserDeleted(UserId user) {
 LmdbStore::LmdbStore(StoreOptions options) : options_(std::move(options)) {}
 
 LmdbStore::~LmdbStore() {
+  // Preparations first: each one still queued is finished and handed to the
+  // writer, which then drains.
+  {
+    MutexLock lock(prep_mu_);
+    prep_stop_ = true;
+  }
+  prep_cv_.notify_all();
+  for (auto& t : prep_threads_) t.join();
   {
     MutexLock lock(queue_mu_);
     stop_ = true;
@@ -368,6 +379,7 @@ Status LmdbStore::Init() {
   polled_txnid_ = info.me_last_txnid;
 
   writer_ = std::thread([this] { WriterLoop(); });
+  for (int i = 0; i < kPrepareThreads; ++i) prep_threads_.emplace_back([this] { PrepareLoop(); });
   int n = options_.auth_threads;
   if (n <= 0) n = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   auth_queue_ =
@@ -427,6 +439,53 @@ void LmdbStore::Enqueue(Mutation m) {
     ++submitted_;
   }
   queue_cv_.notify_one();
+}
+
+void LmdbStore::EnqueuePrepared(std::uint64_t lane, Mutation m, std::function<void()> prepare) {
+  AssertOwnerThread();
+  auto pending = std::make_shared<Pending>();
+  pending->m = std::move(m);
+  {
+    MutexLock lock(queue_mu_);
+    lanes_[lane].push_back(pending);
+    ++submitted_;  // Flush() waits for it from now on
+  }
+  auto job = [this, lane, pending, prepare = std::move(prepare)] {
+    prepare();
+    {
+      MutexLock lock(queue_mu_);
+      pending->ready = true;
+      auto it = lanes_.find(lane);
+      auto& q = it->second;
+      // Only the ready front moves: a later mutation of the lane never
+      // passes an earlier one still being prepared.
+      while (!q.empty() && q.front()->ready) {
+        queue_.push_back(std::move(q.front()->m));
+        q.pop_front();
+      }
+      if (q.empty()) lanes_.erase(it);
+    }
+    queue_cv_.notify_one();
+  };
+  {
+    MutexLock lock(prep_mu_);
+    prep_jobs_.push_back(std::move(job));
+  }
+  prep_cv_.notify_one();
+}
+
+void LmdbStore::PrepareLoop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      MutexLock lock(prep_mu_);
+      while (!prep_stop_ && prep_jobs_.empty()) lock.Wait(prep_cv_);
+      if (prep_jobs_.empty()) return;  // stopped and drained
+      job = std::move(prep_jobs_.front());
+      prep_jobs_.pop_front();
+    }
+    job();
+  }
 }
 
 void LmdbStore::SubmitStatus(std::function<Status(WriteOps&)> apply, StatusCallback done) {
@@ -665,6 +724,20 @@ void LmdbStore::Authenticate(std::string name, std::string password, std::string
     options_.post([done = shared_done] {
       (*done)(Status::NoPermission("too many checks pending from this address"));
     });
+  }
+}
+
+void LmdbStore::HashPasswordAsync(std::string password, Callback<std::string> done) {
+  auto shared_done = std::make_shared<Callback<std::string>>(std::move(done));
+  auto job = [password = std::move(password), done = shared_done, post = options_.post]() mutable {
+    auto hash = HashPassword(password);
+    std::fill(password.begin(), password.end(), '\0');
+    post([hash = std::move(hash), done = std::move(done)]() mutable { (*done)(std::move(hash)); });
+  };
+  // Queued as one more client of the pool, so that logins go on meanwhile.
+  if (!auth_queue_->Push("(hash)", std::move(job))) {
+    options_.post(
+        [done = shared_done] { (*done)(Status::InUse("too many password hashings pending")); });
   }
 }
 

@@ -6,6 +6,9 @@
 //   and POP3-lock maps (no locking: owner only).
 // - writer thread: the only write transactions (one per batch of queued
 //   mutations, each mutation in a nested transaction).
+// - preparation threads: make an appended message ready for the writer
+//   (read its spill file, normalize line endings, SHA-256, run the
+//   analyzer) before it enters the writer's queue (no LMDB access).
 // - auth threads: password verification only (no LMDB access).
 //
 // Map growth: every transaction in this process holds map_mu_ shared for its
@@ -40,6 +43,21 @@ namespace pillarbox::storage::lmdb {
 struct Mutation {
   std::function<Status(WriteOps&)> apply;
   std::function<void(Status)> complete;  // may be empty
+};
+
+// A message made ready for the writer by a preparation thread; immutable
+// once prepared. Recipients of one LMTP/SMTP transaction share one. It
+// holds the request's bytes and spill file until the commit, so that their
+// addresses (the key in LmdbStore::prepared_) are not reused meanwhile; when
+// the bytes needed no normalizing, `bytes` is `source` (no copy).
+struct PreparedMessage {
+  std::shared_ptr<const std::string> source;  // the request's bytes
+  std::shared_ptr<const SpillFile> spill;     // the request's spill file
+  std::once_flag once;
+  Status status;
+  std::shared_ptr<const std::string> bytes;  // normalized
+  BlobId id;
+  std::optional<AnalyzedMessage> analyzed;  // empty without an analyzer
 };
 
 // Owner-thread state that completions posted after the store is gone may
@@ -78,6 +96,7 @@ class LmdbStore final : public Store {
                 StatusCallback done) override;
   void Authenticate(std::string name, std::string password, std::string client,
                     Callback<UserRecord> done) override;
+  void HashPasswordAsync(std::string password, Callback<std::string> done) override;
 
   void CreateMailbox(UserId user, std::string name, SpecialUse use,
                      Callback<MailboxRecord> done) override;
@@ -118,7 +137,17 @@ class LmdbStore final : public Store {
 
  private:
   template <typename T>
-  void Submit(std::function<Result<T>(WriteOps&)> apply, Callback<T> done);
+  static Mutation MakeMutation(std::function<Result<T>(WriteOps&)> apply, Callback<T> done);
+  template <typename T>
+  void Submit(std::function<Result<T>(WriteOps&)> apply, Callback<T> done) {
+    Enqueue(MakeMutation<T>(std::move(apply), std::move(done)));
+  }
+  // Queues `m` for the writer once `prepare` has run on a preparation
+  // thread, and after every earlier mutation submitted on `lane`.
+  void EnqueuePrepared(std::uint64_t lane, Mutation m, std::function<void()> prepare);
+  void PrepareLoop();
+  // Fills `p` (once, whoever calls first).
+  void Prepare(PreparedMessage& p);
   void SubmitStatus(std::function<Status(WriteOps&)> apply, StatusCallback done);
   void Enqueue(Mutation m);
   void WriterLoop();
@@ -149,6 +178,24 @@ class LmdbStore final : public Store {
   bool stop_ GUARDED_BY(queue_mu_) = false;
   std::thread writer_;
 
+  // Mutations waiting for their preparation, per lane (an append's lane is
+  // its session), in submission order; the ready front of a lane moves to
+  // queue_.
+  struct Pending {
+    Mutation m;
+    bool ready = false;
+  };
+  std::unordered_map<std::uint64_t, std::deque<std::shared_ptr<Pending>>> lanes_
+      GUARDED_BY(queue_mu_);
+  Mutex prep_mu_;
+  std::condition_variable prep_cv_;
+  std::deque<std::function<void()>> prep_jobs_ GUARDED_BY(prep_mu_);
+  bool prep_stop_ GUARDED_BY(prep_mu_) = false;
+  std::vector<std::thread> prep_threads_;
+  // Owner thread: preparations still alive, by (bytes, spill file), so that
+  // the recipients of one message share one.
+  std::map<std::pair<const void*, const void*>, std::weak_ptr<PreparedMessage>> prepared_;
+
   std::unique_ptr<FairQueue> auth_queue_;
   std::vector<std::thread> auth_threads_;
 
@@ -168,7 +215,8 @@ class LmdbStore final : public Store {
 };
 
 template <typename T>
-inline void LmdbStore::Submit(std::function<Result<T>(WriteOps&)> apply, Callback<T> done) {
+inline Mutation LmdbStore::MakeMutation(std::function<Result<T>(WriteOps&)> apply,
+                                        Callback<T> done) {
   auto out = std::make_shared<std::optional<Result<T>>>();
   Mutation m;
   m.apply = [out, apply = std::move(apply)](WriteOps& ops) -> Status {
@@ -186,7 +234,7 @@ inline void LmdbStore::Submit(std::function<Result<T>(WriteOps&)> apply, Callbac
     }
     done(std::move(**out));
   };
-  Enqueue(std::move(m));
+  return m;
 }
 
 }  // namespace pillarbox::storage::lmdb

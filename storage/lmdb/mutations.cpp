@@ -3,6 +3,7 @@
 // what it needs, so that a retried batch recomputes it from scratch.
 #include <algorithm>
 
+#include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "storage/lmdb/lmdb_store.h"
@@ -390,34 +391,32 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
     }
     done(std::move(r));
   };
-  struct Prepared {
-    std::string bytes;  // normalized
-    BlobId id;
-    bool ready = false;
-    std::optional<AnalyzedMessage> analyzed;
-  };
-  auto prep = std::make_shared<Prepared>();
-  Submit<AppendResult>(
+  if (!request.bytes && !request.spill) {
+    return Submit<AppendResult>(
+        [](WriteOps&) -> Result<AppendResult> {
+          return Status::InvalidArgument("no message bytes");
+        },
+        std::move(done));
+  }
+  // The recipients of one message (same bytes, same spill file) share one
+  // preparation while it is alive.
+  std::erase_if(prepared_, [](const auto& entry) { return entry.second.expired(); });
+  std::pair<const void*, const void*> key(request.bytes.get(), request.spill.get());
+  std::shared_ptr<PreparedMessage> prep = prepared_[key].lock();
+  if (!prep) {
+    prep = std::make_shared<PreparedMessage>();
+    prep->source = request.bytes;
+    prep->spill = request.spill;
+    prepared_[key] = prep;
+  }
+  // Appends of one session commit in the order they were submitted.
+  const std::uint64_t lane = request.origin.session;
+  request.bytes.reset();
+  request.spill.reset();
+  Mutation m = MakeMutation<AppendResult>(
       [req = std::move(request), prep](WriteOps& ops) -> Result<AppendResult> {
-        if (!req.bytes && !req.spill) return Status::InvalidArgument("no message bytes");
-        if (!prep->ready && req.spill) {
-          // A spilled message is in memory only from here to the commit.
-          auto body = req.spill->ReadAll();
-          if (!body.ok()) return body.status();
-          std::string whole = req.bytes ? *req.bytes : std::string();
-          whole += *body;
-          body->clear();
-          body->shrink_to_fit();
-          prep->bytes = NormalizeLineEndings(whole);
-          prep->id = Sha256(prep->bytes);
-          prep->ready = true;
-        }
-        if (!prep->ready) {
-          // On the writer thread, once, even if the batch is retried.
-          prep->bytes = NormalizeLineEndings(*req.bytes);
-          prep->id = Sha256(prep->bytes);
-          prep->ready = true;
-        }
+        // Prepared before it was queued: the transaction only writes.
+        if (!prep->status.ok()) return prep->status;
         auto u = ops.LoadUser(req.user);
         if (!u.ok()) return u.status();
         auto norm = NormalizeMailboxName(req.mailbox);
@@ -435,9 +434,10 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
         } else {
           return id.status();
         }
-        std::uint64_t size = prep->bytes.size();
+        std::uint64_t size = prep->bytes->size();
         if (req.enforce_quota) PB_RETURN_IF_ERROR(ops.CheckQuota(*u, size, 1));
-        auto subject = ops.AddBlob(prep->id, prep->bytes, &prep->analyzed);
+        auto subject =
+            ops.AddBlob(prep->id, *prep->bytes, prep->analyzed ? &*prep->analyzed : nullptr);
         if (!subject.ok()) return subject.status();
         auto guid = ops.NextCounter("next_guid");
         if (!guid.ok()) return guid.status();
@@ -477,6 +477,50 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
         return r;
       },
       std::move(done));
+  EnqueuePrepared(lane, std::move(m), [this, prep] { Prepare(*prep); });
+}
+
+// How much of a spill file is read at a time.
+constexpr std::size_t kSpillChunkBytes = 1u << 20;
+
+void LmdbStore::Prepare(PreparedMessage& p) {
+  std::call_once(p.once, [&] {
+    if (p.spill) {
+      // One copy in memory: the trace headers and the file, normalized as
+      // they are read.
+      auto out = std::make_shared<std::string>();
+      out->reserve((p.source ? p.source->size() : 0) + p.spill->size() + 2);
+      bool after_cr = false;
+      if (p.source) AppendNormalized(*p.source, &after_cr, out.get());
+      p.status = p.spill->ReadChunks(kSpillChunkBytes, [&](std::string_view piece) {
+        AppendNormalized(piece, &after_cr, out.get());
+        return Status::Ok();
+      });
+      if (!p.status.ok()) return;
+      p.bytes = std::move(out);
+    } else if (IsNormalized(*p.source)) {
+      p.bytes = p.source;  // no copy
+    } else {
+      p.bytes = std::make_shared<const std::string>(NormalizeLineEndings(*p.source));
+    }
+    p.id = Sha256(*p.bytes);
+    if (!options_.analyzer) return;
+    // A parser bug must not lose the message: it is stored without
+    // structure, and the log says which message and why.
+    try {
+      p.analyzed.emplace(options_.analyzer(*p.bytes));
+    } catch (const std::exception& e) {
+      LOG_ERROR("store: analyzing message {} ({} bytes) failed: {}; stored without structure",
+                p.id.Hex(), p.bytes->size(), e.what());
+      p.analyzed.emplace();
+    } catch (...) {
+      LOG_ERROR(
+          "store: analyzing message {} ({} bytes) failed: unknown exception; stored "
+          "without structure",
+          p.id.Hex(), p.bytes->size());
+      p.analyzed.emplace();
+    }
+  });
 }
 
 void LmdbStore::StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) {

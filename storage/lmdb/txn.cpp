@@ -372,7 +372,7 @@ Result<MailboxRow> WriteOps::CreateMailboxWithParents(UserId user, const std::st
 }
 
 Result<std::string> WriteOps::AddBlob(const BlobId& id, std::string_view bytes,
-                                      std::optional<AnalyzedMessage>* analyzed) {
+                                      const AnalyzedMessage* analyzed) {
   auto refs = Get(db_->blob_refs, BlobKey(id));
   if (refs.ok()) {
     if (refs->size() != 8) return Status::Corruption("bad blob refcount");
@@ -382,27 +382,10 @@ Result<std::string> WriteOps::AddBlob(const BlobId& id, std::string_view bytes,
   if (refs.status().code() != Code::kNotFound) return refs.status();
   PB_RETURN_IF_ERROR(Put(db_->blobs, BlobKey(id), bytes));
   PB_RETURN_IF_ERROR(Put(db_->blob_refs, BlobKey(id), U64Key(1)));
-  if (!options_->analyzer) return std::string();
-  if (!analyzed->has_value()) {
-    // A parser bug must not lose the message: it is stored without
-    // structure, and the log says which message and why.
-    try {
-      analyzed->emplace(options_->analyzer(bytes));
-    } catch (const std::exception& e) {
-      LOG_ERROR("store: analyzing message {} ({} bytes) failed: {}; stored without structure",
-                id.Hex(), bytes.size(), e.what());
-      analyzed->emplace();
-    } catch (...) {
-      LOG_ERROR(
-          "store: analyzing message {} ({} bytes) failed: unknown exception; stored "
-          "without structure",
-          id.Hex(), bytes.size());
-      analyzed->emplace();
-    }
-  }
-  std::string subject = TruncateUtf8((*analyzed)->subject, kMaxJournalSubjectBytes);
+  if (analyzed == nullptr) return std::string();
+  std::string subject = TruncateUtf8(analyzed->subject, kMaxJournalSubjectBytes);
   PB_RETURN_IF_ERROR(
-      Put(db_->structure, BlobKey(id), EncodeStructure(subject, (*analyzed)->structure)));
+      Put(db_->structure, BlobKey(id), EncodeStructure(subject, analyzed->structure)));
   return subject;
 }
 

@@ -120,11 +120,11 @@ class WriteOps : public TxnOps {
   Result<MailboxRow> CreateMailboxWithParents(UserId user, const std::string& name, SpecialUse use,
                                               bool subscribe);
 
-  // Stores the bytes (first reference: also the analyzer's structure) or
-  // adds a reference. Returns the subject. `analyzed` caches the analyzer's
-  // result across retries of the same mutation.
+  // Stores the bytes (first reference: also the structure `analyzed`
+  // holds, computed before the message was queued; null: none) or adds a
+  // reference. Returns the subject.
   Result<std::string> AddBlob(const BlobId& id, std::string_view bytes,
-                              std::optional<AnalyzedMessage>* analyzed);
+                              const AnalyzedMessage* analyzed);
   Status IncBlobRef(const BlobId& id);
   // Drops a reference; the last one frees bytes and structure.
   Status DecBlobRef(const BlobId& id);

@@ -83,6 +83,9 @@ void CountingStore::Authenticate(std::string name, std::string password, std::st
   inner_->Authenticate(std::move(name), std::move(password), std::move(client),
                        Track(std::move(done), false));
 }
+void CountingStore::HashPasswordAsync(std::string password, storage::Callback<std::string> done) {
+  inner_->HashPasswordAsync(std::move(password), Track(std::move(done), false));
+}
 void CountingStore::CreateMailbox(storage::UserId user, std::string name, storage::SpecialUse use,
                                   storage::Callback<storage::MailboxRecord> done) {
   inner_->CreateMailbox(user, std::move(name), use, Track(std::move(done), true));

@@ -53,6 +53,7 @@ class CountingStore : public storage::Store {
                 storage::StatusCallback done) override;
   void Authenticate(std::string name, std::string password, std::string client,
                     storage::Callback<storage::UserRecord> done) override;
+  void HashPasswordAsync(std::string password, storage::Callback<std::string> done) override;
   void CreateMailbox(storage::UserId user, std::string name, storage::SpecialUse use,
                      storage::Callback<storage::MailboxRecord> done) override;
   void DeleteMailbox(storage::UserId user, std::string name, storage::Origin origin,
