@@ -448,7 +448,7 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
         msg.internal_date = req.internal_date.value_or(msg.saved);
         msg.internal_date_tz = req.internal_date_tz;
         if (!req.internal_date && ops.options().deterministic && ops.options().message_date) {
-          if (auto date = ops.options().message_date(prep->bytes)) {
+          if (auto date = ops.options().message_date(*prep->bytes)) {
             msg.internal_date = date->utc;
             msg.internal_date_tz = date->tz_minutes;
           }
