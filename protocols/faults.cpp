@@ -44,7 +44,10 @@ Result<std::vector<FaultRule>> ParseFaultRules(std::string_view text) {
     const Json& o = j[i];
     if (!o.is_object()) return Bad(i, "", "expected an object");
     FaultRule r;
-    for (const auto& [key, v] : o.items()) {
+    for (const auto& item : o.items()) {
+      // Named, not structured bindings: lambdas capture them (clang 14).
+      const std::string key = item.key();
+      const Json& v = item.value();
       auto str = [&](std::string* out) -> Status {
         if (!v.is_string()) return Bad(i, key, "expected a string");
         *out = v.get<std::string>();
