@@ -41,6 +41,31 @@ Result<std::vector<FaultRule>> ParseFaultRules(std::string_view json);
 // The rules as a JSON array (GET /api/v1/faults).
 std::string FaultRulesJson(const std::vector<FaultRule>& rules);
 
+// A disconnect fault with after_bytes: the response stops after that many
+// more bytes, and the session closes. Both sessions write through Clip.
+class OutputCutoff {
+ public:
+  void Arm(std::uint64_t bytes) { remaining_ = bytes; }
+  bool cut() const { return cut_; }
+  // Shortens `bytes` to what may still go out. True when this write is the
+  // last one: the caller writes what is left of `bytes`, then closes.
+  bool Clip(std::string& bytes) {
+    if (remaining_ == 0) return false;
+    if (bytes.size() < remaining_) {
+      remaining_ -= bytes.size();
+      return false;
+    }
+    bytes.resize(static_cast<std::size_t>(remaining_));
+    remaining_ = 0;
+    cut_ = true;
+    return true;
+  }
+
+ private:
+  std::uint64_t remaining_ = 0;  // 0: not armed
+  bool cut_ = false;             // fired: nothing more is written
+};
+
 class FaultRegistry {
  public:
   static FaultRegistry& Global();

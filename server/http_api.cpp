@@ -64,24 +64,6 @@ std::vector<std::string> FlagNames(const storage::Flags& flags) {
   return out;
 }
 
-std::string_view SpecialUseName(storage::SpecialUse use) {
-  switch (use) {
-    case storage::SpecialUse::kSent:
-      return "\\Sent";
-    case storage::SpecialUse::kDrafts:
-      return "\\Drafts";
-    case storage::SpecialUse::kTrash:
-      return "\\Trash";
-    case storage::SpecialUse::kJunk:
-      return "\\Junk";
-    case storage::SpecialUse::kArchive:
-      return "\\Archive";
-    case storage::SpecialUse::kNone:
-      break;
-  }
-  return "";
-}
-
 }  // namespace api
 
 namespace {
@@ -254,7 +236,7 @@ Json UserJson(const storage::UserRecord& u) {
 Json MailboxJson(const storage::MailboxRecord& mb) {
   Json o;
   o["name"] = mb.name;
-  std::string_view use = api::SpecialUseName(mb.special_use);
+  std::string_view use = storage::SpecialUseName(mb.special_use);
   o["special_use"] = use.empty() ? Json(nullptr) : Json(std::string(use));
   o["messages"] = mb.messages;
   o["unseen"] = mb.unseen;

@@ -32,7 +32,6 @@ http::Response JsonResponse(int status, const Json& j);
 std::string IsoTime(storage::UnixTime t);
 // "\\Seen", "$Label", ...
 std::vector<std::string> FlagNames(const storage::Flags& flags);
-std::string_view SpecialUseName(storage::SpecialUse use);
 
 // --- renderings of the services' results (http_api_ops.cpp) ----------------
 

@@ -2,28 +2,6 @@
 #include "storage/store.h"
 
 namespace pillarbox::storage {
-namespace {
-
-std::string_view SpecialUseName(SpecialUse use) {
-  switch (use) {
-    case SpecialUse::kSent:
-      return "\\Sent";
-    case SpecialUse::kDrafts:
-      return "\\Drafts";
-    case SpecialUse::kTrash:
-      return "\\Trash";
-    case SpecialUse::kJunk:
-      return "\\Junk";
-    case SpecialUse::kArchive:
-      return "\\Archive";
-    case SpecialUse::kNone:
-      return "";
-  }
-  return "";
-}
-
-}  // namespace
-
 std::int64_t RetentionDays(const MailboxRecord& mailbox, const std::vector<RetentionRule>& rules) {
   if (mailbox.expire_after_days > 0) return mailbox.expire_after_days;
   for (const auto& rule : rules) {

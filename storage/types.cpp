@@ -13,6 +13,24 @@ std::string BlobId::Hex() const {
   return out;
 }
 
+std::string_view SpecialUseName(SpecialUse use) {
+  switch (use) {
+    case SpecialUse::kSent:
+      return "\\Sent";
+    case SpecialUse::kDrafts:
+      return "\\Drafts";
+    case SpecialUse::kTrash:
+      return "\\Trash";
+    case SpecialUse::kJunk:
+      return "\\Junk";
+    case SpecialUse::kArchive:
+      return "\\Archive";
+    case SpecialUse::kNone:
+      break;
+  }
+  return "";
+}
+
 std::string_view JournalKindName(JournalKind kind) {
   switch (kind) {
     case JournalKind::kDelivered:

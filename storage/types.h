@@ -133,6 +133,8 @@ enum class JournalKind : std::uint8_t {
 };
 // The last kind, for decoders that reject unknown values.
 constexpr JournalKind kLastJournalKind = JournalKind::kPop3DeleteRefused;
+// The special-use attribute's name (RFC 6154), "\\Sent"; "" for kNone.
+std::string_view SpecialUseName(SpecialUse use);
 std::string_view JournalKindName(JournalKind kind);
 
 struct JournalEvent {

@@ -29,24 +29,6 @@ std::string CanonicalPattern(std::string pattern) {
   return pattern;
 }
 
-const char* SpecialUseName(storage::SpecialUse use) {
-  switch (use) {
-    case storage::SpecialUse::kSent:
-      return "\\Sent";
-    case storage::SpecialUse::kDrafts:
-      return "\\Drafts";
-    case storage::SpecialUse::kTrash:
-      return "\\Trash";
-    case storage::SpecialUse::kJunk:
-      return "\\Junk";
-    case storage::SpecialUse::kArchive:
-      return "\\Archive";
-    case storage::SpecialUse::kNone:
-      break;
-  }
-  return nullptr;
-}
-
 struct Node {
   bool exists = false;
   bool subscribed = false;
@@ -86,7 +68,9 @@ std::string Attributes(const Node& node, const Options& o) {
     attrs.push_back(node.has_children ? "\\HasChildren" : "\\HasNoChildren");
   }
   if (!o.lsub && node.exists && (o.disabled & config::kImapSpecialUse) == 0) {
-    if (const char* use = SpecialUseName(node.use)) attrs.push_back(use);
+    if (node.use != storage::SpecialUse::kNone) {
+      attrs.push_back(std::string(storage::SpecialUseName(node.use)));
+    }
   }
   std::string out = "(";
   for (std::size_t i = 0; i < attrs.size(); ++i) {

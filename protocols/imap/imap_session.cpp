@@ -151,19 +151,11 @@ void ImapSession::Close() {
 // ---- input and dispatch ----------------------------------------------------
 
 void ImapSession::Write(std::string bytes) {
-  if (closed_ || cut_) return;
-  if (disconnect_after_ > 0) {
-    if (bytes.size() < disconnect_after_) {
-      disconnect_after_ -= bytes.size();
-    } else {
-      // A disconnect fault: the response stops here.
-      bytes.resize(static_cast<std::size_t>(disconnect_after_));
-      disconnect_after_ = 0;
-      cut_ = true;
-      out_.Write(std::move(bytes));
-      Close();
-      return;
-    }
+  if (closed_ || cutoff_.cut()) return;
+  if (cutoff_.Clip(bytes)) {  // a disconnect fault: the response stops here
+    out_.Write(std::move(bytes));
+    Close();
+    return;
   }
   out_.Write(std::move(bytes));
 }
@@ -287,7 +279,7 @@ bool ImapSession::InjectFault(const CommandDef& def, Command& cmd) {
   } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
     // The command runs; the connection drops once that many bytes of its
     // response are out (mid literal, say).
-    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    cutoff_.Arm(static_cast<std::uint64_t>(rule->after_bytes));
     def.run(*this, cmd);
   } else if (rule->action == "disconnect") {
     Close();

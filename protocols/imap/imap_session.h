@@ -35,6 +35,7 @@
 
 #include "config/capabilities.h"
 #include "protocols/command_table.h"
+#include "protocols/faults.h"
 #include "protocols/imap/parser.h"
 #include "protocols/imap/value.h"
 #include "protocols/sasl/sasl.h"
@@ -278,8 +279,7 @@ class ImapSession : public protocols::Session {
   unsigned disabled_ = 0;  // disabled_extensions()
   // A disconnect fault: bytes still to write before the connection drops
   // (0: none).
-  std::uint64_t disconnect_after_ = 0;
-  bool cut_ = false;  // the disconnect fault fired: nothing more is written
+  protocols::OutputCutoff cutoff_;  // a disconnect fault with after_bytes
 
   bool busy_ = false;               // a command is running
   bool in_process_ = false;         // ProcessInput is on the stack

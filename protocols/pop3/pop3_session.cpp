@@ -1007,7 +1007,7 @@ bool Pop3Session::InjectFault(const CommandDef& def, const CommandLine& cmd) {
               ? rule->reply
               : "-ERR " + rule->reply);
   } else if (rule->action == "disconnect" && rule->after_bytes > 0) {
-    disconnect_after_ = static_cast<std::uint64_t>(rule->after_bytes);
+    cutoff_.Arm(static_cast<std::uint64_t>(rule->after_bytes));
     def.run(*this, cmd);
   } else if (rule->action == "disconnect") {
     Terminate();
@@ -1030,19 +1030,11 @@ bool Pop3Session::InjectFault(const CommandDef& def, const CommandLine& cmd) {
 }
 
 void Pop3Session::Emit(std::string bytes) {
-  if (cut_) return;
-  if (disconnect_after_ > 0) {
-    if (bytes.size() < disconnect_after_) {
-      disconnect_after_ -= bytes.size();
-    } else {
-      // A disconnect fault: the response stops here.
-      bytes.resize(static_cast<std::size_t>(disconnect_after_));
-      disconnect_after_ = 0;
-      cut_ = true;
-      out_.Write(std::move(bytes));
-      Terminate();
-      return;
-    }
+  if (cutoff_.cut()) return;
+  if (cutoff_.Clip(bytes)) {  // a disconnect fault: the response stops here
+    out_.Write(std::move(bytes));
+    Terminate();
+    return;
   }
   out_.Write(std::move(bytes));
 }

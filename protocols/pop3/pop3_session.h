@@ -221,8 +221,7 @@ class Pop3Session : public protocols::Session {
   std::optional<config::Config> user_config_;
   // Capabilities turned off (config::kPop3* bits): global, then the user's.
   unsigned disabled_ = 0;
-  std::uint64_t disconnect_after_ = 0;  // a disconnect fault: bytes still to write
-  bool cut_ = false;                    // it fired: nothing more is written
+  protocols::OutputCutoff cutoff_;  // a disconnect fault with after_bytes
   const config::Config& UserSettings() const { return user_config_ ? *user_config_ : config_; }
   bool holds_lock_ = false;
   bool registered_live_ = false;
