@@ -26,6 +26,30 @@ constexpr std::array kImapExtensions = {
     Named{"MOVE", kImapMove},
     Named{"SPECIAL-USE", kImapSpecialUse},
     Named{"LIST-EXTENDED", kImapListExtended},
+    Named{"CONDSTORE", kImapCondstore},
+    Named{"QRESYNC", kImapQresync},
+    Named{"ESEARCH", kImapEsearch},
+    Named{"SEARCHRES", kImapSearchRes},
+    Named{"SORT", kImapSort},
+    Named{"SORT=DISPLAY", kImapSort},
+    Named{"ESORT", kImapSort},
+    Named{"THREAD=REFERENCES", kImapThread},
+    Named{"THREAD=ORDEREDSUBJECT", kImapThread},
+    Named{"LIST-STATUS", kImapListStatus},
+    Named{"STATUS=SIZE", kImapStatusSize},
+    Named{"CREATE-SPECIAL-USE", kImapCreateSpecialUse},
+    Named{"MULTIAPPEND", kImapMultiAppend},
+    Named{"CATENATE", kImapCatenate},
+    Named{"APPENDLIMIT", kImapAppendLimit},
+    Named{"BINARY", kImapBinary},
+    Named{"QUOTA", kImapQuota},
+    Named{"COMPRESS=DEFLATE", kImapCompress},
+    Named{"UTF8=ACCEPT", kImapUtf8Accept},
+    Named{"IMAP4REV2", kImapRev2},
+    Named{"SAVEDATE", kImapSaveDate},
+    Named{"OBJECTID", kImapObjectId},
+    Named{"CONTEXT=SEARCH", kImapContext},
+    Named{"CONTEXT=SORT", kImapContext},
 };
 
 constexpr std::array kPop3Capabilities = {
@@ -41,18 +65,17 @@ constexpr std::array kPop3Capabilities = {
     Named{"LOGIN-DELAY", kPop3LoginDelay},
 };
 
-constexpr unsigned kAllImap = (kImapListExtended << 1) - 1;
+constexpr unsigned kAllImap = ~0u;
 
 struct Profile {
   std::string_view name;
   unsigned disabled;
 };
 
-// CONDSTORE and QRESYNC are not implemented yet, so minimal-sync is full.
 constexpr std::array kProfiles = {
     Profile{"full", 0},
     Profile{"rfc3501", kAllImap},
-    Profile{"minimal-sync", 0},
+    Profile{"minimal-sync", kImapCondstore | kImapQresync},
     Profile{"no-literal-plus", kImapLiteralPlus},
     Profile{"no-idle", kImapIdle},
 };

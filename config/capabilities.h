@@ -21,18 +21,38 @@ struct ImapConfig;
 struct Pop3Config;
 
 // IMAP extensions that can be turned off (bits of ImapDisabled()).
-inline constexpr unsigned kImapLiteralPlus = 1u << 0;    // RFC 7888
-inline constexpr unsigned kImapSaslIr = 1u << 1;         // RFC 4959
-inline constexpr unsigned kImapId = 1u << 2;             // RFC 2971
-inline constexpr unsigned kImapEnable = 1u << 3;         // RFC 5161
-inline constexpr unsigned kImapIdle = 1u << 4;           // RFC 2177
-inline constexpr unsigned kImapNamespace = 1u << 5;      // RFC 2342
-inline constexpr unsigned kImapUnselect = 1u << 6;       // RFC 3691
-inline constexpr unsigned kImapChildren = 1u << 7;       // RFC 3348
-inline constexpr unsigned kImapUidPlus = 1u << 8;        // RFC 4315
-inline constexpr unsigned kImapMove = 1u << 9;           // RFC 6851
-inline constexpr unsigned kImapSpecialUse = 1u << 10;    // RFC 6154
-inline constexpr unsigned kImapListExtended = 1u << 11;  // RFC 5258
+inline constexpr unsigned kImapLiteralPlus = 1u << 0;        // RFC 7888
+inline constexpr unsigned kImapSaslIr = 1u << 1;             // RFC 4959
+inline constexpr unsigned kImapId = 1u << 2;                 // RFC 2971
+inline constexpr unsigned kImapEnable = 1u << 3;             // RFC 5161
+inline constexpr unsigned kImapIdle = 1u << 4;               // RFC 2177
+inline constexpr unsigned kImapNamespace = 1u << 5;          // RFC 2342
+inline constexpr unsigned kImapUnselect = 1u << 6;           // RFC 3691
+inline constexpr unsigned kImapChildren = 1u << 7;           // RFC 3348
+inline constexpr unsigned kImapUidPlus = 1u << 8;            // RFC 4315
+inline constexpr unsigned kImapMove = 1u << 9;               // RFC 6851
+inline constexpr unsigned kImapSpecialUse = 1u << 10;        // RFC 6154
+inline constexpr unsigned kImapListExtended = 1u << 11;      // RFC 5258
+inline constexpr unsigned kImapCondstore = 1u << 12;         // RFC 7162
+inline constexpr unsigned kImapQresync = 1u << 13;           // RFC 7162
+inline constexpr unsigned kImapEsearch = 1u << 14;           // RFC 4731
+inline constexpr unsigned kImapSearchRes = 1u << 15;         // RFC 5182
+inline constexpr unsigned kImapSort = 1u << 16;              // RFC 5256, 5957, 5267 (ESORT)
+inline constexpr unsigned kImapThread = 1u << 17;            // RFC 5256
+inline constexpr unsigned kImapListStatus = 1u << 18;        // RFC 5819
+inline constexpr unsigned kImapStatusSize = 1u << 19;        // RFC 8438
+inline constexpr unsigned kImapCreateSpecialUse = 1u << 20;  // RFC 6154
+inline constexpr unsigned kImapMultiAppend = 1u << 21;       // RFC 3502
+inline constexpr unsigned kImapCatenate = 1u << 22;          // RFC 4469
+inline constexpr unsigned kImapAppendLimit = 1u << 23;       // RFC 7889
+inline constexpr unsigned kImapBinary = 1u << 24;            // RFC 3516
+inline constexpr unsigned kImapQuota = 1u << 25;             // RFC 9208
+inline constexpr unsigned kImapCompress = 1u << 26;          // RFC 4978
+inline constexpr unsigned kImapUtf8Accept = 1u << 27;        // RFC 6855
+inline constexpr unsigned kImapRev2 = 1u << 28;              // RFC 9051
+inline constexpr unsigned kImapSaveDate = 1u << 29;          // RFC 8514
+inline constexpr unsigned kImapObjectId = 1u << 30;          // RFC 8474
+inline constexpr unsigned kImapContext = 1u << 31;           // RFC 5267 CONTEXT=SEARCH/SORT
 
 // POP3 capabilities that can be turned off (bits of Pop3Disabled()).
 inline constexpr unsigned kPop3Top = 1u << 0;

@@ -1,16 +1,46 @@
-// ENABLE (RFC 5161). No extension that needs enabling is offered yet, so the
-// answer is an empty "* ENABLED"; CONDSTORE and QRESYNC will be recorded in
-// ImapSession::enabled().
+// ENABLE (RFC 5161). The names a client may enable are listed in
+// kEnableable with the capability bit that must be offered for it; an
+// enabled name is recorded in ImapSession::enabled() (upper case) and
+// reported once in "* ENABLED".
+#include <array>
+
 #include "protocols/imap/commands.h"
 
 namespace pillarbox::imap {
+namespace {
+
+struct Enableable {
+  std::string_view name;  // upper case
+  unsigned capability;    // config::kImap* bit
+};
+
+// Extensions that change a session's behaviour once enabled.
+constexpr std::array<Enableable, 0> kEnableable = {};
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+}  // namespace
 
 void CmdEnable(ImapSession& s, Command& cmd) {
   if (cmd.args.empty()) return s.FinishBad(cmd, "Missing capability names");
   std::string enabled;
   for (const Value& v : cmd.args) {
     if (!v.IsAtom()) return s.FinishBad(cmd, "Invalid capability name");
-    // Unknown capabilities are ignored (RFC 5161 3.1).
+  }
+  for (const Value& v : cmd.args) {
+    const std::string name = Upper(v.text);
+    for (const Enableable& e : kEnableable) {
+      if (e.name != name || (s.disabled_extensions() & e.capability) != 0) continue;
+      // Unknown capabilities are ignored (RFC 5161 3.1); a repeated one is
+      // reported once.
+      if (s.enabled().insert(name).second) enabled += " " + name;
+    }
   }
   s.Untagged("ENABLED" + enabled);
   s.Finish(cmd, "OK Enabled.");

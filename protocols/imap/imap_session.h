@@ -240,8 +240,7 @@ class ImapSession : public protocols::Session {
   // The live-session table entry (after login and on every SELECT).
   void RegisterLive();
 
-  // ENABLE: extensions enabled by the client (none are known yet; CONDSTORE
-  // and QRESYNC will be).
+  // ENABLE: extensions enabled by the client, upper case ("CONDSTORE").
   std::set<std::string>& enabled() { return enabled_; }
 
   // Extensions turned off by the capability profile (config::kImap* bits):

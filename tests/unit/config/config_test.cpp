@@ -716,7 +716,8 @@ TEST(CapabilityProfiles, ValidatedAndResolved) {
   EXPECT_FALSE(ValidateUserSetting("imap.profile", "bogus").ok());
   EXPECT_TRUE(ValidateUserSetting("imap.capabilities", "-IDLE -move,-LITERAL+").ok());
   EXPECT_FALSE(ValidateUserSetting("imap.capabilities", "IDLE").ok());
-  EXPECT_FALSE(ValidateUserSetting("imap.capabilities", "-CONDSTORE").ok());
+  EXPECT_TRUE(ValidateUserSetting("imap.capabilities", "-CONDSTORE").ok());
+  EXPECT_FALSE(ValidateUserSetting("imap.capabilities", "-XYZZY").ok());
   EXPECT_TRUE(ValidateUserSetting("pop3.capabilities", "-UIDL -TOP -PIPELINING").ok());
   EXPECT_FALSE(ValidateUserSetting("pop3.capabilities", "-MOVE").ok());
   Config c = UserConfig(Config(), {{"imap.profile", "no-idle"}, {"imap.capabilities", "-MOVE"}});
