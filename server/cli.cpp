@@ -118,15 +118,6 @@ std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config, int*
   return std::move(*admin);
 }
 
-std::string FormatTime(storage::UnixTime t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 Result<storage::UnixTime> ParseSince(std::string_view text, storage::UnixTime now) {
   if (text.empty()) return Status::InvalidArgument("empty time");
   if (text.size() >= 10 && text[4] == '-') {

@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "config/config.h"
 #include "server/store_options.h"
+#include "server/views_json.h"
 #include "services/outcome.h"
 #include "storage/store.h"
 
@@ -94,8 +95,6 @@ class AdminStore {
 std::unique_ptr<AdminStore> OpenStoreOrReport(const config::Config& config,
                                               int* exit_status = nullptr);
 
-// "2026-11-26T10:00:00Z".
-std::string FormatTime(storage::UnixTime t);
 // --since: "2026-11-26", "2026-11-26T10:00:00Z" (or without Z: UTC), or a
 // duration back from `now` ("1h", "2d", "30m").
 Result<storage::UnixTime> ParseSince(std::string_view text, storage::UnixTime now);

@@ -13,6 +13,7 @@
 
 #include "common/strings.h"
 #include "server/cli_internal.h"
+#include "server/views_json.h"
 #include "services/journal.h"
 #include "services/settings.h"
 #include "storage/uidl.h"
@@ -49,69 +50,14 @@ std::string PadRight(std::string s, std::size_t width) {
 
 // "2026-11-26 10:00", for the narrow columns of `views`.
 std::string ShortTime(storage::UnixTime t) {
-  std::string full = FormatTime(t);  // 2026-11-26T10:00:00Z
+  std::string full = IsoTime(t);  // 2026-11-26T10:00:00Z
   return full.substr(0, 10) + " " + full.substr(11, 5);
-}
-
-// --- JSON --------------------------------------------------------------------
-
-// A JSON string literal. Invalid UTF-8 becomes U+FFFD, so that the output
-// always parses.
-std::string JsonString(std::string_view s) { return QuotedString(s); }
-
-// Builds one JSON object, fields in the order added.
-class JsonObject {
- public:
-  JsonObject& Str(std::string_view key, std::string_view value) {
-    return Raw(key, JsonString(value));
-  }
-  JsonObject& Num(std::string_view key, std::int64_t value) {
-    return Raw(key, std::to_string(value));
-  }
-  JsonObject& Bool(std::string_view key, bool value) { return Raw(key, value ? "true" : "false"); }
-  JsonObject& Null(std::string_view key) { return Raw(key, "null"); }
-  JsonObject& Raw(std::string_view key, std::string_view json) {
-    if (!body_.empty()) body_ += ",";
-    body_ += JsonString(key) + ":";
-    body_ += json;
-    return *this;
-  }
-  std::string Take() { return "{" + body_ + "}"; }
-
- private:
-  std::string body_;
-};
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out + "]";
-}
-
-std::string EventJson(const storage::JournalEvent& ev) {
-  JsonObject o;
-  o.Str("time", FormatTime(ev.time)).Num("seq", static_cast<std::int64_t>(ev.seq));
-  o.Str("kind", storage::JournalKindName(ev.kind));
-  o.Str("protocol", ev.origin.protocol)
-      .Num("session", static_cast<std::int64_t>(ev.origin.session));
-  o.Str("peer", ev.origin.peer).Str("mailbox", ev.mailbox).Num("uid", ev.uid);
-  if (ev.guid) {
-    o.Str("uidl", storage::FormatUidl(ev.guid));
-  } else {
-    o.Null("uidl");
-  }
-  o.Str("subject", ev.subject).Str("detail", ev.detail);
-  return o.Take();
 }
 
 // --- the delete mode in effect (services::DeleteModeOf) ----------------------
 
 using services::DeleteModeInEffect;
 using services::DeleteModeOf;
-
-std::string DeleteModeJson(const DeleteModeInEffect& d) {
-  return JsonObject().Str("mode", d.mode).Str("source", d.source).Take();
-}
 
 // One journal event as a line. Fixed minimum widths keep the columns of a
 // --follow stream aligned with the lines printed before it.
@@ -138,7 +84,7 @@ std::string JournalHeader() {
 
 std::string JournalLine(const storage::JournalEvent& ev) {
   return JoinCells({
-      FormatTime(ev.time),
+      IsoTime(ev.time),
       Dash(ev.origin.protocol),
       ev.origin.session ? "#" + std::to_string(ev.origin.session) : "-",
       Dash(CellText(ev.origin.peer, 46)),
@@ -208,7 +154,7 @@ int Journal(const config::Config& config, const JournalArgs& args) {
   services::JournalReader reader(user, since, config.journal.max_events_per_user);
   // --json without --follow: one array; with --follow: one object per line
   // (an array cannot be streamed).
-  std::vector<std::string> json_events;
+  Json json_events = Json::array();
   if (!args.json) {
     std::printf("# %s: POP3 delete mode %s\n", CellText(user_name, 64).c_str(),
                 mode.Describe().c_str());
@@ -220,16 +166,16 @@ int Journal(const config::Config& config, const JournalArgs& args) {
       if (!args.json) {
         std::printf("%s\n", JournalLine(ev).c_str());
       } else if (args.follow) {
-        std::printf("%s\n", EventJson(ev).c_str());
+        std::printf("%s\n", Dump(JournalEventJson(ev)).c_str());
       } else {
-        json_events.push_back(EventJson(ev));
+        json_events.push_back(JournalEventJson(ev));
       }
     }
     std::fflush(stdout);
   };
   print_new();
   if (!args.follow) {
-    if (args.json) std::printf("%s\n", JsonArray(json_events).c_str());
+    if (args.json) std::printf("%s\n", Dump(json_events).c_str());
     return kExitOk;
   }
 
@@ -279,70 +225,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
       v.pop3_lock_holder ? &*v.pop3_lock_holder : nullptr;
 
   if (args.json) {
-    std::vector<std::string> msgs;
-    for (const auto& r : rows) {
-      const auto& m = r.message;
-      JsonObject o;
-      o.Num("uid", m.uid).Str("uidl", storage::FormatUidl(m.guid));
-      if (r.pop3_number) {
-        o.Num("pop3_number", static_cast<std::int64_t>(r.pop3_number));
-      } else {
-        o.Null("pop3_number");
-      }
-      o.Num("size", static_cast<std::int64_t>(m.size));
-      std::vector<std::string> flags;
-      std::string text = FormatFlags(m.flags);
-      for (std::size_t pos = 0; pos < text.size();) {
-        std::size_t sp = text.find(' ', pos);
-        if (sp == std::string::npos) sp = text.size();
-        flags.push_back(JsonString(text.substr(pos, sp - pos)));
-        pos = sp + 1;
-      }
-      o.Raw("flags", JsonArray(flags));
-      o.Bool("hidden_from_pop3", m.pop3.hidden);
-      if (m.pop3.retrieved) {
-        o.Str("downloaded", FormatTime(m.pop3.retrieved));
-      } else {
-        o.Null("downloaded");
-      }
-      if (r.pending_session) {
-        o.Num("delete_pending_session", static_cast<std::int64_t>(r.pending_session));
-      } else {
-        o.Null("delete_pending_session");
-      }
-      o.Str("subject", r.subject);
-      msgs.push_back(o.Take());
-    }
-    std::vector<std::string> gone_json;
-    for (const auto& ev : v.gone) gone_json.push_back(EventJson(ev));
-    std::vector<std::string> live;
-    for (const auto& s : sessions) {
-      live.push_back(JsonObject()
-                         .Num("session", static_cast<std::int64_t>(s.id))
-                         .Str("protocol", s.protocol)
-                         .Str("peer", s.peer)
-                         .Str("mailbox", s.mailbox)
-                         .Str("since", FormatTime(s.since))
-                         .Num("pid", static_cast<std::int64_t>(s.pid))
-                         .Bool("holds_pop3_lock", s.holds_pop3_lock)
-                         .Take());
-    }
-    JsonObject out;
-    out.Str("user", user->name).Raw("pop3_delete_mode", DeleteModeJson(mode));
-    out.Raw("inbox", JsonObject()
-                         .Num("messages", static_cast<std::int64_t>(message_count))
-                         .Num("pop3_visible", static_cast<std::int64_t>(pop3_visible))
-                         .Num("uidvalidity", inbox->uidvalidity)
-                         .Num("uidnext", inbox->uidnext)
-                         .Take());
-    out.Raw("messages", JsonArray(msgs)).Raw("gone", JsonArray(gone_json));
-    out.Raw("live_sessions", JsonArray(live));
-    if (lock_holder) {
-      out.Num("pop3_lock_session", static_cast<std::int64_t>(lock_holder->id));
-    } else {
-      out.Null("pop3_lock_session");
-    }
-    std::printf("%s\n", out.Take().c_str());
+    std::printf("%s\n", Dump(ViewsJson(v)).c_str());
     return kExitOk;
   }
 
@@ -423,7 +306,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     std::printf("\n");
     line("POP3 lock: held by session #" + std::to_string(lock_holder->id) + " (" +
          Dash(CellText(lock_holder->peer, 24)) + ", pid " + std::to_string(lock_holder->pid) +
-         ") since " + FormatTime(lock_holder->since));
+         ") since " + IsoTime(lock_holder->since));
   } else {
     std::printf("\nPOP3 lock: free\n");
   }

@@ -254,8 +254,8 @@ int UserList(const config::Config& config) {
     }
     table.AddRow({CellText(u.name, 64), std::to_string(u.used_messages), FormatBytes(u.used_bytes),
                   QuotaText(s.quota.bytes, s.default_quota_bytes, true),
-                  QuotaText(s.quota.messages, s.default_quota_messages, false),
-                  FormatTime(u.created), CellText(settings, 200)});
+                  QuotaText(s.quota.messages, s.default_quota_messages, false), IsoTime(u.created),
+                  CellText(settings, 200)});
   }
   std::fputs(table.Render().c_str(), stdout);
   return kExitOk;

@@ -31,37 +31,12 @@
 namespace pillarbox::server {
 namespace api {
 
-std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
-
 http::Response JsonResponse(int status, const Json& j) {
   http::Response r;
   r.status = status;
   r.body = Dump(j);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
-}
-
-std::string IsoTime(storage::UnixTime t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::vector<std::string> FlagNames(const storage::Flags& flags) {
-  std::vector<std::string> out;
-  static const std::pair<std::uint32_t, const char*> kNames[] = {
-      {storage::kFlagSeen, "\\Seen"},       {storage::kFlagAnswered, "\\Answered"},
-      {storage::kFlagFlagged, "\\Flagged"}, {storage::kFlagDeleted, "\\Deleted"},
-      {storage::kFlagDraft, "\\Draft"},
-  };
-  for (const auto& [bit, name] : kNames) {
-    if (flags.system & bit) out.emplace_back(name);
-  }
-  for (const auto& k : flags.keywords) out.push_back(k);
-  return out;
 }
 
 }  // namespace api

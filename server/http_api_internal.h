@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "protocols/http/http_session.h"
 #include "protocols/http/router.h"
+#include "server/views_json.h"
 #include "services/journal.h"
 #include "services/outcome.h"
 #include "services/settings.h"
@@ -21,17 +22,7 @@
 
 namespace pillarbox::server::api {
 
-using Json = nlohmann::ordered_json;
-
-// Serialized JSON; invalid UTF-8 in stored text becomes U+FFFD instead of
-// an exception.
-std::string Dump(const Json& j);
 http::Response JsonResponse(int status, const Json& j);
-
-// "2026-11-26T10:00:00Z".
-std::string IsoTime(storage::UnixTime t);
-// "\\Seen", "$Label", ...
-std::vector<std::string> FlagNames(const storage::Flags& flags);
 
 // --- renderings of the services' results (http_api_ops.cpp) ----------------
 
@@ -43,19 +34,16 @@ int HttpStatusOf(services::Code code);
 // detail: it goes to the log, the client gets "see the server log".
 http::Response OutcomeError(std::uint64_t session, const services::Outcome& outcome);
 
-// One journal event, with the field names of `pillarbox journal --json`.
-Json JournalEventJson(const storage::JournalEvent& ev);
-// {"mode": "hide", "source": "user"|"env"|"config"|"default"}.
-Json DeleteModeJson(const services::DeleteModeInEffect& mode);
-// A sentence that explains the mode to a person.
-std::string DeleteModeSentence(const services::DeleteModeInEffect& mode);
-
-// What POP3 does to a message of the INBOX: "visible", "retrieved",
-// "delete_pending", "hidden".
-std::string_view Pop3State(const services::InboxRow& row);
-
-// The facts of `pillarbox views --json`.
-Json ViewsJson(const services::InboxView& view);
+// Shared with the CLI (server/views_json.h).
+using server::DeleteModeJson;
+using server::DeleteModeSentence;
+using server::Dump;
+using server::FlagNames;
+using server::IsoTime;
+using server::JournalEventJson;
+using server::Json;
+using server::Pop3State;
+using server::ViewsJson;
 
 // The summaries of GET .../messages (one message) and of a mailbox.
 Json MessageSummaryJson(storage::ReadView& view, const storage::MessageRecord& m);

@@ -296,12 +296,13 @@ def test_json_output_has_the_documented_fields(server):
                         what="live session in views --json")
     finally:
         p.quit()
-    assert set(data) == {"user", "pop3_delete_mode", "inbox", "messages", "gone", "live_sessions",
-                         "pop3_lock_session"}
+    # The same rendering as GET /api/v1/users/{name}/views.
+    assert set(data) == {"user", "pop3_delete_mode", "pop3_delete_mode_explained", "inbox",
+                         "messages", "gone", "live_sessions", "pop3_lock_session"}
     assert set(data["inbox"]) == {"messages", "pop3_visible", "uidvalidity", "uidnext"}
     assert set(data["messages"][0]) == {"uid", "uidl", "pop3_number", "size", "flags",
                                         "hidden_from_pop3", "downloaded", "delete_pending_session",
-                                        "subject"}
+                                        "pop3_state", "subject"}
     assert set(data["live_sessions"][0]) == {"session", "protocol", "peer", "mailbox", "since", "pid",
                                              "holds_pop3_lock"}
     assert data["pop3_lock_session"] == data["live_sessions"][0]["session"]
