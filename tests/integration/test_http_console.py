@@ -132,6 +132,39 @@ def test_console_live_delivery_and_pop3_hide(make_server, browser, shots):
     browser.save_screenshot(str(shots / "5-phone.png"))
 
 
+def test_console_keeps_messages_that_left_the_inbox(make_server, browser):
+    srv = make_server()
+    srv.cli("user", "set", "alice", "pop3.delete_mode=expunge")
+    srv.deliver("alice", message(subject="Stays"))
+    srv.deliver("alice", message(subject="Downloaded and deleted"))
+    browser.get(f"http://127.0.0.1:{srv.ports['http']}/")
+    wait_for(lambda: browser.find_element(By.ID, "login").is_displayed(), what="the login form")
+    browser.find_element(By.ID, "login-token").send_keys(token_of(srv))
+    browser.find_element(By.ID, "login-button").click()
+    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="the live stream")
+    wait_for(lambda: len(texts(browser, "#messages tbody tr")) == 2, what="both messages")
+
+    pop = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
+    pop.user("alice")
+    pop.pass_("secret")
+    pop.retr(2)
+    pop.dele(2)
+    pop.quit()
+
+    # Gone from the store, still listed (greyed) with what happened to it.
+    gone_row = '#messages tr.gone[data-uid="2"]'
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, gone_row), timeout=5,
+             what="the expunged message as a gone row")
+    assert texts(browser, gone_row + " td.pop3-state") == ["expunged"]
+    assert "1, 1 gone" in text_of(browser, "messages-title")
+    click(browser, gone_row)
+    wait_for(lambda: "No longer in INBOX" in text_of(browser, "message-detail"),
+             what="the gone message's detail")
+    wait_for(lambda: "retrieved by POP3" in text_of(browser, "lifecycle")
+             and "mode expunge applied" in text_of(browser, "lifecycle"),
+             what="its lifecycle")
+
+
 def test_console_wrong_token_stays_on_login(make_server, browser):
     srv = make_server()
     browser.get(f"http://127.0.0.1:{srv.ports['http']}/")

@@ -112,13 +112,19 @@ async function selectMailbox(name) {
 async function loadMessages() {
   if (!state.user) return;
   const q = state.q ? `&q=${enc(state.q)}` : "";
-  const data = await api("GET", `${mailboxPath()}/messages?limit=200${q}`);
-  $("#messages-title").textContent = `${state.mailbox} (${data.total})`;
+  // INBOX also lists what left it (POP3 deletes, moves), greyed, after the
+  // messages still there: the path each message took stays visible.
+  const gone = state.mailbox === "INBOX" ? "&include=gone" : "";
+  const data = await api("GET", `${mailboxPath()}/messages?limit=200${q}${gone}`);
+  const here = data.messages.filter((m) => !m.gone).length;
+  $("#messages-title").textContent = `${state.mailbox} (${here}${here < data.messages.length ? `, ${data.messages.length - here} gone` : ""})`;
   $("#messages tbody").replaceChildren(...data.messages.map((m) => el("tr", {
-    class: "row" + (m.uid === state.uid ? " selected" : ""), "data-uid": m.uid,
-    onclick: () => selectMessage(m.uid),
-  }, el("td", {}, m.uid), el("td", {}, m.from), el("td", {}, m.subject || "(no subject)",
-    m.attachments ? ` 📎${m.attachments}` : ""), el("td", {}, size(m.size)),
+    class: "row" + (m.gone ? " gone" : "") + (!m.gone && m.uid === state.uid ? " selected" : ""),
+    "data-uid": m.uid ?? "",
+    title: m.gone ? goneText(m) : "",
+    onclick: () => { if (m.uid !== null) selectMessage(m.uid); },
+  }, el("td", {}, m.uid ?? "-"), el("td", {}, m.from), el("td", {}, m.subject || "(no subject)",
+    m.attachments ? ` 📎${m.attachments}` : ""), el("td", {}, m.size === null ? "" : size(m.size)),
   el("td", { class: "pop3-state" }, stateBadge(m.pop3_state)))));
   if (state.uid) await loadMessage();
 }
@@ -143,8 +149,25 @@ function lifecycleLine(ev) {
   return `${ev.time}  ${texts[ev.kind] || `${ev.kind} ${ev.detail}`}  ${who}`;
 }
 
+// Where a message that left INBOX went, in words.
+function goneText(m) {
+  const to = m.moved_to ? ` to ${m.moved_to.mailbox}${m.moved_to.uid ? " UID " + m.moved_to.uid : ""}` : "";
+  return `${m.pop3_state}${to}: ${m.gone.kind} by ${m.gone.protocol}${m.gone.session ? " #" + m.gone.session : ""} at ${m.gone.time}`;
+}
+
 async function loadMessage() {
   const m = await api("GET", `${mailboxPath()}/messages/${state.uid}`);
+  if (m.gone) {
+    $("#message-detail").replaceChildren(
+      el("h2", {}, m.subject || "(no subject)"),
+      el("p", { class: "gone-note" }, `No longer in ${state.mailbox}: ${goneText(m)}.`),
+      el("dl", {},
+        el("dt", {}, "UID / UIDL"), el("dd", {}, `${m.uid} / ${m.uidl}`),
+        el("dt", {}, "POP3"), el("dd", { id: "detail-pop3-state" }, stateBadge(m.pop3_state))),
+      el("h3", {}, "Lifecycle"),
+      el("ol", { id: "lifecycle" }, ...(m.journal || []).map((ev) => el("li", {}, lifecycleLine(ev)))));
+    return;
+  }
   const base = `${mailboxPath()}/messages/${m.uid}`;
   const atts = m.attachment_parts.map((a) => el("li", {},
     el("a", { href: `${base}/parts/${a.section}?download=1` }, a.filename || `part ${a.section}`),
