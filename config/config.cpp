@@ -609,6 +609,9 @@ std::vector<KeyDesc> BuildTable() {
   t.back().secret = true;
   t.push_back(BoolKey(PB_FIELD(dev, deterministic)));
   t.push_back(BoolKey(PB_FIELD(dev, allow_remote)));
+  t.push_back(BoolKey(PB_FIELD(dev, transcripts)));
+  t.push_back(IntKey<int>(PB_FIELD(dev, transcript_sessions), 0, 100000));
+  t.push_back(StringKey(PB_FIELD(dev, transcript_dir)));
   return t;
 }
 
@@ -760,6 +763,20 @@ Status ApplyToml(Config& c, const toml::table& root, std::string_view origin,
                  ConfigSources* sources) {
   for (const auto& [section_key, section_node] : root) {
     std::string section(section_key.str());
+    if (section == "faults") {
+      // [[faults]]: fault rules for client developers, kept as the JSON
+      // array PUT /api/v1/faults takes; serve checks them
+      // (protocols::ParseFaultRules).
+      const auto* rules = section_node.as_array();
+      if (!rules || !rules->is_array_of_tables()) {
+        return Invalid("faults: expected [[faults]] tables" + LineOf(section_node));
+      }
+      std::ostringstream json;
+      json << toml::json_formatter{*rules};
+      c.faults = json.str();
+      if (sources) (*sources)["faults"] = "from " + std::string(origin);
+      continue;
+    }
     if (!IsSection(section)) {
       std::vector<std::string> sections;
       for (const auto& k : Table()) {
@@ -976,6 +993,10 @@ std::string DumpConfig(const Config& config, const ConfigSources* sources) {
       if (it != sources->end()) out += "  # " + OneLine(it->second);
     }
     out += "\n";
+  }
+  if (!config.faults.empty()) {
+    // The rules as JSON (the form of GET /api/v1/faults): one comment line.
+    out += "\n# [[faults]] (as JSON): " + OneLine(config.faults) + "\n";
   }
   return out;
 }

@@ -176,6 +176,13 @@ struct DevConfig {
   bool deterministic = false;
   // auto_create_users on a listener that is not loopback (refused otherwise).
   bool allow_remote = false;
+  // Record every session's transcript for GET /api/v1/sessions/{id}/transcript
+  // (on with --ephemeral); kept for live sessions and the last
+  // transcript_sessions closed ones, and appended to files in transcript_dir
+  // when set (which turns recording on).
+  bool transcripts = false;
+  int transcript_sessions = 50;
+  std::string transcript_dir;
 };
 
 struct Config {
@@ -194,6 +201,9 @@ struct Config {
   JournalConfig journal;
   LogConfig log;
   DevConfig dev;
+  // [[faults]] as a JSON array, the form of PUT /api/v1/faults (README.md
+  // "Misbehaving on purpose"); empty: none.
+  std::string faults;
 };
 
 // Environment lookup, injectable for tests. Returns nullopt when unset.

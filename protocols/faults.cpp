@@ -1,5 +1,6 @@
 #include "protocols/faults.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
@@ -96,10 +97,25 @@ Result<std::vector<FaultRule>> ParseFaultRules(std::string_view text) {
       return Bad(i, "protocol", "expected imap, pop3, lmtp or smtp");
     }
     if (r.action != "reply" && r.action != "delay" && r.action != "disconnect" &&
-        r.action != "bye") {
-      return Bad(i, "action", "expected reply, delay, disconnect or bye");
+        r.action != "bye" && r.action != "untagged") {
+      return Bad(i, "action", "expected reply, delay, disconnect, bye or untagged");
     }
-    if (r.action == "bye" && r.protocol != "imap") return Bad(i, "action", "bye is for imap");
+    if ((r.action == "bye" || r.action == "untagged") && r.protocol != "imap") {
+      return Bad(i, "action", r.action + " is for imap");
+    }
+    if (r.action == "untagged" && r.reply.empty()) {
+      return Bad(i, "reply", "required for untagged (the response after \"* \", e.g. \"BYE\")");
+    }
+    if (r.action == "reply" && (r.protocol == "smtp" || r.protocol == "lmtp") &&
+        !(r.reply.size() >= 4 && r.reply[0] >= '2' && r.reply[0] <= '5' &&
+          std::isdigit(static_cast<unsigned char>(r.reply[1])) &&
+          std::isdigit(static_cast<unsigned char>(r.reply[2])) && r.reply[3] == ' ')) {
+      return Bad(i, "reply", "an SMTP/LMTP reply starts with a code, e.g. \"452 4.2.2 injected\"");
+    }
+    if (r.action == "disconnect" && r.after_bytes > 0 && r.protocol != "imap" &&
+        r.protocol != "pop3") {
+      return Bad(i, "after_bytes", "is for imap and pop3 responses");
+    }
     if (r.action == "reply" && r.reply.empty()) return Bad(i, "reply", "required for reply");
     if (r.reply.find_first_of("\r\n") != std::string::npos) {
       return Bad(i, "reply", "must be one line");
@@ -118,7 +134,9 @@ std::string FaultRulesJson(const std::vector<FaultRule>& rules) {
     if (!r.mailbox.empty()) o["mailbox"] = r.mailbox;
     o["action"] = r.action;
     if (!r.reply.empty()) o["reply"] = r.reply;
-    if (r.action == "delay") o["delay_ms"] = r.delay_ms;
+    if (r.action == "delay" || (r.action == "untagged" && r.delay_ms > 0)) {
+      o["delay_ms"] = r.delay_ms;
+    }
     if (r.action == "disconnect") o["after_bytes"] = r.after_bytes;
     if (r.probability < 1.0) o["probability"] = r.probability;
     if (r.count >= 0) o["count"] = r.count;

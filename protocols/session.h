@@ -41,6 +41,9 @@ class SessionOutput {
   // Stop / resume delivering input (too many pipelined commands waiting).
   virtual void PauseInput() = 0;
   virtual void ResumeInput() = 0;
+  // Something worth a line in the session's transcript that is not a
+  // protocol line, such as a fault that fired ("fault: FETCH disconnect").
+  virtual void Note(std::string_view text) { (void)text; }
 };
 
 // Failed-login bookkeeping shared by all sessions of a process, keyed by

@@ -391,6 +391,18 @@ int RunCli(int argc, char** argv) {
   reset->add_flag("-y,--yes", reset_yes,
                   "do not ask for confirmation (asked only when stdin is a terminal)");
 
+  cli::FaultsArgs faults_args;
+  CLI::App* faults = app.add_subcommand(
+      "faults", "show or change a running server's fault rules: list, set FILE|-, add RULE, clear");
+  add_config(faults);
+  faults->add_option("action", faults_args.action, "list (default), set, add or clear");
+  faults->add_option("value", faults_args.value,
+                     "set: a file of JSON rules (- for stdin); add: one rule as a JSON object");
+  faults->add_option("--url", faults_args.url,
+                     "the server's HTTP API, e.g. http://127.0.0.1:8025 (default: [http] listen)");
+  faults->add_option("--token", faults_args.token,
+                     "the API token (default: read from [http] token_file)");
+
   cli::UserUnhideArgs unhide_args;
   CLI::App* user_unhide = user->add_subcommand(
       "unhide", "make messages that POP3 hid (delete mode hide) visible to POP3 again");
@@ -486,6 +498,7 @@ int RunCli(int argc, char** argv) {
   if (*user_passwd) return cli::UserPasswd(*config, user_args);
   if (*user_del) return cli::UserDel(*config, user_args);
   if (*reset) return cli::Reset(*config, reset_keep_users, reset_yes);
+  if (*faults) return cli::Faults(*config, faults_args);
   if (*user_list) return cli::UserList(*config);
   if (*user_set) return cli::UserSet(*config, user_args);
   if (*user_quota) return cli::UserQuota(*config, user_args);

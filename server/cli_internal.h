@@ -135,6 +135,13 @@ int UserPasswd(const config::Config& config, const UserArgs& args);
 int UserDel(const config::Config& config, const UserArgs& args);
 // `pillarbox reset [--keep-users] [--yes]` (services::Reset).
 int Reset(const config::Config& config, bool keep_users, bool yes);
+struct FaultsArgs {
+  std::string action;  // list (default), set, add, clear
+  std::string value;   // set: a file or "-"; add: one rule as JSON
+  std::string url;     // the server's HTTP API; default: from [http] listen
+  std::string token;   // default: [http] token_file
+};
+int Faults(const config::Config& config, const FaultsArgs& args);
 int UserList(const config::Config& config);
 int UserSet(const config::Config& config, const UserArgs& args);
 int UserQuota(const config::Config& config, const UserArgs& args);

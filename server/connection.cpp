@@ -6,12 +6,15 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/strings.h"
+#include "server/transcript_book.h"
 
 namespace pillarbox::server {
 
 Connection::Connection(std::uint64_t id, ConnectionOptions options, protocols::ConnectionInfo info,
                        ConnectionHost* host)
     : id_(id), options_(std::move(options)), info_(std::move(info)), host_(host) {
+  transcript_.set_imap_literals(options_.protocol == "imap");
   info_.tls_available = options_.tls_context != nullptr;
   last_activity_ = Clock::now();
   std::string label = metrics::Label("protocol", options_.protocol);
@@ -37,6 +40,22 @@ std::string Connection::Tag() const {
   return tag;
 }
 
+bool Connection::Logging() const {
+  return options_.record_transcript ||
+         (options_.transcripts && spdlog::should_log(spdlog::level::debug));
+}
+
+void Connection::TranscriptLine(char direction, const std::string& line) {
+  if (options_.transcripts) LOG_DEBUG("{} {}: {}", Tag(), direction, line);
+  if (options_.record_transcript && session_) {
+    TranscriptBook::Global().Add(session_->id(), direction, line);
+  }
+}
+
+void Connection::Note(std::string_view text) {
+  if (Logging()) TranscriptLine('!', LogSafe(text));
+}
+
 void Connection::Start(const protocols::SessionFactory& factory,
                        const protocols::SessionContext& context) {
   context_ = context;
@@ -47,6 +66,9 @@ void Connection::Start(const protocols::SessionFactory& factory,
   if (!session_) {
     Fail("no session for protocol " + options_.protocol);
     return;
+  }
+  if (options_.record_transcript) {
+    TranscriptBook::Global().Open(session_->id(), options_.protocol, info_.peer_ip);
   }
   reading_ = true;
   io_->StartReading();
@@ -124,9 +146,8 @@ void Connection::OnRead(std::string_view bytes) {
 }
 
 void Connection::Deliver(std::string_view plaintext) {
-  if (options_.transcripts && spdlog::should_log(spdlog::level::debug)) {
-    transcript_.Input(plaintext,
-                      [&](const std::string& line) { LOG_DEBUG("{} C: {}", Tag(), line); });
+  if (Logging()) {
+    transcript_.Input(plaintext, [&](const std::string& line) { TranscriptLine('C', line); });
   }
   if (in_pos_ == in_.size()) {
     in_.clear();
@@ -243,8 +264,8 @@ void Connection::ResumeInput() {
 
 void Connection::Write(std::string bytes) {
   if (closing_ || handle_closing_ || bytes.empty()) return;
-  if (options_.transcripts && spdlog::should_log(spdlog::level::debug)) {
-    transcript_.Output(bytes, [&](const std::string& line) { LOG_DEBUG("{} S: {}", Tag(), line); });
+  if (Logging()) {
+    transcript_.Output(bytes, [&](const std::string& line) { TranscriptLine('S', line); });
   }
   if (tls_) {
     Status s = tls_->Write(bytes);
@@ -435,6 +456,7 @@ void Connection::OnHandleClosed() {
   if (closed_) return;
   closed_ = true;
   if (session_) session_->OnClosed();
+  if (session_ && options_.record_transcript) TranscriptBook::Global().Close(session_->id());
   LOG_DEBUG("{}: closed", Tag());
   host_->OnConnectionClosed(this);  // destroys this
 }

@@ -90,6 +90,8 @@ struct ConnectionOptions {
   // not extend it ([limits] login_timeout). 0: none.
   std::chrono::seconds login_timeout{0};
   bool transcripts = false;  // log every line at debug level
+  // Record every line in TranscriptBook::Global() ([dev] transcripts).
+  bool record_transcript = false;
 };
 
 class Connection final : public protocols::SessionOutput {
@@ -136,6 +138,7 @@ class Connection final : public protocols::SessionOutput {
   void Close() override;
   void PauseInput() override;
   void ResumeInput() override;
+  void Note(std::string_view text) override;
 
   std::uint64_t id() const { return id_; }
   const protocols::ConnectionInfo& info() const { return info_; }
@@ -171,6 +174,10 @@ class Connection final : public protocols::SessionOutput {
   bool InputBlocked() const;
   void Fail(const std::string& why);
   std::string Tag() const;
+  // Transcript lines go to the debug log ([log] transcripts) and to the
+  // transcript book ([dev] transcripts).
+  bool Logging() const;
+  void TranscriptLine(char direction, const std::string& line);
 
   const std::uint64_t id_;
   ConnectionOptions options_;

@@ -53,6 +53,7 @@ Result<std::string> MakeEphemeralDataDir() {
 void MakeEphemeral(config::Config* config, const std::string& data_dir) {
   const std::vector<std::string> any = {"127.0.0.1:0"};
   config->server.data_dir = data_dir;
+  config->dev.transcripts = true;
   config->imap.listen = any;
   config->imap.tls_listen = any;
   config->pop3.listen = any;

@@ -17,6 +17,7 @@
 #include "server/server_loop.h"
 #include "server/store_options.h"
 #include "server/tls/tls_context.h"
+#include "server/transcript_book.h"
 #include "services/settings.h"
 
 // The protocol sessions. Their headers declare these factories; the
@@ -28,6 +29,7 @@
 #if __has_include("protocols/pop3/pop3_session.h")
 #include "protocols/pop3/pop3_session.h"
 #endif
+#include "protocols/faults.h"
 #include "protocols/postfix/dovecot_auth.h"
 #include "protocols/postfix/socketmap.h"
 #if __has_include("protocols/smtp/smtp_session.h")
@@ -83,6 +85,10 @@ Status CheckServeConfig(const config::Config& config) {
   if (Status dev = CheckDevConfig(config, *specs); !dev.ok()) return dev;
   auto rules = services::RetentionRules(config);
   if (!rules.ok()) return rules.status();
+  if (!config.faults.empty()) {
+    auto faults = protocols::ParseFaultRules(config.faults);
+    if (!faults.ok()) return Status::InvalidArgument("[[faults]]: " + faults.status().message());
+  }
   // A configured certificate must load as serve would load it; a generated
   // one is made by serve on its first start.
   if (!config.tls.cert.empty() || !config.tls.key.empty()) {
@@ -155,6 +161,28 @@ int RunServer(const config::Config& config, const ServeOptions& options) {
   }
   LOG_INFO("data directory {}", data_dir);
   WarnDevMode(config);
+  // [[faults]]: in force from the first connection (the API may replace
+  // them later). Checked by CheckServeConfig above.
+  if (!config.faults.empty()) {
+    auto faults = protocols::ParseFaultRules(config.faults);
+    LOG_WARN("DEV MODE: {} fault rule(s) from [[faults]] are active", faults->size());
+    protocols::FaultRegistry::Global().Replace(std::move(*faults));
+  }
+  // [dev] transcripts: every session's lines kept for the API.
+  struct TranscriptsOff {
+    ~TranscriptsOff() { TranscriptBook::Global().Disable(); }
+  } transcripts_off;
+  if (config.dev.transcripts || !config.dev.transcript_dir.empty()) {
+    TranscriptBook::Options t;
+    t.closed_kept = static_cast<std::size_t>(config.dev.transcript_sessions);
+    if (!config.dev.transcript_dir.empty()) {
+      std::filesystem::path dir(config.dev.transcript_dir);
+      t.dir = (dir.is_relative() ? std::filesystem::path(data_dir) / dir : dir).string();
+    }
+    TranscriptBook::Global().Configure(std::move(t));
+    LOG_INFO("recording protocol transcripts (GET /api/v1/sessions/ID/transcript){}",
+             config.dev.transcript_dir.empty() ? "" : ", also in files");
+  }
   // The HTTP API's token, generated on the first start (as the certificate).
   std::string http_token;
   if (config.http.auth == "token" &&

@@ -19,6 +19,7 @@
 #include "common/metrics.h"
 #include "server/paths.h"
 #include "server/store_options.h"
+#include "server/transcript_book.h"
 #include "server/uv_stream.h"
 #include "services/settings.h"
 
@@ -368,6 +369,7 @@ void Server::Accept(Listener* l) {
   options.handshake_timeout = config_.tls.handshake_timeout;
   options.login_timeout = config_.limits.login_timeout;
   options.transcripts = config_.log.transcripts;
+  options.record_transcript = TranscriptBook::Global().enabled();
 
   Entry entry;
   entry.protocol = l->spec.protocol;

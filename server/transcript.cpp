@@ -50,6 +50,18 @@ bool EndsWithLiteral(std::string_view line) {
 
 }  // namespace
 
+std::uint64_t Transcript::HiddenLiteral(std::string_view line) const {
+  if (!imap_literals_ || !EndsWithLiteral(line)) return 0;
+  std::string_view inner = line.substr(line.rfind('{') + 1);
+  std::uint64_t n = 0;
+  for (char c : inner) {
+    if (c < '0' || c > '9') break;
+    if (n > (UINT64_MAX - 9) / 10) return 0;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n > kMaxShownLiteral ? n : 0;
+}
+
 std::string Transcript::Shorten(std::string_view line) { return LogSafe(line, kMaxLoggedLine); }
 
 std::string Transcript::RedactInput(std::string_view line) {

@@ -20,6 +20,7 @@
 // Threads: owned by one connection.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,18 +33,29 @@ class Transcript {
   static constexpr std::size_t kMaxLoggedLine = 512;
   // A partial line carried between reads is capped at this.
   static constexpr std::size_t kMaxPartialLine = 4096;
+  // IMAP literals larger than this are shown by their length, not their
+  // bytes (a 10 MB APPEND or FETCH is one line).
+  static constexpr std::uint64_t kMaxShownLiteral = 256;
+
+  // Recognize IMAP literals ({n}, {n+}, ~{n}) on both sides.
+  void set_imap_literals(bool on) { imap_literals_ = on; }
 
   // Client bytes in any split; calls `emit` with each complete redacted line.
   template <typename Emit>
   void Input(std::string_view bytes, Emit&& emit) {
-    Split(bytes, &partial_in_, [&](std::string_view line) { emit(RedactInput(line)); });
+    Split(
+        bytes, &partial_in_, &skip_in_, [&](std::string_view line) { emit(RedactInput(line)); },
+        emit);
   }
   template <typename Emit>
   void Output(std::string_view bytes, Emit&& emit) {
-    Split(bytes, &partial_out_, [&](std::string_view line) {
-      NoteOutput(line);
-      emit(Shorten(line));
-    });
+    Split(
+        bytes, &partial_out_, &skip_out_,
+        [&](std::string_view line) {
+          NoteOutput(line);
+          emit(Shorten(line));
+        },
+        emit);
   }
 
   // One client line (without CRLF) as it may be logged. Updates the state.
@@ -55,9 +67,22 @@ class Transcript {
   static std::string Shorten(std::string_view line);
 
  private:
-  template <typename F>
-  static void Split(std::string_view bytes, std::string* partial, F&& line_fn) {
+  // The size of a literal announced at the end of `line` that is too large
+  // to show; 0 otherwise.
+  std::uint64_t HiddenLiteral(std::string_view line) const;
+
+  // Calls line_fn with each complete line; a large IMAP literal that
+  // follows a line is skipped and summarized through `emit`.
+  template <typename F, typename Emit>
+  void Split(std::string_view bytes, std::string* partial, std::uint64_t* skip, F&& line_fn,
+             Emit&& emit) {
     while (!bytes.empty()) {
+      if (*skip > 0) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(*skip, bytes.size()));
+        bytes.remove_prefix(n);
+        *skip -= n;
+        continue;
+      }
       std::size_t nl = bytes.find('\n');
       if (nl == std::string_view::npos) {
         std::size_t room =
@@ -69,6 +94,10 @@ class Transcript {
       std::string_view line = *partial;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       line_fn(line);
+      if (std::uint64_t hidden = HiddenLiteral(line); hidden > 0) {
+        *skip = hidden;
+        emit("[" + std::to_string(hidden) + " bytes of literal data]");
+      }
       partial->clear();
       bytes.remove_prefix(nl + 1);
     }
@@ -79,6 +108,9 @@ class Transcript {
   bool in_login_literal_ = false;
   std::string partial_in_;
   std::string partial_out_;
+  bool imap_literals_ = false;
+  std::uint64_t skip_in_ = 0;  // literal bytes still to skip
+  std::uint64_t skip_out_ = 0;
 };
 
 }  // namespace pillarbox::server

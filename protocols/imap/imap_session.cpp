@@ -271,7 +271,25 @@ bool ImapSession::InjectFault(const CommandDef& def, Command& cmd) {
       selected_ ? std::string_view(selected_->name) : std::string_view());
   if (!rule) return false;
   LOG_INFO("imap session {}: fault injected on {}: {}", id_, def.name, rule->action);
-  if (rule->action == "reply") {
+  out_.Note("fault: " + std::string(def.name) + " " + rule->action +
+            (rule->reply.empty() ? std::string() : " " + rule->reply));
+  if (rule->action == "untagged") {
+    // A surprise: "* <reply>" before the command's own response, or
+    // delay_ms after the command started (during IDLE, say). "* BYE" closes.
+    const bool bye = rule->reply.size() >= 3 && (rule->reply.compare(0, 3, "BYE") == 0 ||
+                                                 rule->reply.compare(0, 3, "bye") == 0);
+    auto surprise = [bye, line = "* " + rule->reply + "\r\n"](ImapSession& s) {
+      s.Write(line);
+      if (bye) s.Close();
+    };
+    if (rule->delay_ms > 0 && ctx_.timer) {
+      ctx_.timer(std::chrono::milliseconds(rule->delay_ms), Bind(surprise));
+      def.run(*this, cmd);
+    } else {
+      surprise(*this);
+      if (!bye) def.run(*this, cmd);
+    }
+  } else if (rule->action == "reply") {
     Finish(cmd, rule->reply);
   } else if (rule->action == "bye") {
     Write("* BYE " + (rule->reply.empty() ? std::string("Fault injected.") : rule->reply) + "\r\n");

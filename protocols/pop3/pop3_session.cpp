@@ -1002,6 +1002,8 @@ bool Pop3Session::InjectFault(const CommandDef& def, const CommandLine& cmd) {
   auto rule = FaultRegistry().Match("pop3", def.name, user_, "INBOX");
   if (!rule) return false;
   LOG_INFO("pop3 {}: fault injected on {}: {}", id_, def.name, rule->action);
+  out_.Note("fault: " + std::string(def.name) + " " + rule->action +
+            (rule->reply.empty() ? std::string() : " " + rule->reply));
   if (rule->action == "reply") {
     Reply(rule->reply.starts_with("-ERR") || rule->reply.starts_with("+OK")
               ? rule->reply

@@ -26,6 +26,7 @@
 #include "common/memory_budget.h"
 #include "common/strings.h"
 #include "protocols/command_table.h"
+#include "protocols/faults.h"
 #include "protocols/sasl/sasl.h"
 #include "protocols/smtp/address.h"
 #include "protocols/smtp/data_decoder.h"
@@ -379,6 +380,7 @@ class SmtpSession final : public protocols::Session {
     const CommandDef* def = FindCommand(verb);
     protocols::CountCommand(lmtp_ ? "lmtp" : "smtp", def);
     if (def != nullptr && (def->states & (lmtp_ ? kLmtp : kSmtp)) != 0) {
+      if (!protocols::FaultRegistry::Global().empty() && InjectFault(*def, verb, args)) return;
       return def->run(*this, args);
     }
     if (def != nullptr && (def->flags & kCmdGreeting) != 0) {
@@ -393,6 +395,49 @@ class SmtpSession final : public protocols::Session {
   template <typename Fn>
   auto Bind(Fn fn) {
     return protocols::BindSession<SmtpSession>(ctx_.registry, id_, std::move(fn));
+  }
+
+  // A fault rule for this command (README.md "Misbehaving on purpose"):
+  // answers in place of the command, closes, or runs it after a delay. For
+  // RCPT the rule's `user` is matched against the recipient's local part,
+  // otherwise against the SMTP AUTH user. True when a rule fired.
+  bool InjectFault(const CommandDef& def, const std::string& verb, std::string_view args) {
+    std::string user = auth_user_;
+    if (verb == "RCPT") {
+      std::size_t open = args.find('<');
+      std::size_t at = args.find('@', open == std::string_view::npos ? 0 : open);
+      std::size_t end = args.find('>', open == std::string_view::npos ? 0 : open);
+      if (open != std::string_view::npos) {
+        std::size_t stop = std::min(at, end);
+        if (stop != std::string_view::npos && stop > open)
+          user = args.substr(open + 1, stop - open - 1);
+      }
+    }
+    const char* protocol = lmtp_ ? "lmtp" : "smtp";
+    auto rule = protocols::FaultRegistry::Global().Match(protocol, verb, user, "");
+    if (!rule) return false;
+    LOG_INFO("{} session {}: fault injected on {}: {}", protocol, id_, verb, rule->action);
+    out_.Note("fault: " + verb + " " + rule->action +
+              (rule->action == "reply" ? " " + rule->reply : std::string()));
+    if (rule->action == "reply") {
+      Reply(rule->reply);
+    } else if (rule->action == "disconnect") {
+      Close();
+    } else if (rule->action == "delay" && ctx_.timer) {
+      // Input waits meanwhile: the command runs when the timer fires.
+      busy_ = true;
+      auto copy = std::make_shared<std::string>(args);
+      const CommandDef* d = &def;
+      ctx_.timer(std::chrono::milliseconds(rule->delay_ms), Bind([copy, d](SmtpSession& s) {
+                   if (s.mode_ == Mode::kClosed) return;
+                   s.busy_ = false;
+                   d->run(s, *copy);
+                   s.Pump();
+                 }));
+    } else {
+      return false;
+    }
+    return true;
   }
 
   void Ehlo(std::string_view args) { Hello(args, true); }

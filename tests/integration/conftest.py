@@ -105,6 +105,8 @@ class Server:
         for section, values in (config or {}).items():
             sections.setdefault(section, {}).update(values)
         self.sections = sections
+        # TOML appended verbatim after the sections ([[faults]] tables, say).
+        self.extra_toml = ""
         self.write_config()
 
     def write_config(self):
@@ -115,7 +117,7 @@ class Server:
                 lines.append(f"{k} = {toml_value(v)}")
             lines.append("")
         with open(self.config_path, "w") as f:
-            f.write("\n".join(lines))
+            f.write("\n".join(lines) + self.extra_toml)
 
     # --- the command line -------------------------------------------------
     def cli(self, *args, input=None, check=True, timeout=60):

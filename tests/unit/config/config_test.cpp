@@ -1,5 +1,4 @@
 #include "config/config.h"
-#include "config/capabilities.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +9,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+
+#include "config/capabilities.h"
 
 namespace pillarbox::config {
 namespace {
@@ -725,6 +726,34 @@ TEST(CapabilityProfiles, ValidatedAndResolved) {
   c.imap.profile = "rfc3501";
   EXPECT_NE(ImapDisabled(c.imap) & kImapLiteralPlus, 0u);
   EXPECT_EQ(ImapDisabled(Config().imap), 0u);
+}
+
+}  // namespace
+}  // namespace pillarbox::config
+
+namespace pillarbox::config {
+namespace {
+
+TEST_F(ConfigTest, FaultTablesBecomeTheApisJson) {
+  auto c = Parse(
+      "[[faults]]\nprotocol = \"imap\"\ncommand = \"FETCH\"\naction = \"disconnect\"\n"
+      "after_bytes = 100\n\n[[faults]]\nprotocol = \"lmtp\"\naction = \"reply\"\n"
+      "reply = \"452 4.2.2 injected\"\nprobability = 0.5\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_NE(c->faults.find("\"after_bytes\""), std::string::npos);
+  EXPECT_NE(c->faults.find("\"452 4.2.2 injected\""), std::string::npos);
+  EXPECT_NE(DumpConfig(*c).find("# [[faults]] (as JSON):"), std::string::npos);
+  EXPECT_NE(Error("faults = 3\n").find("[[faults]]"), std::string::npos);
+  EXPECT_TRUE(Parse("").value().faults.empty());
+}
+
+TEST_F(ConfigTest, TranscriptKeys) {
+  auto c = Parse("[dev]\ntranscripts = true\ntranscript_sessions = 5\ntranscript_dir = \"t\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->dev.transcripts);
+  EXPECT_EQ(c->dev.transcript_sessions, 5);
+  EXPECT_EQ(c->dev.transcript_dir, "t");
+  EXPECT_NE(Error("[dev]\ntranscript_sessions = -1\n"), "");
 }
 
 }  // namespace

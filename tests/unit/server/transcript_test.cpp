@@ -106,3 +106,44 @@ TEST(TranscriptTest, LongLinesAreShortened) {
 
 }  // namespace
 }  // namespace pillarbox::server
+
+namespace pillarbox::server {
+namespace {
+
+std::vector<std::string> OutLines(Transcript& t, std::string_view out) {
+  std::vector<std::string> lines;
+  t.Output(out, [&](const std::string& l) { lines.push_back(l); });
+  return lines;
+}
+
+TEST(TranscriptTest, LargeImapLiteralsAreShownByTheirLength) {
+  Transcript t;
+  t.set_imap_literals(true);
+  const std::string body(1000, 'x');
+  const std::string response = "* 1 FETCH (BODY[] {1000}\r\n" + body + ")\r\na1 OK done\r\n";
+  // Whatever way the bytes are split, the same lines come out.
+  for (std::size_t cut = 0; cut <= response.size(); cut += 97) {
+    Transcript split;
+    split.set_imap_literals(true);
+    auto lines = OutLines(split, std::string_view(response).substr(0, cut));
+    auto rest = OutLines(split, std::string_view(response).substr(cut));
+    lines.insert(lines.end(), rest.begin(), rest.end());
+    EXPECT_EQ(lines, (std::vector<std::string>{"* 1 FETCH (BODY[] {1000}",
+                                               "[1000 bytes of literal data]", ")", "a1 OK done"}))
+        << "cut at " << cut;
+  }
+  // A small literal is shown as it is; client literals ({n+}) too.
+  EXPECT_EQ(Lines(t, "a2 APPEND INBOX {5+}\r\nhello\r\n"),
+            (std::vector<std::string>{"a2 APPEND INBOX {5+}", "hello"}));
+  EXPECT_EQ(Lines(t, "a3 APPEND INBOX {300+}\r\n" + std::string(300, 'y') + "\r\na4 NOOP\r\n"),
+            (std::vector<std::string>{"a3 APPEND INBOX {300+}", "[300 bytes of literal data]", "",
+                                      "a4 NOOP"}));
+}
+
+TEST(TranscriptTest, LiteralsAreOnlyRecognizedForImap) {
+  Transcript t;  // POP3, SMTP: "{300}" at a line's end means nothing
+  EXPECT_EQ(OutLines(t, "+OK {300}\r\nnext\r\n"), (std::vector<std::string>{"+OK {300}", "next"}));
+}
+
+}  // namespace
+}  // namespace pillarbox::server
