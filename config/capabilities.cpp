@@ -43,6 +43,8 @@ constexpr std::array kImapExtensions = {
     Named{"APPENDLIMIT", kImapAppendLimit},
     Named{"BINARY", kImapBinary},
     Named{"QUOTA", kImapQuota},
+    Named{"QUOTA=RES-STORAGE", kImapQuota},
+    Named{"QUOTA=RES-MESSAGE", kImapQuota},
     Named{"COMPRESS=DEFLATE", kImapCompress},
     Named{"UTF8=ACCEPT", kImapUtf8Accept},
     Named{"IMAP4REV2", kImapRev2},

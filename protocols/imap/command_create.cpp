@@ -1,5 +1,7 @@
-// CREATE (RFC 3501 6.3.3) with the USE option of RFC 6154 (CREATE-SPECIAL-USE
-// is not advertised, but "(USE (\Archive))" is honoured when sent).
+// CREATE (RFC 3501 6.3.3) with the USE parameter of CREATE-SPECIAL-USE
+// (RFC 6154 3): "CREATE Sent (USE (\Sent))". A mailbox has at most one
+// special use; \All, \Flagged, an unknown attribute or more than one get
+// NO [USEATTR].
 // A trailing "/" is dropped: "CREATE a/" creates "a".
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
@@ -23,12 +25,21 @@ void CmdCreate(ImapSession& s, Command& cmd) {
   storage::SpecialUse use = storage::SpecialUse::kNone;
   if (cmd.args.size() == 2) {
     const Value& opts = cmd.args[1];
-    if (!opts.IsList() || opts.items.size() != 2 || !opts.items[0].AtomIs("USE") ||
-        !opts.items[1].IsList() || opts.items[1].items.size() > 1) {
+    if ((s.disabled_extensions() & config::kImapCreateSpecialUse) != 0 || !opts.IsList() ||
+        opts.items.size() != 2 || !opts.items[0].AtomIs("USE") || !opts.items[1].IsList()) {
       return s.FinishBad(cmd, "Invalid CREATE parameters");
     }
-    if (opts.items[1].items.size() == 1) {
-      auto u = ParseUse(opts.items[1].items[0].text);
+    const auto& attrs = opts.items[1].items;
+    for (const Value& a : attrs) {
+      if (!a.IsAtom() || !a.text.starts_with('\\')) {
+        return s.FinishBad(cmd, "Invalid special-use attribute");
+      }
+    }
+    if (attrs.size() > 1) {
+      return s.Finish(cmd, "NO [USEATTR] A mailbox can have only one special use.");
+    }
+    if (attrs.size() == 1) {
+      auto u = ParseUse(attrs[0].text);
       if (!u) return s.Finish(cmd, "NO [USEATTR] Unsupported special-use attribute.");
       use = *u;
     }

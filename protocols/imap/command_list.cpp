@@ -1,7 +1,11 @@
 // LIST and LSUB (RFC 3501 6.3.8, 6.3.9) with CHILDREN (RFC 3348),
-// SPECIAL-USE (RFC 6154) and the LIST-EXTENDED basics (RFC 5258): selection
-// options SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE; return options
-// SUBSCRIBED, CHILDREN, SPECIAL-USE; several patterns.
+// SPECIAL-USE (RFC 6154), LIST-EXTENDED (RFC 5258) and LIST-STATUS
+// (RFC 5819): selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH,
+// SPECIAL-USE; return options SUBSCRIBED, CHILDREN, SPECIAL-USE and
+// STATUS (...), whose "* STATUS" follows each selectable mailbox's "* LIST";
+// several patterns. With the extended syntax a level that is not a mailbox
+// is \NonExistent (RFC 5258 3.4), else \Noselect as RFC 3501 has it. There
+// are no remote mailboxes: REMOTE changes nothing.
 //
 // Names are matched in UTF-8 (patterns arrive in modified UTF-7 and are
 // decoded; the wildcards are ASCII). "*" matches anything, "%" anything but
@@ -37,7 +41,7 @@ struct Node {
   // RECURSIVEMATCH: some subscribed descendant does not match the patterns
   // (RFC 5258 3: only such a descendant earns its parent a CHILDINFO).
   bool child_subscribed_unmatched = false;
-  storage::SpecialUse use = storage::SpecialUse::kNone;
+  storage::MailboxRecord record;  // when `exists`
 };
 
 struct Options {
@@ -48,6 +52,8 @@ struct Options {
   bool recursive_match = false;
   bool ret_subscribed = false;
   bool ret_special_use = false;
+  bool ret_status = false;
+  std::vector<StatusItem> status_items;
   bool lsub = false;
 };
 
@@ -62,14 +68,14 @@ void AddParents(std::map<std::string, Node>& nodes, const std::string& name,
 
 std::string Attributes(const Node& node, const Options& o) {
   std::vector<std::string> attrs;
-  if (!node.exists) attrs.push_back(o.extended && node.subscribed ? "\\NonExistent" : "\\Noselect");
+  if (!node.exists) attrs.push_back(o.extended ? "\\NonExistent" : "\\Noselect");
   if ((o.ret_subscribed || o.sel_subscribed) && node.subscribed) attrs.push_back("\\Subscribed");
   if (!o.lsub && (o.disabled & config::kImapChildren) == 0) {
     attrs.push_back(node.has_children ? "\\HasChildren" : "\\HasNoChildren");
   }
   if (!o.lsub && node.exists && (o.disabled & config::kImapSpecialUse) == 0) {
-    if (node.use != storage::SpecialUse::kNone) {
-      attrs.push_back(std::string(storage::SpecialUseName(node.use)));
+    if (node.record.special_use != storage::SpecialUse::kNone) {
+      attrs.push_back(std::string(storage::SpecialUseName(node.record.special_use)));
     }
   }
   std::string out = "(";
@@ -99,7 +105,7 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
       } else if (v.AtomIs("REMOTE")) {
       } else if (v.AtomIs("RECURSIVEMATCH")) {
         o.recursive_match = true;
-      } else if (v.AtomIs("SPECIAL-USE")) {
+      } else if (v.AtomIs("SPECIAL-USE") && (o.disabled & config::kImapSpecialUse) == 0) {
         o.sel_special_use = true;
       } else {
         return s.FinishBad(cmd, "Unknown LIST selection option");
@@ -133,12 +139,20 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
       return s.FinishBad(cmd, "Unexpected arguments");
     }
     o.extended = true;
-    for (const Value& v : args[i + 1].items) {
+    const auto& ret = args[i + 1].items;
+    for (std::size_t r = 0; r < ret.size(); ++r) {
+      const Value& v = ret[r];
       if (v.AtomIs("SUBSCRIBED")) {
         o.ret_subscribed = true;
       } else if (v.AtomIs("CHILDREN")) {
-      } else if (v.AtomIs("SPECIAL-USE")) {
+      } else if (v.AtomIs("SPECIAL-USE") && (o.disabled & config::kImapSpecialUse) == 0) {
         o.ret_special_use = true;
+      } else if (v.AtomIs("STATUS") && (o.disabled & config::kImapListStatus) == 0 &&
+                 !o.ret_status && r + 1 < ret.size()) {
+        o.ret_status = true;
+        if (!ParseStatusItems(s, ret[++r], &o.status_items)) {
+          return s.FinishBad(cmd, "Invalid status item");
+        }
       } else {
         return s.FinishBad(cmd, "Unknown LIST return option");
       }
@@ -176,7 +190,7 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     for (const auto& mb : view->ListMailboxes(s.user().id)) {
       Node& n = nodes[mb.name];
       n.exists = true;
-      n.use = mb.special_use;
+      n.record = mb;
       AddParents(nodes, mb.name, false);
     }
     for (const auto& name : view->ListSubscriptions(s.user().id)) {
@@ -214,8 +228,14 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     }
   }
 
-  std::vector<std::string> lines;
-  std::string inbox_line;
+  // Lines in order; a mailbox's STATUS (LIST-STATUS) is computed as it is
+  // written, after the read view above is gone.
+  struct Line {
+    std::string text;
+    const storage::MailboxRecord* status = nullptr;
+  };
+  std::vector<Line> lines;
+  Line inbox_line;
   for (const auto& [name, node] : nodes) {
     if (!matches(name)) continue;
     bool include;
@@ -226,8 +246,8 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
       if (include) {
         Node shown = node;
         shown.exists = node.subscribed;
-        lines.push_back("LSUB " + Attributes(shown, o) + " \"/\" " +
-                        ImapSession::EncodeMailboxName(name));
+        lines.push_back(
+            {"LSUB " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name)});
         if (name == "INBOX") std::swap(inbox_line, lines.back()), lines.pop_back();
       }
       continue;
@@ -235,9 +255,12 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     if (o.sel_subscribed || o.sel_special_use) {
       bool selected_itself =
           (!o.sel_subscribed || node.subscribed) &&
-          (!o.sel_special_use || (node.exists && node.use != storage::SpecialUse::kNone));
+          (!o.sel_special_use ||
+           (node.exists && node.record.special_use != storage::SpecialUse::kNone));
       include = selected_itself;
-      if (!include && o.recursive_match && o.sel_subscribed && node.child_subscribed_unmatched) {
+      // RFC 5258 3 (example 10): a subscribed descendant that the patterns
+      // do not reach earns its ancestor a CHILDINFO, selected or not.
+      if (o.recursive_match && o.sel_subscribed && node.child_subscribed_unmatched) {
         include = true;
         extra = " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
       }
@@ -248,16 +271,21 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     }
     Node shown = node;
     if (!node.exists && !o.sel_subscribed) shown.subscribed = false;
-    std::string line =
-        "LIST " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name) + extra;
+    Line line{
+        "LIST " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name) + extra,
+        o.ret_status && node.exists ? &node.record : nullptr};
     if (name == "INBOX") {
       inbox_line = std::move(line);
     } else {
       lines.push_back(std::move(line));
     }
   }
-  if (!inbox_line.empty()) s.Untagged(inbox_line);
-  for (const auto& l : lines) s.Untagged(l);
+  auto write = [&](const Line& l) {
+    s.Untagged(l.text);
+    if (l.status != nullptr) s.Untagged(StatusResponse(s, *l.status, o.status_items));
+  };
+  if (!inbox_line.text.empty()) write(inbox_line);
+  for (const auto& l : lines) write(l);
   s.Finish(cmd, done);
 }
 

@@ -1,4 +1,6 @@
-// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN.
+// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, with
+// SIZE (RFC 8438, STATUS=SIZE), DELETED (RFC 9051) and DELETED-STORAGE
+// (RFC 9208, QUOTA). LIST-STATUS (command_list.cpp) uses the same items.
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
 // an empty claim, Store::ClaimRecent(mailbox, 0)).
@@ -8,69 +10,104 @@
 
 namespace pillarbox::imap {
 
-void CmdStatus(ImapSession& s, Command& cmd) {
-  if (cmd.args.size() != 2 || !cmd.args[1].IsList() || cmd.args[1].items.empty()) {
-    return s.FinishBad(cmd, "Expected mailbox name and status items");
-  }
-  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen };
-  std::vector<Item> items;
-  for (const Value& v : cmd.args[1].items) {
+bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<StatusItem>* items) {
+  if (!list.IsList() || list.items.empty()) return false;
+  const unsigned disabled = s.disabled_extensions();
+  for (const Value& v : list.items) {
     if (v.AtomIs("MESSAGES")) {
-      items.push_back(kMessages);
+      items->push_back(StatusItem::kMessages);
     } else if (v.AtomIs("RECENT")) {
-      items.push_back(kRecent);
+      items->push_back(StatusItem::kRecent);
     } else if (v.AtomIs("UIDNEXT")) {
-      items.push_back(kUidNext);
+      items->push_back(StatusItem::kUidNext);
     } else if (v.AtomIs("UIDVALIDITY")) {
-      items.push_back(kUidValidity);
+      items->push_back(StatusItem::kUidValidity);
     } else if (v.AtomIs("UNSEEN")) {
-      items.push_back(kUnseen);
+      items->push_back(StatusItem::kUnseen);
+    } else if (v.AtomIs("SIZE") && (disabled & config::kImapStatusSize) == 0) {
+      items->push_back(StatusItem::kSize);
+    } else if (v.AtomIs("DELETED")) {
+      items->push_back(StatusItem::kDeleted);
+    } else if (v.AtomIs("DELETED-STORAGE") && (disabled & config::kImapQuota) == 0) {
+      items->push_back(StatusItem::kDeletedStorage);
     } else {
-      return s.FinishBad(cmd, "Invalid status item");
+      return false;
     }
   }
-  std::string error;
-  auto name = s.DecodeMailboxName(cmd.args[0], false, &error);
-  if (!name) return s.Finish(cmd, "NO [CANNOT] " + error);
-  auto view = s.store().Read();
-  auto mb = view->FindMailbox(s.user().id, *name);
-  if (!mb.ok()) return s.FinishError(cmd, mb.status(), *name);
+  return true;
+}
+
+std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
+                           const std::vector<StatusItem>& items) {
+  auto wants = [&](StatusItem item) {
+    return std::find(items.begin(), items.end(), item) != items.end();
+  };
   std::uint32_t recent = 0;
+  std::uint64_t deleted_storage = 0;
   SelectedMailbox* sel = s.selected();
-  bool want_recent = std::find(items.begin(), items.end(), kRecent) != items.end();
-  if (sel != nullptr && sel->id == mb->id) {
-    recent = static_cast<std::uint32_t>(sel->recent.size());
-  } else if (want_recent) {
+  const bool own_recent = sel != nullptr && sel->id == mb.id;
+  if (own_recent) recent = static_cast<std::uint32_t>(sel->recent.size());
+  if ((wants(StatusItem::kRecent) && !own_recent) || wants(StatusItem::kDeletedStorage)) {
     std::vector<storage::Uid> uids;
-    for (const auto& m : view->ListMessages(mb->id)) uids.push_back(m.uid);
-    view.reset();  // the peek may read the store itself
-    storage::Uid first = s.store().ClaimRecent(mb->id, 0);
-    recent =
-        static_cast<std::uint32_t>(uids.end() - std::lower_bound(uids.begin(), uids.end(), first));
+    {
+      auto view = s.store().Read();
+      for (const auto& m : view->ListMessages(mb.id)) {
+        uids.push_back(m.uid);
+        if (m.flags.system & storage::kFlagDeleted) deleted_storage += m.size;
+      }
+    }  // the peek below may read the store itself
+    if (wants(StatusItem::kRecent) && !own_recent) {
+      storage::Uid first = s.store().ClaimRecent(mb.id, 0);
+      recent = static_cast<std::uint32_t>(uids.end() -
+                                          std::lower_bound(uids.begin(), uids.end(), first));
+    }
   }
-  std::string out = "STATUS " + ImapSession::EncodeMailboxName(mb->name) + " (";
+  std::string out = "STATUS " + ImapSession::EncodeMailboxName(mb.name) + " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ' ';
     switch (items[i]) {
-      case kMessages:
-        out += "MESSAGES " + std::to_string(mb->messages);
+      case StatusItem::kMessages:
+        out += "MESSAGES " + std::to_string(mb.messages);
         break;
-      case kRecent:
+      case StatusItem::kRecent:
         out += "RECENT " + std::to_string(recent);
         break;
-      case kUidNext:
-        out += "UIDNEXT " + std::to_string(mb->uidnext);
+      case StatusItem::kUidNext:
+        out += "UIDNEXT " + std::to_string(mb.uidnext);
         break;
-      case kUidValidity:
-        out += "UIDVALIDITY " + std::to_string(mb->uidvalidity);
+      case StatusItem::kUidValidity:
+        out += "UIDVALIDITY " + std::to_string(mb.uidvalidity);
         break;
-      case kUnseen:
-        out += "UNSEEN " + std::to_string(mb->unseen);
+      case StatusItem::kUnseen:
+        out += "UNSEEN " + std::to_string(mb.unseen);
+        break;
+      case StatusItem::kSize:
+        out += "SIZE " + std::to_string(mb.size);
+        break;
+      case StatusItem::kDeleted:
+        out += "DELETED " + std::to_string(mb.deleted);
+        break;
+      case StatusItem::kDeletedStorage:
+        // RFC 9208 5.3: in the units of the STORAGE resource (KiB).
+        out += "DELETED-STORAGE " + std::to_string((deleted_storage + 1023) / 1024);
         break;
     }
   }
-  view.reset();
-  s.Untagged(out + ")");
+  return out + ")";
+}
+
+void CmdStatus(ImapSession& s, Command& cmd) {
+  std::vector<StatusItem> items;
+  if (cmd.args.size() != 2 || !cmd.args[1].IsList() || cmd.args[1].items.empty()) {
+    return s.FinishBad(cmd, "Expected mailbox name and status items");
+  }
+  if (!ParseStatusItems(s, cmd.args[1], &items)) return s.FinishBad(cmd, "Invalid status item");
+  std::string error;
+  auto name = s.DecodeMailboxName(cmd.args[0], false, &error);
+  if (!name) return s.Finish(cmd, "NO [CANNOT] " + error);
+  Result<storage::MailboxRecord> mb = s.store().Read()->FindMailbox(s.user().id, *name);
+  if (!mb.ok()) return s.FinishError(cmd, mb.status(), *name);
+  s.Untagged(StatusResponse(s, *mb, items));
   s.Finish(cmd, "OK Status completed.");
 }
 

@@ -35,6 +35,9 @@ void CmdStatus(ImapSession& s, Command& cmd);
 void CmdAppend(ImapSession& s, Command& cmd);
 void CmdNamespace(ImapSession& s, Command& cmd);
 void CmdIdle(ImapSession& s, Command& cmd);
+void CmdGetQuota(ImapSession& s, Command& cmd);
+void CmdGetQuotaRoot(ImapSession& s, Command& cmd);
+void CmdSetQuota(ImapSession& s, Command& cmd);
 // Selected.
 void CmdCheck(ImapSession& s, Command& cmd);
 void CmdClose(ImapSession& s, Command& cmd);
@@ -51,6 +54,31 @@ void CmdMove(ImapSession& s, Command& cmd);
 // On failure the command has been finished with BAD and nullopt is returned.
 std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const Command& cmd,
                                                          const Value& set);
+
+// STATUS items (RFC 3501; SIZE: RFC 8438; DELETED: RFC 9051;
+// DELETED-STORAGE: RFC 9208), shared by STATUS and LIST-STATUS (RFC 5819).
+enum class StatusItem {
+  kMessages,
+  kRecent,
+  kUidNext,
+  kUidValidity,
+  kUnseen,
+  kSize,
+  kDeleted,
+  kDeletedStorage,
+};
+// Appends the items of a parenthesized STATUS item list to `items`; false
+// when the list is empty or names an unknown (or turned off) item.
+bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<StatusItem>* items);
+// "STATUS <name> (<item> <value> ...)" for `mb` (without "* ").
+// REQUIRES: the caller holds no read view (RECENT may read the store).
+std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
+                           const std::vector<StatusItem>& items);
+
+// The untagged "QUOTA" response (without "* ") for the user's one quota
+// root (command_quota.cpp); nullopt when QUOTA is off or nothing is limited.
+// REQUIRES: logged in; the caller holds no read view.
+std::optional<std::string> QuotaResponse(ImapSession& s);
 
 // COPY and MOVE share one implementation.
 void CopyOrMove(ImapSession& s, Command& cmd, bool move);

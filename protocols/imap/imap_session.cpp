@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "protocols/command_table.h"
 #include "protocols/faults.h"
+#include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
 
@@ -237,7 +238,7 @@ void ImapSession::Dispatch(Command cmd) {
   busy_ = true;
   current_uses_seqs_ = false;
   // A command of a turned-off extension is unknown, as on a server without it.
-  const bool disabled = def != nullptr && ((def->flags >> kCmdExtShift) & disabled_) != 0;
+  const bool disabled = def != nullptr && (CmdExtension(def->flags) & disabled_) != 0;
   const bool uid_disabled = def != nullptr && cmd.uid && (def->flags & kCmdUidPlus) != 0 &&
                             (disabled_ & config::kImapUidPlus) != 0;
   if (def == nullptr || disabled || uid_disabled || (cmd.uid && (def->flags & kCmdUid) == 0)) {
@@ -360,6 +361,10 @@ std::string ImapSession::ErrorResponse(const Status& status, std::string_view wh
 }
 
 void ImapSession::FinishError(const Command& cmd, const Status& status, std::string_view what) {
+  // RFC 9208 4.3: show the quota that refused an APPEND, COPY, ...
+  if (status.code() == Code::kOverQuota && logged_in_) {
+    if (auto quota = QuotaResponse(*this)) Untagged(*quota);
+  }
   Finish(cmd, ErrorResponse(status, what));
 }
 
@@ -380,8 +385,10 @@ std::string ImapSession::Capabilities() const {
     if (info_.tls_available && !info_.tls_active) caps += " STARTTLS";
     caps += PlaintextAllowed() ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
   } else {
-    for (std::string_view ext : {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN",
-                                 "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED"}) {
+    for (std::string_view ext :
+         {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN", "UIDPLUS", "MOVE",
+          "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CREATE-SPECIAL-USE",
+          "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"}) {
       add(ext);
     }
   }

@@ -23,6 +23,7 @@
 // gone.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -81,8 +82,17 @@ inline constexpr unsigned kCmdUsesSeqs = 1u << 1;
 inline constexpr unsigned kCmdUidPlus = 1u << 2;
 // The command belongs to extension `ext` (a config::kImap* bit): with the
 // extension turned off (a capability profile) it is an unknown command.
-constexpr unsigned kCmdNeeds(unsigned ext) { return ext << 8; }
+// Kept as the bit's index + 1 above kCmdExtShift, since the bits themselves
+// (up to 1u << 31) would not fit shifted.
+constexpr unsigned kCmdNeeds(unsigned ext) {
+  return static_cast<unsigned>(std::countr_zero(ext) + 1) << 8;
+}
 inline constexpr unsigned kCmdExtShift = 8;
+// The config::kImap* bit of a command's flags, 0 when none.
+constexpr unsigned CmdExtension(unsigned flags) {
+  unsigned index = flags >> kCmdExtShift;
+  return index == 0 ? 0u : 1u << (index - 1);
+}
 
 class ImapSession;
 // One entry of the command table (commands.cpp; protocols/command_table.h).
