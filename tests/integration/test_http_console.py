@@ -5,6 +5,7 @@ hide mode change its POP3 state while IMAP still lists it. Screenshots go to
 <pytest basetemp>/screenshots."""
 
 import os
+import imaplib
 import poplib
 import shutil
 import smtplib
@@ -163,6 +164,29 @@ def test_console_keeps_messages_that_left_the_inbox(make_server, browser):
     wait_for(lambda: "retrieved by POP3" in text_of(browser, "lifecycle")
              and "mode expunge applied" in text_of(browser, "lifecycle"),
              what="its lifecycle")
+
+
+def test_console_follows_a_live_transcript(make_server, browser):
+    srv = make_server(config={"dev": {"transcripts": True}})
+    browser.get(f"http://127.0.0.1:{srv.ports['http']}/")
+    wait_for(lambda: browser.find_element(By.ID, "login").is_displayed(), what="the login form")
+    browser.find_element(By.ID, "login-token").send_keys(token_of(srv))
+    browser.find_element(By.ID, "login-button").click()
+    wait_for(lambda: browser.find_element(By.ID, "live").text == "live", what="the live stream")
+    imap = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
+    imap.login("alice", "secret")
+    live = "#transcripts li"
+    wait_for(lambda: any("imap" in t and "live" in t for t in texts(browser, live)), timeout=5,
+             what="the live IMAP session among the transcripts")
+    entry = [e for e in browser.find_elements(By.CSS_SELECTOR, live)
+             if "imap" in e.text and "live" in e.text][0]
+    entry.click()
+    wait_for(lambda: "LOGIN alice ***" in text_of(browser, "transcript"), what="the transcript")
+    assert "secret" not in text_of(browser, "transcript")
+    imap.select("INBOX")  # followed without another click
+    wait_for(lambda: "SELECT INBOX" in text_of(browser, "transcript"), timeout=5,
+             what="the transcript growing")
+    imap.logout()
 
 
 def test_console_wrong_token_stays_on_login(make_server, browser):

@@ -226,6 +226,39 @@ async function loadSessions() {
       el("td", {}, s.mailbox), el("td", {}, s.holds_pop3_lock ? "holds" : ""), el("td", {}, s.since))));
 }
 
+// Recorded transcripts ([dev] transcripts): the list, and the one opened,
+// followed while its session is live.
+async function loadTranscripts() {
+  const r = await fetch("/api/v1/transcripts", { credentials: "same-origin" });
+  if (r.status === 404) {
+    $("#transcripts").replaceChildren(el("li", { class: "hint" },
+      "Not recorded: set [dev] transcripts = true (on with serve --ephemeral)."));
+    return;
+  }
+  if (!r.ok) return;
+  const data = await r.json();
+  $("#transcripts").replaceChildren(...data.transcripts.map((t) => el("li", {
+    class: "item" + (t.session === state.transcript ? " selected" : ""), "data-session": t.session,
+    onclick: () => openTranscript(t.session),
+  }, `#${t.session} ${t.protocol} from ${t.peer} at ${t.started} (${t.live ? "live" : "closed"}, ${t.lines} lines)`)));
+}
+
+async function openTranscript(id) {
+  state.transcript = id;
+  clearTimeout(state.transcriptTimer);
+  for (const li of document.querySelectorAll("#transcripts li")) li.classList.toggle("selected", Number(li.dataset.session) === id);
+  const r = await fetch(`/api/v1/sessions/${id}/transcript`, { credentials: "same-origin" });
+  if (state.transcript !== id) return;
+  const pre = $("#transcript");
+  pre.hidden = false;
+  pre.textContent = r.ok ? await r.text() : `No transcript for session #${id} any more.`;
+  pre.scrollTop = pre.scrollHeight;
+  // A live session's transcript grows: follow it until it closes.
+  if (r.ok && pre.textContent.split("\n", 1)[0].endsWith("(live)")) {
+    state.transcriptTimer = setTimeout(() => openTranscript(id), 1000);
+  }
+}
+
 // --- live updates ------------------------------------------------------------------
 
 function setLive(on) {
@@ -242,7 +275,7 @@ function scheduleRefresh(what) {
     const jobs = [];
     if (p.users) jobs.push(loadUsers());
     if (p.mail && state.user) jobs.push(loadMailboxes(), loadMessages(), loadViews());
-    if (p.sessions) jobs.push(loadSessions());
+    if (p.sessions) jobs.push(loadSessions(), loadTranscripts());
     await Promise.allSettled(jobs);
   }, 150);
 }
@@ -276,7 +309,7 @@ async function start() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#logout").hidden = false;
-  await loadSessions();
+  await Promise.allSettled([loadSessions(), loadTranscripts()]);
   connectEvents();
 }
 
