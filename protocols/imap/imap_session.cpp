@@ -363,8 +363,13 @@ std::string ImapSession::Capabilities() const {
     caps += PlaintextAllowed() ? " AUTH=PLAIN AUTH=LOGIN" : " LOGINDISABLED";
   } else {
     for (std::string_view ext : {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN",
-                                 "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED"}) {
+                                 "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED", "ESEARCH"}) {
       add(ext);
+    }
+    // SEARCHRES and PARTIAL are RETURN options of ESEARCH (RFC 5182 2.1).
+    if ((disabled_ & config::kImapEsearch) == 0) {
+      add("SEARCHRES");
+      add("PARTIAL");
     }
   }
   return caps;
