@@ -479,6 +479,36 @@ TEST_F(EsearchSessionTest, ProfileWithoutSearchResRefusesSave) {
   EXPECT_TRUE(Run(*c, "c FETCH $ (UID)\r\n", "c").starts_with("c BAD "));
 }
 
+// RFC 4731 section 3.2: with a MODSEQ criterion the response carries the
+// MODSEQ item (the found message's for a single MIN or MAX, else the
+// highest); none without matches or without the criterion.
+TEST_F(EsearchSessionTest, ModSeqItemWithModSeqCriterion) {
+  Fill(3);
+  std::vector<storage::ModSeq> modseq;
+  {
+    auto view = fx_.store().Read();
+    auto mb = view->FindMailbox(user_.id, "INBOX");
+    ASSERT_TRUE(mb.ok());
+    for (storage::Uid uid = 1; uid <= 3; ++uid)
+      modseq.push_back(view->GetMessage(mb->id, uid)->modseq);
+  }
+  ASSERT_LT(modseq[0], modseq[2]);
+  auto c = Selected();
+  EXPECT_EQ(Run(*c, "a SEARCH RETURN (MIN) MODSEQ 1\r\n", "a"),
+            "* ESEARCH (TAG \"a\") MIN 1 MODSEQ " + std::to_string(modseq[0]) +
+                "\r\na OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "b UID SEARCH RETURN (MAX) 1:2 MODSEQ 1\r\n", "b"),
+            "* ESEARCH (TAG \"b\") UID MAX 2 MODSEQ " + std::to_string(modseq[1]) +
+                "\r\nb OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "c SEARCH RETURN (COUNT) MODSEQ 1\r\n", "c"),
+            "* ESEARCH (TAG \"c\") COUNT 3 MODSEQ " + std::to_string(modseq[2]) +
+                "\r\nc OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "d SEARCH RETURN (COUNT) MODSEQ 999999\r\n", "d"),
+            "* ESEARCH (TAG \"d\") COUNT 0\r\nd OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "e SEARCH RETURN (COUNT) ALL\r\n", "e"),
+            "* ESEARCH (TAG \"e\") COUNT 3\r\ne OK Search completed.\r\n");
+}
+
 // ---- PARTIAL (RFC 9394) ------------------------------------------------------
 
 TEST_F(EsearchSessionTest, PartialWindows) {
