@@ -52,6 +52,7 @@ constexpr std::array kImapExtensions = {
     Named{"OBJECTID", kImapObjectId},
     Named{"CONTEXT=SEARCH", kImapContext},
     Named{"CONTEXT=SORT", kImapContext},
+    Named{"PARTIAL", kImapContext},  // RFC 9394; first defined with CONTEXT (RFC 5267)
 };
 
 constexpr std::array kPop3Capabilities = {

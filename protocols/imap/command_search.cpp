@@ -9,9 +9,17 @@
 // the "* SEARCH" line has grown past the high-water mark. Past
 // kMaxSearchWorkBytes the command ends with NO [LIMIT]. A message expunged
 // elsewhere but still in this session's view matches nothing.
+//
+// With RETURN (...) (ESEARCH, RFC 4731) the matches are collected and
+// answered by one "* ESEARCH" line at the end (esearch.h). RETURN (SAVE)
+// (SEARCHRES, RFC 5182) keeps the matches' UIDs in the selected mailbox as
+// "$": replaced on success, emptied when the search fails with NO, left as
+// it was when the command is refused with BAD. "$" inside the search keys
+// is read before the new result replaces it.
 #include <algorithm>
 
 #include "protocols/imap/commands.h"
+#include "protocols/imap/esearch.h"
 #include "protocols/imap/search.h"
 
 namespace pillarbox::imap {
@@ -23,9 +31,16 @@ constexpr std::size_t kSearchWriteBytes = 64 * 1024;
 struct SearchJob {
   Command h;
   SearchProgram program;
+  SearchReturn ret;                // ret.esearch: answer with ESEARCH
   std::unique_ptr<SearchRun> run;  // over `program`
   std::size_t next = 0;            // index into the view
-  std::string out = "* SEARCH";
+  std::string out = "* SEARCH";    // plain SEARCH only
+  // ESEARCH: the matches (UIDs for UID SEARCH, else sequence numbers),
+  // their UIDs when SAVE was asked, their mod-sequences for a MODSEQ item.
+  std::vector<std::uint32_t> hits;
+  std::vector<storage::Uid> hit_uids;
+  std::vector<std::uint64_t> hit_modseqs;
+  bool want_modseq = false;
   bool wrote = false;          // part of the "* SEARCH" line is out
   bool waiting_timer = false;  // a zero-delay timer will call Step
   bool done = false;
@@ -66,8 +81,14 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
           break;
         }
         if (outcome == SearchOutcome::kMatch) {
-          job->out += ' ';
-          job->out += std::to_string(job->h.uid ? uid : ctx.seq);
+          if (job->ret.esearch) {
+            job->hits.push_back(job->h.uid ? uid : ctx.seq);
+            if (job->ret.save) job->hit_uids.push_back(uid);
+            if (job->want_modseq) job->hit_modseqs.push_back(rec->modseq);
+          } else {
+            job->out += ' ';
+            job->out += std::to_string(job->h.uid ? uid : ctx.seq);
+          }
         }
         ++job->next;
       }
@@ -77,6 +98,7 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
       // (then the line must end before the tagged answer).
       job->done = true;
       if (job->wrote) s.Write(std::move(job->out) + "\r\n");
+      if (job->ret.save) sel->saved_search.clear();  // RFC 5182 2.1: NO empties "$"
       return s.Finish(job->h,
                       "NO [LIMIT] Search too costly: use fewer or shorter search "
                       "strings, or narrow it with other keys.");
@@ -96,25 +118,76 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
     }
   }
   job->done = true;
-  job->out += "\r\n";
-  s.Write(std::move(job->out));
+  if (!job->ret.esearch) {
+    job->out += "\r\n";
+    s.Write(std::move(job->out));
+    return s.Finish(job->h, "OK Search completed.");
+  }
+  if (job->ret.WantsResponse()) {
+    std::optional<std::uint64_t> modseq;
+    if (job->want_modseq) modseq = EsearchModSeq(job->hit_modseqs, job->ret);
+    s.Write(FormatEsearch(job->h.tag, job->h.uid, job->hits, job->ret, modseq));
+  }
+  if (job->ret.save) {
+    std::vector<storage::Uid> saved;
+    for (std::size_t i : SavedIndexes(job->hit_uids.size(), job->ret)) {
+      saved.push_back(job->hit_uids[i]);
+    }
+    sel->saved_search = std::move(saved);
+  }
   s.Finish(job->h, "OK Search completed.");
+}
+
+bool HasModSeqKey(const SearchKey& key) {
+  if (key.kind == SearchKey::Kind::kModSeq) return true;
+  return std::any_of(key.children.begin(), key.children.end(), HasModSeqKey);
+}
+
+// Fills the "$" keys with the saved UIDs. False when the program has one
+// and SEARCHRES is off for the session.
+bool FillSavedResult(SearchKey& key, const ImapSession& s, const SelectedMailbox& sel) {
+  if (key.saved_result) {
+    if (!SearchResAllowed(s)) return false;
+    key.set = SequenceSet::FromAscending(sel.saved_search);
+  }
+  for (SearchKey& child : key.children) {
+    if (!FillSavedResult(child, s, sel)) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 void CmdSearch(ImapSession& s, Command& cmd) {
-  auto program = ParseSearch(cmd.args, 0);
+  SelectedMailbox* sel = s.selected();
+  const unsigned disabled = s.disabled_extensions();
+  SearchReturnAllowed allowed;
+  allowed.esearch = (disabled & config::kImapEsearch) == 0;
+  allowed.save = SearchResAllowed(s);
+  allowed.partial = allowed.esearch && (disabled & config::kImapContext) == 0;
+  std::size_t pos = 0;
+  auto ret = ParseSearchReturn(cmd.args, &pos, allowed);
+  if (!ret.ok()) return s.FinishBad(cmd, ret.status().message());
+  // IMAP4rev2 (RFC 9051 6.4.4): SEARCH always answers ESEARCH.
+  if (!ret->esearch && s.enabled().count("IMAP4REV2") != 0) {
+    ret->esearch = true;
+    ret->all = true;
+  }
+  auto program = ParseSearch(cmd.args, pos);
   if (!program.ok()) {
     if (program.status().code() == Code::kNotFound) {
+      if (ret->save) sel->saved_search.clear();  // a NO empties "$" (RFC 5182 2.1)
       return s.Finish(cmd,
                       "NO [BADCHARSET (" + SupportedSearchCharsets() + ")] Unsupported charset.");
     }
     return s.FinishBad(cmd, program.status().message());
   }
+  if (!FillSavedResult(program->root, s, *sel)) return s.FinishBad(cmd, "Invalid messageset");
   auto job = std::make_shared<SearchJob>();
   job->h = cmd.Header();
   job->program = std::move(*program);
+  job->ret = *ret;
+  job->want_modseq = job->ret.WantsResponse() && HasModSeqKey(job->program.root);
   job->run = std::make_unique<SearchRun>(job->program, s.config().limits.max_search_work);
   s.SetContinuation([job](ImapSession& s2) { Step(s2, job); });
   Step(s, job);

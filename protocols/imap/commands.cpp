@@ -1,5 +1,6 @@
 #include "protocols/imap/commands.h"
 
+#include <algorithm>
 #include <array>
 
 #include "protocols/imap/sequence_set.h"
@@ -54,6 +55,23 @@ const CommandDef* FindCommand(std::string_view upper_name) {
   return protocols::FindCommand(kCommands, upper_name);
 }
 
+bool SearchResAllowed(const ImapSession& s) {
+  return (s.disabled_extensions() & (config::kImapEsearch | config::kImapSearchRes)) == 0;
+}
+
+std::vector<std::uint32_t> SelectSaved(const SelectedMailbox& sel) {
+  // Both lists ascending: one merge pass. UIDs gone from the view (expunged
+  // and announced) drop out (RFC 5182 2.1).
+  std::vector<std::uint32_t> out;
+  auto it = sel.uids.begin();
+  for (storage::Uid uid : sel.saved_search) {
+    it = std::lower_bound(it, sel.uids.end(), uid);
+    if (it == sel.uids.end()) break;
+    if (*it == uid) out.push_back(static_cast<std::uint32_t>(it - sel.uids.begin()));
+  }
+  return out;
+}
+
 std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const Command& cmd,
                                                          const Value& arg) {
   SelectedMailbox* sel = s.selected();
@@ -61,6 +79,7 @@ std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const C
     s.FinishBad(cmd, "Invalid messageset");
     return std::nullopt;
   }
+  if (arg.text == "$" && SearchResAllowed(s)) return SelectSaved(*sel);
   auto set = SequenceSet::Parse(arg.text);
   if (!set.ok()) {
     s.FinishBad(cmd, "Invalid messageset");

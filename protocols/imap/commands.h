@@ -50,7 +50,8 @@ void CmdCopy(ImapSession& s, Command& cmd);
 void CmdMove(ImapSession& s, Command& cmd);
 
 // Shared by the message commands: the session's view indexes (0-based)
-// selected by args[i] as a sequence set (or UID set for UID commands).
+// selected by args[i] as a sequence set (or UID set for UID commands), or
+// "$", the saved search result (SEARCHRES), for both.
 // On failure the command has been finished with BAD and nullopt is returned.
 std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const Command& cmd,
                                                          const Value& set);
@@ -79,6 +80,13 @@ std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
 // root (command_quota.cpp); nullopt when QUOTA is off or nothing is limited.
 // REQUIRES: logged in; the caller holds no read view.
 std::optional<std::string> QuotaResponse(ImapSession& s);
+
+// SEARCHRES (RFC 5182): whether "$" and RETURN (SAVE) are on for the
+// session (ESEARCH and SEARCHRES not removed by its capability profile).
+bool SearchResAllowed(const ImapSession& s);
+// The view indexes (0-based, ascending) of the saved "$" UIDs still in the
+// view; "$" before any SAVE is empty (not an error).
+std::vector<std::uint32_t> SelectSaved(const SelectedMailbox& sel);
 
 // COPY and MOVE share one implementation.
 void CopyOrMove(ImapSession& s, Command& cmd, bool move);

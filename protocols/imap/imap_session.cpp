@@ -388,8 +388,13 @@ std::string ImapSession::Capabilities() const {
     for (std::string_view ext :
          {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN", "UIDPLUS", "MOVE",
           "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CREATE-SPECIAL-USE",
-          "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"}) {
+          "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "ESEARCH"}) {
       add(ext);
+    }
+    // SEARCHRES and PARTIAL are RETURN options of ESEARCH (RFC 5182 2.1).
+    if ((disabled_ & config::kImapEsearch) == 0) {
+      add("SEARCHRES");
+      add("PARTIAL");
     }
   }
   return caps;

@@ -119,6 +119,11 @@ struct SelectedMailbox {
   // it showed), so the change bus does not echo them.
   std::unordered_map<storage::Uid, storage::ModSeq> reported;
   std::set<std::string> keywords;  // known keywords (as first seen)
+  // SEARCHRES "$" (RFC 5182): the UIDs saved by the last SEARCH RETURN
+  // (SAVE), ascending. Empty until then; a new SELECT/EXAMINE, CLOSE or
+  // UNSELECT drops it with the rest of this struct. Expunged UIDs simply
+  // no longer resolve to a message.
+  std::vector<storage::Uid> saved_search;
   std::uint64_t subscription = 0;
   bool changes_pending = false;
 

@@ -185,6 +185,11 @@ class Parser {
     }
     if (!v.IsAtom()) return Status::InvalidArgument("Invalid search key");
     const std::string& w = v.text;
+    if (w == "$") {
+      key.kind = Kind::kUidSet;
+      key.saved_result = true;
+      return Status::Ok();
+    }
     if (!w.empty() && ((w[0] >= '0' && w[0] <= '9') || w[0] == '*')) {
       auto set = SequenceSet::Parse(w);
       if (!set.ok()) return Status::InvalidArgument("Invalid messageset");
@@ -247,6 +252,11 @@ class Parser {
     if (up == "UID") {
       const Value* c = Next();
       if (c == nullptr || !c->IsAtom()) return Status::InvalidArgument("Missing argument for UID");
+      if (c->text == "$") {
+        key.kind = Kind::kUidSet;
+        key.saved_result = true;
+        return Status::Ok();
+      }
       auto set = SequenceSet::Parse(c->text);
       if (!set.ok()) return Status::InvalidArgument("Invalid UID set");
       key.kind = Kind::kUidSet;

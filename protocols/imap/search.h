@@ -35,6 +35,8 @@
 // - Sequence sets match per message; numbers past the end simply match
 //   nothing ("*" is the last message).
 // - NEW = RECENT UNSEEN; OLD = NOT RECENT.
+// - "$" (RFC 5182), alone or as "UID $", is the saved search result: a
+//   kUidSet key with saved_result set (see SearchKey).
 //
 // Thread-safety: pure functions; a ReadView is used on its owner thread only.
 #pragma once
@@ -108,6 +110,10 @@ struct SearchKey {
   // ("name <local@domain>", comments removed, as ENVELOPE shows them).
   bool address = false;
   SequenceSet set;
+  // kUidSet written "$" (SEARCHRES, RFC 5182): the session's saved result,
+  // which the command fills into `set` as UIDs before evaluating (until
+  // then it matches nothing).
+  bool saved_result = false;
   std::vector<SearchKey> children;
 };
 

@@ -56,6 +56,20 @@ SequenceSet SequenceSet::FromRanges(std::vector<SeqRange> ranges) {
   return set;
 }
 
+SequenceSet SequenceSet::FromAscending(const std::vector<std::uint32_t>& ascending) {
+  SequenceSet set;
+  for (std::uint32_t n : ascending) {
+    if (!set.raw_.empty() && n <= set.raw_.back().hi) continue;  // duplicate
+    if (!set.raw_.empty() && n == set.raw_.back().hi + 1) {
+      set.raw_.back().hi = n;
+    } else {
+      set.raw_.push_back({n, n});
+    }
+  }
+  set.sorted_ = true;
+  return set;
+}
+
 bool SequenceSet::HasStar() const {
   for (const SeqRange& r : raw_) {
     if (r.lo == kStar || r.hi == kStar) return true;
@@ -88,6 +102,12 @@ std::vector<SeqRange> SequenceSet::Resolve(std::uint32_t largest) const {
 }
 
 bool SequenceSet::Contains(std::uint32_t n, std::uint32_t largest) const {
+  if (sorted_) {
+    // The first range ending at or after n.
+    auto it = std::lower_bound(raw_.begin(), raw_.end(), n,
+                               [](const SeqRange& r, std::uint32_t v) { return r.hi < v; });
+    return it != raw_.end() && it->lo <= n;
+  }
   for (const SeqRange& r : raw_) {
     std::uint32_t a = ResolveStar(r.lo, largest);
     std::uint32_t b = ResolveStar(r.hi, largest);

@@ -12,7 +12,9 @@
 // "Invalid messageset" otherwise, which SelectBySequence reports as
 // kInvalidArgument.
 //
-// "$" (SEARCHRES, RFC 5182) is not supported.
+// "$" (SEARCHRES, RFC 5182) is not a SequenceSet: it names the session's
+// saved search result, so the callers (SelectMessages, the SEARCH parser)
+// recognize it before parsing and build the set with FromAscending().
 //
 // Thread-safety: values; pure functions.
 #pragma once
@@ -47,6 +49,10 @@ class SequenceSet {
   // A set of single numbers/ranges already resolved (for callers building
   // sets from search results).
   static SequenceSet FromRanges(std::vector<SeqRange> ranges);
+  // The set of the given numbers (ascending, duplicates allowed), as
+  // merged ranges; Contains() on it is a binary search, so a large saved
+  // result ("$") costs O(log ranges) per message.
+  static SequenceSet FromAscending(const std::vector<std::uint32_t>& ascending);
 
   // The ranges as written: kStar for "*", not ordered, not merged.
   const std::vector<SeqRange>& raw() const { return raw_; }
@@ -57,7 +63,8 @@ class SequenceSet {
   // alone resolves to {0,0}; callers handle the empty mailbox first.
   std::vector<SeqRange> Resolve(std::uint32_t largest) const;
 
-  // Whether `n` is in the set when "*" is `largest`. O(number of ranges).
+  // Whether `n` is in the set when "*" is `largest`. O(number of ranges),
+  // O(log ranges) for a set from FromAscending().
   bool Contains(std::uint32_t n, std::uint32_t largest) const;
 
   // The canonical text of the resolved set: "1:3,5,7:9".
@@ -65,6 +72,7 @@ class SequenceSet {
 
  private:
   std::vector<SeqRange> raw_;
+  bool sorted_ = false;  // raw_ ascending, disjoint, no "*" (FromAscending)
 };
 
 // Formats ascending numbers (duplicates allowed) as a compact set: "1:3,5".

@@ -33,7 +33,7 @@ const char kPreCaps[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AU
 const char kPostCaps[] =
     "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE "
     "LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
-    "QUOTA=RES-MESSAGE";
+    "QUOTA=RES-MESSAGE ESEARCH SEARCHRES PARTIAL";
 
 // A FakeOutput whose queue can be made to hold everything written since the
 // last Take(), like a socket that does not drain.
@@ -1237,7 +1237,7 @@ TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
   EXPECT_EQ(Run(*c, "joe secret\r\n", "b"),
             "b OK [CAPABILITY IMAP4rev1 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
             "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
-            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in\r\n");
+            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SEARCHRES PARTIAL] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
@@ -1251,7 +1251,7 @@ TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
   EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"),
             "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
             "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
-            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE] Logged in\r\n");
+            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE ESEARCH SEARCHRES PARTIAL] Logged in\r\n");
   EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
 }
 
