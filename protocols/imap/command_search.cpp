@@ -29,6 +29,7 @@ struct SearchJob {
   bool wrote = false;          // part of the "* SEARCH" line is out
   bool waiting_timer = false;  // a zero-delay timer will call Step
   bool done = false;
+  storage::ModSeq max_modseq = 0;  // of the matches, for "(MODSEQ n)"
 };
 
 void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
@@ -68,6 +69,7 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
         if (outcome == SearchOutcome::kMatch) {
           job->out += ' ';
           job->out += std::to_string(job->h.uid ? uid : ctx.seq);
+          job->max_modseq = std::max(job->max_modseq, rec->modseq);
         }
         ++job->next;
       }
@@ -96,6 +98,10 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
     }
   }
   job->done = true;
+  // RFC 7162 3.1.5: with a MODSEQ key, the highest modseq of the matches.
+  if (job->program.has_modseq && job->max_modseq != 0) {
+    job->out += " (MODSEQ " + std::to_string(job->max_modseq) + ")";
+  }
   job->out += "\r\n";
   s.Write(std::move(job->out));
   s.Finish(job->h, "OK Search completed.");
@@ -111,6 +117,12 @@ void CmdSearch(ImapSession& s, Command& cmd) {
                       "NO [BADCHARSET (" + SupportedSearchCharsets() + ")] Unsupported charset.");
     }
     return s.FinishBad(cmd, program.status().message());
+  }
+  if (program->has_modseq) {
+    if ((s.disabled_extensions() & config::kImapCondstore) != 0) {
+      return s.FinishBad(cmd, "Unknown argument MODSEQ");
+    }
+    s.EnableCondstore();  // RFC 7162 3.1
   }
   auto job = std::make_shared<SearchJob>();
   job->h = cmd.Header();

@@ -1,4 +1,5 @@
-// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN.
+// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, and
+// HIGHESTMODSEQ (RFC 7162 3.1.6; CONDSTORE-enabling).
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
 // an empty claim, Store::ClaimRecent(mailbox, 0)).
@@ -12,7 +13,7 @@ void CmdStatus(ImapSession& s, Command& cmd) {
   if (cmd.args.size() != 2 || !cmd.args[1].IsList() || cmd.args[1].items.empty()) {
     return s.FinishBad(cmd, "Expected mailbox name and status items");
   }
-  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen };
+  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen, kHighestModSeq };
   std::vector<Item> items;
   for (const Value& v : cmd.args[1].items) {
     if (v.AtomIs("MESSAGES")) {
@@ -25,6 +26,9 @@ void CmdStatus(ImapSession& s, Command& cmd) {
       items.push_back(kUidValidity);
     } else if (v.AtomIs("UNSEEN")) {
       items.push_back(kUnseen);
+    } else if (v.AtomIs("HIGHESTMODSEQ") &&
+               (s.disabled_extensions() & config::kImapCondstore) == 0) {
+      items.push_back(kHighestModSeq);
     } else {
       return s.FinishBad(cmd, "Invalid status item");
     }
@@ -67,9 +71,13 @@ void CmdStatus(ImapSession& s, Command& cmd) {
       case kUnseen:
         out += "UNSEEN " + std::to_string(mb->unseen);
         break;
+      case kHighestModSeq:
+        out += "HIGHESTMODSEQ " + std::to_string(mb->highest_modseq);
+        break;
     }
   }
   view.reset();
+  if (std::find(items.begin(), items.end(), kHighestModSeq) != items.end()) s.EnableCondstore();
   s.Untagged(out + ")");
   s.Finish(cmd, "OK Status completed.");
 }

@@ -52,6 +52,10 @@ void CmdMove(ImapSession& s, Command& cmd);
 std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const Command& cmd,
                                                          const Value& set);
 
+// A mod-sequence value (RFC 7162 "mod-sequence-valzer": 0 to 2^63-1, digits
+// only) from an atom; nullopt when it is not one.
+std::optional<storage::ModSeq> ParseModSeq(const Value& v);
+
 // COPY and MOVE share one implementation.
 void CopyOrMove(ImapSession& s, Command& cmd, bool move);
 
