@@ -1,7 +1,7 @@
 // The IMAP4rev1 session (RFC 3501) with IDLE, UIDPLUS, MOVE, NAMESPACE, ID,
-// ENABLE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED basics, LITERAL+ and
-// SASL-IR: a pure state machine between a connection (bytes in, bytes out
-// through SessionOutput) and the Store.
+// ENABLE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED basics, LITERAL+,
+// SASL-IR, CONDSTORE and QRESYNC: a pure state machine between a connection
+// (bytes in, bytes out through SessionOutput) and the Store.
 //
 // Commands run one at a time, in order. A command that waits for the store
 // (a mutation, a password check) or for the socket to drain (a large FETCH)
@@ -14,7 +14,8 @@
 // change bus and are read from the store's change log; they reach the client
 // as untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS only where RFC 3501
 // allows (EXPUNGE never during FETCH, STORE or SEARCH by sequence number),
-// and immediately while IDLE.
+// and immediately while IDLE. With QRESYNC enabled, expunges are reported as
+// "* VANISHED <uids>"; with CONDSTORE on, flag updates carry UID and MODSEQ.
 //
 // Threads: owner thread only. Lifetimes: the SessionContext (store, config,
 // registry, throttle, timer) and the ConnectionInfo and SessionOutput must
