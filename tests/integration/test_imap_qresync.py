@@ -159,3 +159,22 @@ def test_imapflow_qresync_resync(expunging_server):
     assert sorted(v["uid"] for v in changes["vanished"]) == [1, 3, 5], changes
     assert all(v["vanished"] and v["earlier"] for v in changes["vanished"]), changes
     assert [(f["uid"], f["flags"]) for f in changes["flags"]] == [(2, ["\\Flagged"])], changes
+
+
+def test_minimal_sync_profile_turns_both_off(make_server):
+    server = make_server(config={"imap": {"profile": "minimal-sync"}})
+    server.deliver(USER, message(subject="one"))
+    conn = imap_login(server)
+    caps = conn.capability()[1][0].decode().upper().split()
+    assert "CONDSTORE" not in caps and "QRESYNC" not in caps, caps
+    untagged, done = raw(conn, "ENABLE CONDSTORE QRESYNC")
+    assert untagged == ["* ENABLED"], untagged
+    untagged, done = raw(conn, "SELECT INBOX (CONDSTORE)")
+    assert done.split()[1] == "BAD", done
+    untagged, done = raw(conn, "SELECT INBOX")
+    assert not [l for l in untagged if "HIGHESTMODSEQ" in l], untagged
+    untagged, done = raw(conn, "FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
+    assert done.split()[1] == "BAD", done
+    untagged, done = raw(conn, "FETCH 1:* (FLAGS)")
+    assert done.split()[1] == "OK", done
+    conn.logout()
