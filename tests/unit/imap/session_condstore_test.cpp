@@ -222,6 +222,24 @@ TEST_F(CondstoreTest, UnsolicitedFlagChangesCarryUidAndModSeq) {
                                             M(2) + "))\r\nn OK NOOP completed.\r\n");
 }
 
+// RFC 7162 3.2: while an expunge is held back (a command by sequence
+// number runs), newer MODSEQs shown come with a HIGHESTMODSEQ below it, so a
+// client that disconnects then still resyncs the expunge.
+TEST_F(CondstoreTest, HeldBackExpungeKeepsHighestModSeqBelowIt) {
+  Deliver(3);
+  auto c = Selected("CONDSTORE");
+  std::string h0 = std::to_string(Highest());
+  auto other = Selected();
+  Run(*other, "x STORE 1 +FLAGS (\\Deleted)\r\n", "x");
+  Run(*other, "y EXPUNGE\r\n", "y");
+  Run(*other, "z UID STORE 3 +FLAGS (\\Seen)\r\n", "z");
+  EXPECT_EQ(Run(*c, "f FETCH 2 (FLAGS)\r\n", "f"),
+            "* 2 FETCH (FLAGS (\\Recent))\r\n* 3 FETCH (UID 3 FLAGS (\\Seen \\Recent) MODSEQ (" +
+                M(3) + "))\r\n* OK [HIGHESTMODSEQ " + h0 +
+                "] Highest\r\nf OK Fetch completed.\r\n");
+  EXPECT_EQ(Run(*c, "n NOOP\r\n", "n"), "* 1 EXPUNGE\r\nn OK NOOP completed.\r\n");
+}
+
 TEST_F(CondstoreTest, SearchModSeq) {
   Deliver(4);
   auto c = Selected();
