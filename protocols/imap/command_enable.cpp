@@ -15,7 +15,11 @@ struct Enableable {
 };
 
 // Extensions that change a session's behaviour once enabled.
-constexpr std::array<Enableable, 0> kEnableable = {};
+constexpr std::array kEnableable = {
+    // RFC 7162; QRESYNC implies CONDSTORE.
+    Enableable{"CONDSTORE", config::kImapCondstore},
+    Enableable{"QRESYNC", config::kImapQresync},
+};
 
 std::string Upper(std::string_view s) {
   std::string out(s);
@@ -43,6 +47,7 @@ void CmdEnable(ImapSession& s, Command& cmd) {
     }
   }
   s.Untagged("ENABLED" + enabled);
+  if (s.enabled().count("CONDSTORE") || s.enabled().count("QRESYNC")) s.EnableCondstore();
   s.Finish(cmd, "OK Enabled.");
 }
 

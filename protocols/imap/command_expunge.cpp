@@ -1,6 +1,8 @@
 // EXPUNGE (RFC 3501 6.4.3) and UID EXPUNGE (RFC 4315): removes \Deleted
 // messages; the untagged EXPUNGE responses come from the change log (so they
-// also carry expunges made elsewhere), before the tagged OK.
+// also carry expunges made elsewhere), before the tagged OK. With QRESYNC
+// they are one VANISHED, and the tagged OK carries [HIGHESTMODSEQ] (RFC 7162
+// 3.2.7, as Dovecot).
 #include "protocols/imap/commands.h"
 
 namespace pillarbox::imap {
@@ -29,6 +31,7 @@ void CmdExpunge(ImapSession& s, Command& cmd) {
                     s.Bind([h](ImapSession& s2, Result<std::vector<storage::Uid>> r) {
                       if (!r.ok()) return s2.FinishError(h, r.status());
                       if (SelectedMailbox* sel2 = s2.selected()) sel2->changes_pending = true;
+                      if (s2.qresync()) return s2.FinishWithHighestModSeq(h, "Expunge completed.");
                       s2.Finish(h, "OK Expunge completed.");
                     }));
 }

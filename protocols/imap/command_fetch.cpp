@@ -7,12 +7,20 @@
 // while waiting for the client (Dovecot: cmd_fetch_continue).
 //
 // A non-PEEK body fetch sets \Seen first (one StoreFlags, durable before any
-// byte of the response), and those messages' FETCH responses include FLAGS.
+// byte of the response), and those messages' FETCH responses include FLAGS
+// (with CONDSTORE on, UID and MODSEQ too: RFC 7162 3.1).
+//
+// Modifiers (RFC 7162 3.1.4, 3.2.6): (CHANGEDSINCE n) keeps the messages
+// whose modseq is above n and adds MODSEQ; UID FETCH's (CHANGEDSINCE n
+// VANISHED), with QRESYNC enabled, first reports the UIDs of the set
+// expunged since n in "* VANISHED (EARLIER)".
+#include <algorithm>
 #include <deque>
 
 #include "common/log.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/fetch.h"
+#include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -26,6 +34,7 @@ struct FetchJob {
   std::deque<FetchPiece> pieces;
   std::uint64_t range_done = 0;  // bytes of pieces.front() already written
   bool missing = false;          // some message was expunged meanwhile
+  std::optional<storage::ModSeq> changed_since;
 };
 
 void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
@@ -73,6 +82,7 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
     storage::Uid uid = job->uids[job->next++];
     std::uint32_t seq = sel->SeqOf(uid);
     auto rec = open()->GetMessage(sel->id, uid);
+    if (rec.ok() && job->changed_since && rec->modseq <= *job->changed_since) continue;
     if (seq == 0 || !rec.ok()) {
       // Expunged elsewhere, not yet announced. By UID it is simply gone (as
       // a UID that never existed); by sequence number the client asked for
@@ -90,6 +100,8 @@ void Step(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
     FetchRenderOptions opts;
     opts.force_uid = job->h.uid;
     opts.force_flags = job->force_flags.count(uid) != 0;
+    opts.force_modseq = job->changed_since.has_value() || (opts.force_flags && s.condstore());
+    if (opts.force_flags && s.condstore()) opts.force_uid = true;
     auto pieces = RenderFetch(job->spec, m, open(), opts);
     if (!pieces.ok()) {
       view.reset();
@@ -113,14 +125,52 @@ void Start(ImapSession& s, const std::shared_ptr<FetchJob>& job) {
 
 void CmdFetch(ImapSession& s, Command& cmd) {
   if (cmd.args.size() < 2) return s.FinishBad(cmd, "Expected message set and items");
+  std::optional<storage::ModSeq> changed_since;
+  bool vanished = false;
+  if (cmd.args.size() == 3 && cmd.args[2].IsList()) {
+    const Value mods = std::move(cmd.args[2]);
+    cmd.args.pop_back();
+    for (std::size_t i = 0; i < mods.items.size(); ++i) {
+      const Value& m = mods.items[i];
+      if (m.AtomIs("CHANGEDSINCE") && !changed_since && i + 1 < mods.items.size() &&
+          (s.disabled_extensions() & config::kImapCondstore) == 0) {
+        changed_since = ParseModSeq(mods.items[++i]);
+        if (!changed_since) return s.FinishBad(cmd, "Invalid CHANGEDSINCE modseq");
+      } else if (m.AtomIs("VANISHED") && !vanished) {
+        vanished = true;
+      } else {
+        return s.FinishBad(cmd, "Invalid FETCH modifier");
+      }
+    }
+    if (vanished && (!cmd.uid || !s.qresync())) {
+      return s.FinishBad(cmd, "VANISHED needs UID FETCH with QRESYNC enabled");
+    }
+    if (vanished && !changed_since) return s.FinishBad(cmd, "VANISHED needs CHANGEDSINCE");
+  }
   auto spec = ParseFetchItems(cmd.args, 1);
   if (!spec.ok()) return s.FinishBad(cmd, spec.status().message());
   auto picked = SelectMessages(s, cmd, cmd.args[0]);
   if (!picked) return;
   SelectedMailbox* sel = s.selected();
+  // RFC 7162 3.1: MODSEQ and CHANGEDSINCE are CONDSTORE-enabling.
+  if (spec->has_modseq || changed_since) s.EnableCondstore();
+  if (vanished) {
+    auto set = SequenceSet::Parse(cmd.args[0].text);  // valid: SelectMessages took it
+    std::vector<storage::Uid> gone;
+    for (const auto& c : s.store().Read()->ChangesSince(sel->id, *changed_since)) {
+      // UIDs still in the view are reported by the usual VANISHED.
+      if (c.kind == storage::Change::Kind::kExpunge && set.ok() &&
+          set->Contains(c.uid, sel->max_uid_seen) && sel->SeqOf(c.uid) == 0) {
+        gone.push_back(c.uid);
+      }
+    }
+    std::sort(gone.begin(), gone.end());
+    if (!gone.empty()) s.Untagged("VANISHED (EARLIER) " + FormatSequenceSet(gone));
+  }
   auto job = std::make_shared<FetchJob>();
   job->h = cmd.Header();
   job->spec = std::move(*spec);
+  job->changed_since = changed_since;
   job->uids.reserve(picked->size());
   for (std::uint32_t idx : *picked) job->uids.push_back(sel->uids[idx]);
 

@@ -44,6 +44,7 @@ struct SearchJob {
   bool wrote = false;          // part of the "* SEARCH" line is out
   bool waiting_timer = false;  // a zero-delay timer will call Step
   bool done = false;
+  storage::ModSeq max_modseq = 0;  // of the matches, for "(MODSEQ n)"
 };
 
 void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
@@ -81,6 +82,7 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
           break;
         }
         if (outcome == SearchOutcome::kMatch) {
+          job->max_modseq = std::max(job->max_modseq, rec->modseq);
           if (job->ret.esearch) {
             job->hits.push_back(job->h.uid ? uid : ctx.seq);
             if (job->ret.save) job->hit_uids.push_back(uid);
@@ -119,6 +121,10 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
   }
   job->done = true;
   if (!job->ret.esearch) {
+    // RFC 7162 3.1.5: with a MODSEQ key, the highest modseq of the matches.
+    if (job->program.has_modseq && job->max_modseq != 0) {
+      job->out += " (MODSEQ " + std::to_string(job->max_modseq) + ")";
+    }
     job->out += "\r\n";
     s.Write(std::move(job->out));
     return s.Finish(job->h, "OK Search completed.");
@@ -183,6 +189,12 @@ void CmdSearch(ImapSession& s, Command& cmd) {
     return s.FinishBad(cmd, program.status().message());
   }
   if (!FillSavedResult(program->root, s, *sel)) return s.FinishBad(cmd, "Invalid messageset");
+  if (program->has_modseq) {
+    if ((s.disabled_extensions() & config::kImapCondstore) != 0) {
+      return s.FinishBad(cmd, "Unknown argument MODSEQ");
+    }
+    s.EnableCondstore();  // RFC 7162 3.1
+  }
   auto job = std::make_shared<SearchJob>();
   job->h = cmd.Header();
   job->program = std::move(*program);

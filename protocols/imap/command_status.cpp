@@ -1,6 +1,7 @@
 // STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, with
 // SIZE (RFC 8438, STATUS=SIZE), DELETED (RFC 9051) and DELETED-STORAGE
-// (RFC 9208, QUOTA). LIST-STATUS (command_list.cpp) uses the same items.
+// (RFC 9208, QUOTA) and HIGHESTMODSEQ (RFC 7162 3.1.6; CONDSTORE-enabling).
+// LIST-STATUS (command_list.cpp) uses the same items.
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
 // an empty claim, Store::ClaimRecent(mailbox, 0)).
@@ -30,6 +31,8 @@ bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<Statu
       items->push_back(StatusItem::kDeleted);
     } else if (v.AtomIs("DELETED-STORAGE") && (disabled & config::kImapQuota) == 0) {
       items->push_back(StatusItem::kDeletedStorage);
+    } else if (v.AtomIs("HIGHESTMODSEQ") && (disabled & config::kImapCondstore) == 0) {
+      items->push_back(StatusItem::kHighestModSeq);
     } else {
       return false;
     }
@@ -91,8 +94,12 @@ std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
         // RFC 9208 5.3: in the units of the STORAGE resource (KiB).
         out += "DELETED-STORAGE " + std::to_string((deleted_storage + 1023) / 1024);
         break;
+      case StatusItem::kHighestModSeq:
+        out += "HIGHESTMODSEQ " + std::to_string(mb.highest_modseq);
+        break;
     }
   }
+  if (wants(StatusItem::kHighestModSeq)) s.EnableCondstore();  // RFC 7162 3.1
   return out + ")";
 }
 

@@ -94,4 +94,15 @@ std::optional<std::vector<std::uint32_t>> SelectMessages(ImapSession& s, const C
   return std::move(*picked);
 }
 
+std::optional<storage::ModSeq> ParseModSeq(const Value& v) {
+  if (v.kind != Value::Kind::kAtom || v.text.empty() || v.text.size() > 19) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : v.text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (n > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  return n;
+}
+
 }  // namespace pillarbox::imap

@@ -67,6 +67,7 @@ enum class StatusItem {
   kSize,
   kDeleted,
   kDeletedStorage,
+  kHighestModSeq,
 };
 // Appends the items of a parenthesized STATUS item list to `items`; false
 // when the list is empty or names an unknown (or turned off) item.
@@ -87,6 +88,10 @@ bool SearchResAllowed(const ImapSession& s);
 // The view indexes (0-based, ascending) of the saved "$" UIDs still in the
 // view; "$" before any SAVE is empty (not an error).
 std::vector<std::uint32_t> SelectSaved(const SelectedMailbox& sel);
+
+// A mod-sequence value (RFC 7162 "mod-sequence-valzer": 0 to 2^63-1, digits
+// only) from an atom; nullopt when it is not one.
+std::optional<storage::ModSeq> ParseModSeq(const Value& v);
 
 // COPY and MOVE share one implementation.
 void CopyOrMove(ImapSession& s, Command& cmd, bool move);

@@ -130,6 +130,15 @@ std::string FormatFlags(const storage::Flags& flags, bool recent) {
   return out;
 }
 
+std::string FlagsFetchLine(std::uint32_t seq, const storage::MessageRecord& record, bool recent,
+                           bool condstore) {
+  std::string out = "* " + std::to_string(seq) + " FETCH (";
+  if (condstore) out += "UID " + std::to_string(record.uid) + " ";
+  out += "FLAGS " + FormatFlags(record.flags, recent);
+  if (condstore) out += " MODSEQ (" + std::to_string(record.modseq) + ")";
+  return out + ")\r\n";
+}
+
 bool IsValidKeyword(std::string_view keyword) {
   return !keyword.empty() && keyword.size() <= kMaxKeywordLength && IsAtom(keyword);
 }

@@ -31,6 +31,11 @@ inline constexpr std::size_t kMaxKeywordsPerList = 64;
 // No flags: "()".
 std::string FormatFlags(const storage::Flags& flags, bool recent);
 
+// "* <seq> FETCH (FLAGS (...))\r\n" telling a message's flags; with
+// `condstore` (RFC 7162 3.1) "* <seq> FETCH (UID u FLAGS (...) MODSEQ (m))".
+std::string FlagsFetchLine(std::uint32_t seq, const storage::MessageRecord& record, bool recent,
+                           bool condstore);
+
 // The flag names without parentheses, space separated (for FormatFlags and
 // PERMANENTFLAGS lists).
 std::string FormatFlagNames(const storage::Flags& flags, bool recent);

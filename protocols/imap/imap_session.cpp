@@ -13,6 +13,7 @@
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
+#include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
 
@@ -388,7 +389,7 @@ std::string ImapSession::Capabilities() const {
     for (std::string_view ext :
          {"ID", "ENABLE", "IDLE", "NAMESPACE", "UNSELECT", "CHILDREN", "UIDPLUS", "MOVE",
           "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CREATE-SPECIAL-USE",
-          "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "ESEARCH"}) {
+          "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "CONDSTORE", "QRESYNC", "ESEARCH"}) {
       add(ext);
     }
     // SEARCHRES and PARTIAL are RETURN options of ESEARCH (RFC 5182 2.1).
@@ -581,7 +582,8 @@ void ImapSession::LearnKeywords(const storage::Flags& flags) {
   if (AddKeywords(flags)) AnnounceKeywords();
 }
 
-Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
+Status ImapSession::OpenMailbox(const std::string& name, bool read_only,
+                                const std::optional<QresyncParams>& qresync) {
   CloseMailbox();
   auto view = store().Read();
   auto mb = view->FindMailbox(user_.id, name);
@@ -593,6 +595,7 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
   sel.read_only = read_only;
   sel.uidvalidity = mb->uidvalidity;
   sel.modseq = mb->highest_modseq;
+  sel.announced_modseq = mb->highest_modseq;
   sel.max_uid_seen = mb->uidnext > 0 ? mb->uidnext - 1 : 0;
   sel.uids.reserve(messages.size());
   std::uint32_t first_unseen = 0;
@@ -605,6 +608,30 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
     }
     for (const auto& k : m.flags.keywords) {
       if (!HasKeyword(sel.keywords, k)) sel.keywords.insert(k);
+    }
+  }
+  // QRESYNC (RFC 7162 3.2.5): with the client's UIDVALIDITY still valid,
+  // the UIDs (among those it knows) expunged since its modseq, and the
+  // messages (among those) changed since.
+  std::vector<storage::Uid> vanished;
+  std::vector<std::pair<std::uint32_t, storage::MessageRecord>> changed;
+  if (qresync && qresync->uidvalidity == mb->uidvalidity) {
+    std::optional<SequenceSet> known;
+    if (qresync->known_uids) {
+      auto parsed = SequenceSet::Parse(*qresync->known_uids);
+      if (parsed.ok()) known = std::move(*parsed);
+    }
+    auto is_known = [&](storage::Uid uid) {
+      return !known || known->Contains(uid, sel.max_uid_seen);
+    };
+    for (const auto& c : view->ChangesSince(mb->id, qresync->modseq)) {
+      if (c.kind == storage::Change::Kind::kExpunge && is_known(c.uid)) vanished.push_back(c.uid);
+    }
+    std::sort(vanished.begin(), vanished.end());
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      if (messages[i].modseq > qresync->modseq && is_known(messages[i].uid)) {
+        changed.emplace_back(static_cast<std::uint32_t>(i + 1), std::move(messages[i]));
+      }
     }
   }
   view.reset();
@@ -636,6 +663,16 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only) {
   }
   out += "* OK [UIDVALIDITY " + std::to_string(selected_->uidvalidity) + "] UIDs valid\r\n";
   out += "* OK [UIDNEXT " + std::to_string(mb->uidnext) + "] Predicted next UID\r\n";
+  if (condstore_) {
+    out += "* OK [HIGHESTMODSEQ " + std::to_string(selected_->announced_modseq) + "] Highest\r\n";
+    selected_->highestmodseq_sent = true;
+  }
+  if (!vanished.empty()) out += "* VANISHED (EARLIER) " + FormatSequenceSet(vanished) + "\r\n";
+  for (const auto& [seq, rec] : changed) {
+    out += "* " + std::to_string(seq) + " FETCH (UID " + std::to_string(rec.uid) + " FLAGS " +
+           FormatFlags(rec.flags, selected_->IsRecent(rec.uid)) + " MODSEQ (" +
+           std::to_string(rec.modseq) + "))\r\n";
+  }
   Write(std::move(out));
   RegisterLive();
   return Status::Ok();
@@ -648,6 +685,27 @@ void ImapSession::CloseMailbox() {
     if (live_registered_) RegisterLive();
   }
   if (state_ == State::kSelected) state_ = State::kAuthenticated;
+}
+
+void ImapSession::EnableCondstore() {
+  if (condstore_) return;
+  condstore_ = true;
+  // RFC 7162 3.1: a CONDSTORE-enabling command while a mailbox is selected
+  // tells its HIGHESTMODSEQ once.
+  if (selected_ && !selected_->highestmodseq_sent) {
+    // Read the change log first, so that the value is current (and never
+    // above an expunge held back).
+    SyncMailbox(!current_uses_seqs_);
+    selected_->highestmodseq_sent = true;
+    Untagged("OK [HIGHESTMODSEQ " + std::to_string(selected_->announced_modseq) + "] Highest");
+  }
+}
+
+void ImapSession::FinishWithHighestModSeq(const Command& cmd, std::string_view text) {
+  if (!selected_ || state_ != State::kSelected) return Finish(cmd, "OK " + std::string(text));
+  SyncMailbox(!current_uses_seqs_);
+  Finish(cmd, "OK [HIGHESTMODSEQ " + std::to_string(selected_->announced_modseq) + "] " +
+                  std::string(text));
 }
 
 void ImapSession::OnMailboxChanged() {
@@ -708,14 +766,20 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
 
   std::string out;
   // 1. EXPUNGE, in ascending order; each one renumbers the messages after it.
+  // With QRESYNC, one VANISHED with their UIDs instead (RFC 7162 3.2.10).
   if (allow_expunge && !sel.pending_expunge.empty()) {
     std::uint32_t removed = 0;
     std::vector<storage::Uid> kept;
+    std::vector<storage::Uid> vanished;
     kept.reserve(sel.uids.size());
     for (std::size_t i = 0; i < sel.uids.size(); ++i) {
       storage::Uid uid = sel.uids[i];
       if (sel.pending_expunge.count(uid)) {
-        out += "* " + std::to_string(i + 1 - removed) + " EXPUNGE\r\n";
+        if (qresync()) {
+          vanished.push_back(uid);
+        } else {
+          out += "* " + std::to_string(i + 1 - removed) + " EXPUNGE\r\n";
+        }
         ++removed;
         sel.recent.erase(uid);
         sel.flags_dirty.erase(uid);
@@ -725,6 +789,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     }
     sel.uids = std::move(kept);
     sel.pending_expunge.clear();
+    if (!vanished.empty()) out += "* VANISHED " + FormatSequenceSet(vanished) + "\r\n";
   }
   // 2. New keywords (FLAGS / PERMANENTFLAGS) before the messages using them.
   std::vector<storage::MessageRecord> new_records;
@@ -750,11 +815,11 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     auto mb = view->GetMailbox(sel.id);
     uidnext = mb.ok() ? mb->uidnext : sel.pending_new.back() + 1;
   }
-  std::vector<std::pair<storage::Uid, storage::Flags>> flag_updates;
+  std::vector<storage::MessageRecord> flag_updates;
   for (storage::Uid uid : sel.flags_dirty) {
     if (sel.pending_expunge.count(uid)) continue;
     auto rec = view->GetMessage(sel.id, uid);
-    if (rec.ok()) flag_updates.emplace_back(uid, std::move(rec->flags));
+    if (rec.ok()) flag_updates.push_back(std::move(*rec));
   }
   sel.flags_dirty.clear();
   view.reset();
@@ -770,12 +835,21 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     out += "* " + std::to_string(sel.uids.size()) + " EXISTS\r\n";
     out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
   }
-  // 4. FETCH FLAGS for flag changes.
-  for (const auto& [uid, flags] : flag_updates) {
-    std::uint32_t seq = sel.SeqOf(uid);
+  // 4. FETCH FLAGS for flag changes (with CONDSTORE: UID and MODSEQ too).
+  bool fetched = false;
+  for (const auto& rec : flag_updates) {
+    std::uint32_t seq = sel.SeqOf(rec.uid);
     if (seq == 0) continue;
-    out += "* " + std::to_string(seq) + " FETCH (FLAGS " + FormatFlags(flags, sel.IsRecent(uid)) +
-           ")\r\n";
+    out += FlagsFetchLine(seq, rec, sel.IsRecent(rec.uid), condstore_);
+    fetched = true;
+  }
+  if (sel.pending_expunge.empty()) {
+    sel.announced_modseq = sel.modseq;
+  } else if (fetched && condstore_) {
+    // Expunges are held back (a command using sequence numbers runs) while
+    // newer modseqs were shown: the client must not take those as its
+    // HIGHESTMODSEQ (RFC 7162 3.2).
+    out += "* OK [HIGHESTMODSEQ " + std::to_string(sel.announced_modseq) + "] Highest\r\n";
   }
   if (!out.empty()) Write(std::move(out));
 }

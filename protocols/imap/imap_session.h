@@ -1,7 +1,7 @@
 // The IMAP4rev1 session (RFC 3501) with IDLE, UIDPLUS, MOVE, NAMESPACE, ID,
-// ENABLE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED basics, LITERAL+ and
-// SASL-IR: a pure state machine between a connection (bytes in, bytes out
-// through SessionOutput) and the Store.
+// ENABLE, UNSELECT, CHILDREN, SPECIAL-USE, LIST-EXTENDED basics, LITERAL+,
+// SASL-IR, CONDSTORE and QRESYNC: a pure state machine between a connection
+// (bytes in, bytes out through SessionOutput) and the Store.
 //
 // Commands run one at a time, in order. A command that waits for the store
 // (a mutation, a password check) or for the socket to drain (a large FETCH)
@@ -14,7 +14,8 @@
 // change bus and are read from the store's change log; they reach the client
 // as untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS only where RFC 3501
 // allows (EXPUNGE never during FETCH, STORE or SEARCH by sequence number),
-// and immediately while IDLE.
+// and immediately while IDLE. With QRESYNC enabled, expunges are reported as
+// "* VANISHED <uids>"; with CONDSTORE on, flag updates carry UID and MODSEQ.
 //
 // Threads: owner thread only. Lifetimes: the SessionContext (store, config,
 // registry, throttle, timer) and the ConnectionInfo and SessionOutput must
@@ -111,7 +112,12 @@ struct SelectedMailbox {
   std::vector<storage::Uid> uids;  // announced view, ascending
   std::set<storage::Uid> recent;   // \Recent for this session (subset of uids + pending_new)
   storage::ModSeq modseq = 0;      // change log read up to here
-  storage::Uid max_uid_seen = 0;   // largest UID known (announced or pending)
+  // Every change up to here has reached the client (no expunge held back):
+  // the HIGHESTMODSEQ it may be told (RFC 7162 3.2: never above a delayed
+  // expunge).
+  storage::ModSeq announced_modseq = 0;
+  bool highestmodseq_sent = false;         // "OK [HIGHESTMODSEQ]" sent for this mailbox
+  storage::Uid max_uid_seen = 0;           // largest UID known (announced or pending)
   std::set<storage::Uid> pending_expunge;  // gone from the store, still in `uids`
   std::vector<storage::Uid> pending_new;   // in the store, not yet announced
   std::set<storage::Uid> flags_dirty;      // flag changes not yet announced
@@ -215,7 +221,15 @@ class ImapSession : public protocols::Session {
   // Opens `name` (SELECT/EXAMINE). Fills `selected_` and writes the
   // untagged responses. Status on failure (the session is then in the
   // authenticated state).
-  Status OpenMailbox(const std::string& name, bool read_only);
+  // `qresync`: the SELECT's QRESYNC parameter, answered after the usual
+  // responses with VANISHED (EARLIER) and FETCH (RFC 7162 3.2.5).
+  struct QresyncParams {
+    std::uint32_t uidvalidity = 0;
+    storage::ModSeq modseq = 0;
+    std::optional<std::string> known_uids;  // a UID set, validated by the caller
+  };
+  Status OpenMailbox(const std::string& name, bool read_only,
+                     const std::optional<QresyncParams>& qresync = std::nullopt);
   // Leaves the selected mailbox (CLOSE, UNSELECT, failed SELECT).
   void CloseMailbox();
 
@@ -258,6 +272,19 @@ class ImapSession : public protocols::Session {
   // ENABLE: extensions enabled by the client, upper case ("CONDSTORE").
   std::set<std::string>& enabled() { return enabled_; }
 
+  // CONDSTORE (RFC 7162 3.1): on once ENABLE CONDSTORE/QRESYNC or another
+  // CONDSTORE-enabling command ran; from then on FETCH responses about flag
+  // changes carry UID and MODSEQ. QRESYNC: on after ENABLE QRESYNC;
+  // expunges are then reported as VANISHED.
+  bool condstore() const { return condstore_; }
+  bool qresync() const { return enabled_.count("QRESYNC") != 0; }
+  // Turns CONDSTORE on. The first time, with a mailbox selected whose
+  // HIGHESTMODSEQ was not sent yet, writes "* OK [HIGHESTMODSEQ n]".
+  void EnableCondstore();
+  // "OK [HIGHESTMODSEQ n] <text>" after the updates allowed now were sent
+  // (QRESYNC: the tagged answer of EXPUNGE).
+  void FinishWithHighestModSeq(const Command& cmd, std::string_view text);
+
   // Extensions turned off by the capability profile (config::kImap* bits):
   // the global one before login, the user's from login on.
   unsigned disabled_extensions() const { return disabled_; }
@@ -290,7 +317,8 @@ class ImapSession : public protocols::Session {
   std::optional<config::Config> user_config_;  // resolved at login
   std::optional<SelectedMailbox> selected_;
   std::set<std::string> enabled_;
-  unsigned disabled_ = 0;  // disabled_extensions()
+  bool condstore_ = false;  // condstore()
+  unsigned disabled_ = 0;   // disabled_extensions()
   // A disconnect fault: bytes still to write before the connection drops
   // (0: none).
   protocols::OutputCutoff cutoff_;  // a disconnect fault with after_bytes

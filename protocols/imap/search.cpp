@@ -112,6 +112,7 @@ class Parser {
 
   bool needs_header = false;
   bool needs_body = false;
+  bool has_modseq = false;
 
  private:
   const Value* Next() {
@@ -181,6 +182,7 @@ class Parser {
       keys_ = inner.keys_;
       needs_header |= inner.needs_header;
       needs_body |= inner.needs_body;
+      has_modseq |= inner.has_modseq;
       return Status::Ok();
     }
     if (!v.IsAtom()) return Status::InvalidArgument("Invalid search key");
@@ -295,6 +297,7 @@ class Parser {
     if (up == "MODSEQ") {
       // RFC 7162: MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer>
       key.kind = Kind::kModSeq;
+      has_modseq = true;
       if (pos_ < args_.size() && args_[pos_].IsString()) {
         std::string ignored;
         PB_RETURN_IF_ERROR(NextString(up, ignored));
@@ -965,6 +968,7 @@ Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t st
   Parser parser(args, pos, program.charset);
   PB_RETURN_IF_ERROR(parser.ParseAll(program.root));
   program.needs_blob = parser.needs_header || parser.needs_body;
+  program.has_modseq = parser.has_modseq;
   program.cost = parser.needs_body     ? SearchCost::kBody
                  : parser.needs_header ? SearchCost::kHeaders
                                        : SearchCost::kCheap;

@@ -129,6 +129,9 @@ struct SearchProgram {
   SearchKey root;       // kAnd of the top-level keys
   std::string charset;  // "UTF-8" when given or implied
   bool needs_blob = false;
+  // A MODSEQ key is used: the response ends with "(MODSEQ n)" (RFC 7162
+  // 3.1.5) and the command is CONDSTORE-enabling.
+  bool has_modseq = false;
   SearchCost cost = SearchCost::kCheap;
   // Messages to evaluate per slice before the session should yield.
   std::size_t BatchSize() const;

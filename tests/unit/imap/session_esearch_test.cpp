@@ -494,8 +494,10 @@ TEST_F(EsearchSessionTest, ModSeqItemWithModSeqCriterion) {
   }
   ASSERT_LT(modseq[0], modseq[2]);
   auto c = Selected();
+  // MODSEQ turns CONDSTORE on (RFC 7162 3.1): HIGHESTMODSEQ is told first.
   EXPECT_EQ(Run(*c, "a SEARCH RETURN (MIN) MODSEQ 1\r\n", "a"),
-            "* ESEARCH (TAG \"a\") MIN 1 MODSEQ " + std::to_string(modseq[0]) +
+            "* OK [HIGHESTMODSEQ " + std::to_string(modseq[2]) + "] Highest\r\n" +
+                "* ESEARCH (TAG \"a\") MIN 1 MODSEQ " + std::to_string(modseq[0]) +
                 "\r\na OK Search completed.\r\n");
   EXPECT_EQ(Run(*c, "b UID SEARCH RETURN (MAX) 1:2 MODSEQ 1\r\n", "b"),
             "* ESEARCH (TAG \"b\") UID MAX 2 MODSEQ " + std::to_string(modseq[1]) +

@@ -378,3 +378,78 @@ TEST_F(Pop3JournalTest, LiveSessionsAreListedAndStaleOnesDropped) {
 
 }  // namespace
 }  // namespace pillarbox::storage
+
+namespace pillarbox::storage {
+namespace {
+
+// CONDSTORE/QRESYNC clients resynchronize from the change log: every path
+// that adds, removes or re-flags a message (LMTP/SMTP delivery and the CLI
+// append, POP3 RETR with \Seen, POP3 QUIT in the expunge and move modes)
+// must leave a change row with a fresh modseq, like IMAP does.
+TEST_F(Pop3JournalTest, EveryPathLeavesModSeqsInTheChangeLog) {
+  auto u = f_.AddUser("cat", "pw");
+  ModSeq start = Mailbox(u.id, "INBOX").highest_modseq;
+  std::vector<Uid> uids;
+  for (const char* proto : {"lmtp", "smtp", "cli", "lmtp"}) {
+    AppendRequest req;
+    req.user = u.id;
+    req.bytes = std::make_shared<const std::string>(Msg(proto));
+    req.origin.protocol = proto;
+    auto r = f_.Wait<AppendResult>([&](Callback<AppendResult> cb) { store().Append(req, cb); });
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    uids.push_back(r->uid);
+  }
+  MailboxId inbox = Mailbox(u.id, "INBOX").id;
+  auto changes = store().Read()->ChangesSince(inbox, start);
+  ASSERT_EQ(changes.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(changes[i].kind, Change::Kind::kNew);
+    EXPECT_EQ(changes[i].uid, uids[i]);
+    EXPECT_EQ(changes[i].modseq, store().Read()->GetMessage(inbox, uids[i])->modseq);
+  }
+  // RETR with \Seen: a flags change.
+  ModSeq before = Mailbox(u.id, "INBOX").highest_modseq;
+  ASSERT_TRUE(f_.WaitStatus([&](StatusCallback cb) {
+                  store().MarkPop3Retrieved(inbox, uids[0], true, {"pop3", 1, ""}, "", cb);
+                }).ok());
+  changes = store().Read()->ChangesSince(inbox, before);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Change::Kind::kFlags);
+  EXPECT_EQ(changes[0].uid, uids[0]);
+  EXPECT_GT(changes[0].modseq, before);
+  // QUIT, expunge mode: an expunge row per message.
+  before = Mailbox(u.id, "INBOX").highest_modseq;
+  ASSERT_TRUE(Commit(u.id, inbox, {uids[0], uids[1]}, Pop3DeleteMode::kExpunge).ok());
+  changes = store().Read()->ChangesSince(inbox, before);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].kind, Change::Kind::kExpunge);
+  EXPECT_EQ(changes[0].uid, uids[0]);
+  EXPECT_EQ(changes[1].kind, Change::Kind::kExpunge);
+  EXPECT_EQ(changes[1].uid, uids[1]);
+  EXPECT_GT(changes[0].modseq, before);
+  EXPECT_GT(changes[1].modseq, changes[0].modseq);
+  EXPECT_EQ(Mailbox(u.id, "INBOX").highest_modseq, changes[1].modseq);
+  // Move mode: expunged here, new there.
+  before = Mailbox(u.id, "INBOX").highest_modseq;
+  ASSERT_TRUE(Commit(u.id, inbox, {uids[2]}, Pop3DeleteMode::kMove, "Archive").ok());
+  changes = store().Read()->ChangesSince(inbox, before);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, Change::Kind::kExpunge);
+  EXPECT_EQ(changes[0].uid, uids[2]);
+  auto archive = Mailbox(u.id, "Archive");
+  auto moved = store().Read()->ChangesSince(archive.id, 0);
+  ASSERT_FALSE(moved.empty());
+  EXPECT_EQ(moved.back().kind, Change::Kind::kNew);
+  EXPECT_EQ(moved.back().modseq, archive.highest_modseq);
+  // Hide mode: the message stays in IMAP; nothing is expunged.
+  before = Mailbox(u.id, "INBOX").highest_modseq;
+  ASSERT_TRUE(Commit(u.id, inbox, {uids[3]}, Pop3DeleteMode::kHide).ok());
+  for (const auto& c : store().Read()->ChangesSince(inbox, before)) {
+    EXPECT_NE(c.kind, Change::Kind::kExpunge);
+  }
+  EXPECT_TRUE(store().Read()->GetMessage(inbox, uids[3]).ok());
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace pillarbox::storage
