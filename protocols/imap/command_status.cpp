@@ -12,7 +12,7 @@ void CmdStatus(ImapSession& s, Command& cmd) {
   if (cmd.args.size() != 2 || !cmd.args[1].IsList() || cmd.args[1].items.empty()) {
     return s.FinishBad(cmd, "Expected mailbox name and status items");
   }
-  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen };
+  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen, kAppendLimit };
   std::vector<Item> items;
   for (const Value& v : cmd.args[1].items) {
     if (v.AtomIs("MESSAGES")) {
@@ -25,6 +25,8 @@ void CmdStatus(ImapSession& s, Command& cmd) {
       items.push_back(kUidValidity);
     } else if (v.AtomIs("UNSEEN")) {
       items.push_back(kUnseen);
+    } else if (v.AtomIs("APPENDLIMIT") && !(s.disabled_extensions() & config::kImapAppendLimit)) {
+      items.push_back(kAppendLimit);  // RFC 7889: the same limit for every mailbox
     } else {
       return s.FinishBad(cmd, "Invalid status item");
     }
@@ -66,6 +68,9 @@ void CmdStatus(ImapSession& s, Command& cmd) {
         break;
       case kUnseen:
         out += "UNSEEN " + std::to_string(mb->unseen);
+        break;
+      case kAppendLimit:
+        out += "APPENDLIMIT " + std::to_string(s.config().limits.max_message_size);
         break;
     }
   }
