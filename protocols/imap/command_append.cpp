@@ -1,6 +1,7 @@
 // APPEND (RFC 3501 6.3.11) with UIDPLUS's APPENDUID (RFC 4315), MULTIAPPEND
 // (RFC 3502: several messages, stored in one transaction, all or none),
-// BINARY's literal8 (RFC 3516: the message is stored exactly as given) and
+// BINARY's literal8 (RFC 3516: the message is stored as given, except that a
+// part holding NUL bytes is stored base64-encoded, see mime/binary_parts.h) and
 // CATENATE (RFC 4469: a message assembled from text literals and IMAP URLs
 // of this user's messages).
 //
@@ -18,6 +19,7 @@
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/mime/binary_parts.h"
 #include "protocols/mime/message.h"
 #include "protocols/mime/section.h"
 #include "protocols/mime/structure_codec.h"
@@ -379,6 +381,11 @@ void CmdAppend(ImapSession& s, Command& cmd) {
     storage::AppendRequest req;
     req.user = s.user().id;
     req.mailbox = *name;
+    if (m.binary) {
+      // NUL bytes in a part that IMAP literals and POP3 cannot carry as
+      // they are: that part is stored base64-encoded.
+      if (auto encoded = mime::EncodeBinaryParts(m.bytes)) m.bytes = std::move(*encoded);
+    }
     total += m.bytes.size();
     req.bytes = std::make_shared<const std::string>(std::move(m.bytes));
     req.keep_bytes = m.binary;

@@ -263,24 +263,34 @@ TEST_F(AppendSessionTest, AppendLimitOffInTheProfile) {
 
 // ---- BINARY ------------------------------------------------------------------------
 
-// A literal8 is stored as given: NUL, lone LF and lone CR are data.
-TEST_F(AppendSessionTest, Literal8WithNulStoredAsGiven) {
+// A literal8 is stored as given: lone LF and CR are data. A part that
+// holds NUL is stored base64-encoded (IMAP literals cannot carry NUL);
+// BINARY gives back its exact bytes, BODY its base64.
+TEST_F(AppendSessionTest, Literal8WithNul) {
   Connect();
-  std::string msg =
+  const std::string header =
       "From: a@example.com\r\nContent-Type: application/octet-stream\r\n"
       "Content-Transfer-Encoding: binary\r\n\r\n";
-  msg += std::string("\0\x01\n\r\xff\0end", 9);
+  const std::string body("\0\x01\n\r\xff\0end", 9);
+  std::string msg = header + body;
   EXPECT_EQ(Send("a APPEND INBOX ~{" + std::to_string(msg.size()) + "}\r\n"), "+ OK\r\n");
   EXPECT_EQ(Run(msg + "\r\n", "a"), "a OK [APPENDUID " + Validity() + " 1] Append completed.\r\n");
-  EXPECT_EQ(Blob(1), msg);
+  EXPECT_EQ(Blob(1),
+            "From: a@example.com\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nAAEKDf8AZW5k");
   Run("s SELECT INBOX\r\n", "s");
-  EXPECT_EQ(Run("f FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])\r\n", "f"),
-            "* 1 FETCH (BINARY.SIZE[1] 9 BINARY[1] ~{9}\r\n" +
-                std::string("\0\x01\n\r\xff\0end", 9) + ")\r\nf OK Fetch completed.\r\n");
-  // A plain literal is normalized to CRLF as before.
-  EXPECT_NE(Run("b APPEND INBOX {7+}\r\nA: b\n\nc\r\n", "b").find("b OK [APPENDUID"),
+  EXPECT_EQ(Run("f FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1] BODY.PEEK[1])\r\n", "f"),
+            "* 1 FETCH (BINARY.SIZE[1] 9 BINARY[1] ~{9}\r\n" + body +
+                " BODY[1] {12}\r\nAAEKDf8AZW5k)\r\nf OK Fetch completed.\r\n");
+  // Without NUL, a literal8 is kept byte for byte (lone LF included)...
+  std::string lf = "A: b\n\nc\rd";
+  EXPECT_NE(Run("b APPEND INBOX ~{9+}\r\n" + lf + "\r\n", "b").find("b OK [APPENDUID"),
             std::string::npos);
-  EXPECT_EQ(Blob(2), "A: b\r\n\r\nc");
+  EXPECT_EQ(Blob(2), lf);
+  // ...and a plain literal is normalized to CRLF as before.
+  EXPECT_NE(Run("c APPEND INBOX {7+}\r\nA: b\n\nc\r\n", "c").find("c OK [APPENDUID"),
+            std::string::npos);
+  EXPECT_EQ(Blob(3), "A: b\r\n\r\nc");
 }
 
 TEST_F(AppendSessionTest, Literal8OffInTheProfile) {
