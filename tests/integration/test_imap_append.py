@@ -115,7 +115,7 @@ def test_catenate(server):
     lines = command(conn, b"a", b"a APPEND INBOX {%d+}\r\n" % len(m1) + m1 + b"\r\n")
     uidvalidity, uid = re.search(rb"APPENDUID (\d+) (\d+)", tagged(lines, b"a")).groups()
     url = b"/INBOX;UIDVALIDITY=%s/;UID=%s/;SECTION=TEXT" % (uidvalidity, uid)
-    lines = command(conn, b"b", b"b APPEND Drafts CATENATE (TEXT {15+}\r\nSubject: new\r\n\r\n URL \"%s\")\r\n" % url)
+    lines = command(conn, b"b", b"b APPEND Drafts CATENATE (TEXT {16+}\r\nSubject: new\r\n\r\n URL \"%s\")\r\n" % url)
     assert tagged(lines, b"b").startswith(b"b OK [APPENDUID"), lines
     bad = b"/INBOX;UIDVALIDITY=%d/;UID=%s" % (int(uidvalidity) + 1, uid)
     lines = command(conn, b"c", b"c APPEND Drafts CATENATE (URL \"%s\")\r\n" % bad)
