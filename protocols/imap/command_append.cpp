@@ -77,7 +77,7 @@ std::string ParseMessages(std::vector<Value>& args, std::vector<AppendMessage>& 
       ++i;
     } else if (Is(args[i], "CATENATE") && i + 1 < args.size() && args[i + 1].IsList()) {
       m.catenate = true;
-      const auto& items = args[i + 1].items;
+      auto& items = args[i + 1].items;
       if (items.empty() || items.size() % 2 != 0) return "Invalid CATENATE parts";
       if (items.size() / 2 > kMaxCatenateParts) return "Too many CATENATE parts";
       for (std::size_t k = 0; k < items.size(); k += 2) {
@@ -89,7 +89,7 @@ std::string ParseMessages(std::vector<Value>& args, std::vector<AppendMessage>& 
         } else {
           return "Invalid CATENATE part";
         }
-        p.text = items[k + 1].text;
+        p.text = std::move(items[k + 1].text);
         m.parts.push_back(std::move(p));
       }
       i += 2;
