@@ -142,6 +142,10 @@ struct AppendRequest {
   std::string mailbox = "INBOX";             // UTF-8 name
   bool create_mailbox = false;               // create when missing (else NotFound)
   std::shared_ptr<const std::string> bytes;  // normalized to CRLF by the store
+  // Stores `bytes` exactly as given, without normalizing line endings (an
+  // IMAP APPEND with a binary literal8, RFC 3516: the content may hold NUL
+  // and lone CR/LF bytes that are data).
+  bool keep_bytes = false;
   // A message received into a file (LMTP/SMTP DATA over a threshold): the
   // message is `bytes` (the trace headers; may be null) followed by the
   // file's content, read back on the writer thread when it is committed.
@@ -280,6 +284,12 @@ class Store {
 
   // --- messages ------------------------------------------------------------
   virtual void Append(AppendRequest request, Callback<AppendResult> done) = 0;
+  // Appends every request in one transaction, in this order: all are
+  // stored or none (IMAP MULTIAPPEND, RFC 3502). Quota is checked against
+  // the whole set. The results come in the order of the requests.
+  // REQUIRES: !requests.empty(); no spill files.
+  virtual void AppendMany(std::vector<AppendRequest> requests,
+                          Callback<std::vector<AppendResult>> done) = 0;
   virtual void StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) = 0;
   virtual void Copy(CopyRequest request, Callback<CopyResult> done) = 0;
   virtual void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) = 0;

@@ -149,6 +149,13 @@ void CmdFetch(ImapSession& s, Command& cmd) {
   }
   auto spec = ParseFetchItems(cmd.args, 1);
   if (!spec.ok()) return s.FinishBad(cmd, spec.status().message());
+  if (s.disabled_extensions() & config::kImapBinary) {
+    for (const FetchItem& item : spec->items) {
+      if (item.kind == FetchItem::Kind::kBinary || item.kind == FetchItem::Kind::kBinarySize) {
+        return s.FinishBad(cmd, "Invalid fetch item (no BINARY)");
+      }
+    }
+  }
   auto picked = SelectMessages(s, cmd, cmd.args[0]);
   if (!picked) return;
   SelectedMailbox* sel = s.selected();

@@ -1,6 +1,7 @@
 // STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, with
 // SIZE (RFC 8438, STATUS=SIZE), DELETED (RFC 9051) and DELETED-STORAGE
-// (RFC 9208, QUOTA) and HIGHESTMODSEQ (RFC 7162 3.1.6; CONDSTORE-enabling).
+// (RFC 9208, QUOTA), HIGHESTMODSEQ (RFC 7162 3.1.6; CONDSTORE-enabling) and
+// APPENDLIMIT (RFC 7889).
 // LIST-STATUS (command_list.cpp) uses the same items.
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
@@ -33,6 +34,8 @@ bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<Statu
       items->push_back(StatusItem::kDeletedStorage);
     } else if (v.AtomIs("HIGHESTMODSEQ") && (disabled & config::kImapCondstore) == 0) {
       items->push_back(StatusItem::kHighestModSeq);
+    } else if (v.AtomIs("APPENDLIMIT") && (disabled & config::kImapAppendLimit) == 0) {
+      items->push_back(StatusItem::kAppendLimit);  // RFC 7889: one limit for every mailbox
     } else {
       return false;
     }
@@ -96,6 +99,9 @@ std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
         break;
       case StatusItem::kHighestModSeq:
         out += "HIGHESTMODSEQ " + std::to_string(mb.highest_modseq);
+        break;
+      case StatusItem::kAppendLimit:
+        out += "APPENDLIMIT " + std::to_string(s.config().limits.max_message_size);
         break;
     }
   }

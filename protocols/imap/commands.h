@@ -68,6 +68,7 @@ enum class StatusItem {
   kDeleted,
   kDeletedStorage,
   kHighestModSeq,
+  kAppendLimit,
 };
 // Appends the items of a parenthesized STATUS item list to `items`; false
 // when the list is empty or names an unknown (or turned off) item.

@@ -397,6 +397,11 @@ std::string ImapSession::Capabilities() const {
       add("SEARCHRES");
       add("PARTIAL");
     }
+    for (std::string_view ext : {"MULTIAPPEND", "BINARY", "CATENATE"}) add(ext);
+    // RFC 7889: the largest message APPEND takes (the parser's literal cap).
+    if ((disabled_ & config::kImapAppendLimit) == 0) {
+      caps += " APPENDLIMIT=" + std::to_string(config().limits.max_message_size);
+    }
   }
   return caps;
 }

@@ -53,6 +53,7 @@ struct Mutation {
 struct PreparedMessage {
   std::shared_ptr<const std::string> source;  // the request's bytes
   std::shared_ptr<const SpillFile> spill;     // the request's spill file
+  bool keep_bytes = false;                    // AppendRequest::keep_bytes
   std::once_flag once;
   Status status;
   std::shared_ptr<const std::string> bytes;  // normalized
@@ -108,6 +109,8 @@ class LmdbStore final : public Store {
                            StatusCallback done) override;
 
   void Append(AppendRequest request, Callback<AppendResult> done) override;
+  void AppendMany(std::vector<AppendRequest> requests,
+                  Callback<std::vector<AppendResult>> done) override;
   void StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) override;
   void Copy(CopyRequest request, Callback<CopyResult> done) override;
   void Expunge(ExpungeRequest request, Callback<std::vector<Uid>> done) override;
@@ -148,6 +151,9 @@ class LmdbStore final : public Store {
   void PrepareLoop();
   // Fills `p` (once, whoever calls first).
   void Prepare(PreparedMessage& p);
+  // The preparation of `request`'s bytes, shared with other recipients of
+  // the same bytes; takes the bytes and spill file out of the request.
+  std::shared_ptr<PreparedMessage> Prepared(AppendRequest& request);
   void SubmitStatus(std::function<Status(WriteOps&)> apply, StatusCallback done);
   void Enqueue(Mutation m);
   void WriterLoop();

@@ -382,6 +382,92 @@ void LmdbStore::SetMailboxRetention(UserId user, std::string name, std::int64_t 
 
 // --- messages ------------------------------------------------------------------
 
+namespace {
+
+// Stores one prepared message (inside the caller's transaction).
+Result<AppendResult> ApplyAppend(WriteOps& ops, const AppendRequest& req,
+                                 const PreparedMessage& prep) {
+  // Prepared before it was queued: the transaction only writes.
+  if (!prep.status.ok()) return prep.status;
+  auto u = ops.LoadUser(req.user);
+  if (!u.ok()) return u.status();
+  auto norm = NormalizeMailboxName(req.mailbox);
+  if (!norm.ok()) return norm.status();
+  MailboxRow mb;
+  auto id = ops.FindMailboxId(req.user, *norm);
+  if (id.ok()) {
+    auto row = ops.LoadMailbox(*id);
+    if (!row.ok()) return row.status();
+    mb = std::move(*row);
+  } else if (id.status().code() == Code::kNotFound && req.create_mailbox) {
+    auto row = ops.CreateMailboxWithParents(req.user, *norm, SpecialUse::kNone, true);
+    if (!row.ok()) return row.status();
+    mb = std::move(*row);
+  } else {
+    return id.status();
+  }
+  std::uint64_t size = prep.bytes->size();
+  if (req.enforce_quota) PB_RETURN_IF_ERROR(ops.CheckQuota(*u, size, 1));
+  auto subject = ops.AddBlob(prep.id, *prep.bytes, prep.analyzed ? &*prep.analyzed : nullptr);
+  if (!subject.ok()) return subject.status();
+  auto guid = ops.NextCounter("next_guid");
+  if (!guid.ok()) return guid.status();
+  MessageRecord msg;
+  msg.blob = prep.id;
+  msg.flags = NormalizeFlags(req.flags);
+  msg.saved = Now();
+  msg.internal_date = req.internal_date.value_or(msg.saved);
+  msg.internal_date_tz = req.internal_date_tz;
+  if (!req.internal_date && ops.options().deterministic && ops.options().message_date) {
+    if (auto date = ops.options().message_date(*prep.bytes)) {
+      msg.internal_date = date->utc;
+      msg.internal_date_tz = date->tz_minutes;
+    }
+  }
+  msg.size = size;
+  msg.guid = *guid;
+  PB_RETURN_IF_ERROR(ops.AddMessage(mb, *u, msg));
+  PB_RETURN_IF_ERROR(ops.SaveMailbox(mb));
+  PB_RETURN_IF_ERROR(ops.SaveUser(*u));
+  JournalEvent ev;
+  ev.kind = JournalKind::kDelivered;
+  ev.origin = req.origin;
+  ev.mailbox = mb.rec.name;
+  ev.uid = msg.uid;
+  ev.guid = msg.guid;
+  ev.subject = *subject;
+  ev.detail = req.origin.protocol.empty() ? "append" : req.origin.protocol;
+  if (!req.envelope_from.empty()) ev.detail += " from <" + req.envelope_from + ">";
+  PB_RETURN_IF_ERROR(ops.Journal(req.user, std::move(ev)));
+  AppendResult r;
+  r.mailbox = mb.rec.id;
+  r.uidvalidity = mb.rec.uidvalidity;
+  r.uid = msg.uid;
+  r.guid = msg.guid;
+  r.size = size;
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<PreparedMessage> LmdbStore::Prepared(AppendRequest& request) {
+  // The recipients of one message (same bytes, same spill file) share one
+  // preparation while it is alive.
+  std::erase_if(prepared_, [](const auto& entry) { return entry.second.expired(); });
+  std::pair<const void*, const void*> key(request.bytes.get(), request.spill.get());
+  std::shared_ptr<PreparedMessage> prep = prepared_[key].lock();
+  if (!prep) {
+    prep = std::make_shared<PreparedMessage>();
+    prep->source = request.bytes;
+    prep->spill = request.spill;
+    prep->keep_bytes = request.keep_bytes;
+    prepared_[key] = prep;
+  }
+  request.bytes.reset();
+  request.spill.reset();
+  return prep;
+}
+
 void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
   // Counted on the owner thread when committed (GET /metrics).
   done = [proto = request.origin.protocol, done = std::move(done)](Result<AppendResult> r) {
@@ -398,86 +484,59 @@ void LmdbStore::Append(AppendRequest request, Callback<AppendResult> done) {
         },
         std::move(done));
   }
-  // The recipients of one message (same bytes, same spill file) share one
-  // preparation while it is alive.
-  std::erase_if(prepared_, [](const auto& entry) { return entry.second.expired(); });
-  std::pair<const void*, const void*> key(request.bytes.get(), request.spill.get());
-  std::shared_ptr<PreparedMessage> prep = prepared_[key].lock();
-  if (!prep) {
-    prep = std::make_shared<PreparedMessage>();
-    prep->source = request.bytes;
-    prep->spill = request.spill;
-    prepared_[key] = prep;
-  }
   // Appends of one session commit in the order they were submitted.
   const std::uint64_t lane = request.origin.session;
-  request.bytes.reset();
-  request.spill.reset();
+  std::shared_ptr<PreparedMessage> prep = Prepared(request);
   Mutation m = MakeMutation<AppendResult>(
       [req = std::move(request), prep](WriteOps& ops) -> Result<AppendResult> {
-        // Prepared before it was queued: the transaction only writes.
-        if (!prep->status.ok()) return prep->status;
-        auto u = ops.LoadUser(req.user);
-        if (!u.ok()) return u.status();
-        auto norm = NormalizeMailboxName(req.mailbox);
-        if (!norm.ok()) return norm.status();
-        MailboxRow mb;
-        auto id = ops.FindMailboxId(req.user, *norm);
-        if (id.ok()) {
-          auto row = ops.LoadMailbox(*id);
-          if (!row.ok()) return row.status();
-          mb = std::move(*row);
-        } else if (id.status().code() == Code::kNotFound && req.create_mailbox) {
-          auto row = ops.CreateMailboxWithParents(req.user, *norm, SpecialUse::kNone, true);
-          if (!row.ok()) return row.status();
-          mb = std::move(*row);
-        } else {
-          return id.status();
-        }
-        std::uint64_t size = prep->bytes->size();
-        if (req.enforce_quota) PB_RETURN_IF_ERROR(ops.CheckQuota(*u, size, 1));
-        auto subject =
-            ops.AddBlob(prep->id, *prep->bytes, prep->analyzed ? &*prep->analyzed : nullptr);
-        if (!subject.ok()) return subject.status();
-        auto guid = ops.NextCounter("next_guid");
-        if (!guid.ok()) return guid.status();
-        MessageRecord msg;
-        msg.blob = prep->id;
-        msg.flags = NormalizeFlags(req.flags);
-        msg.saved = Now();
-        msg.internal_date = req.internal_date.value_or(msg.saved);
-        msg.internal_date_tz = req.internal_date_tz;
-        if (!req.internal_date && ops.options().deterministic && ops.options().message_date) {
-          if (auto date = ops.options().message_date(*prep->bytes)) {
-            msg.internal_date = date->utc;
-            msg.internal_date_tz = date->tz_minutes;
-          }
-        }
-        msg.size = size;
-        msg.guid = *guid;
-        PB_RETURN_IF_ERROR(ops.AddMessage(mb, *u, msg));
-        PB_RETURN_IF_ERROR(ops.SaveMailbox(mb));
-        PB_RETURN_IF_ERROR(ops.SaveUser(*u));
-        JournalEvent ev;
-        ev.kind = JournalKind::kDelivered;
-        ev.origin = req.origin;
-        ev.mailbox = mb.rec.name;
-        ev.uid = msg.uid;
-        ev.guid = msg.guid;
-        ev.subject = *subject;
-        ev.detail = req.origin.protocol.empty() ? "append" : req.origin.protocol;
-        if (!req.envelope_from.empty()) ev.detail += " from <" + req.envelope_from + ">";
-        PB_RETURN_IF_ERROR(ops.Journal(req.user, std::move(ev)));
-        AppendResult r;
-        r.mailbox = mb.rec.id;
-        r.uidvalidity = mb.rec.uidvalidity;
-        r.uid = msg.uid;
-        r.guid = msg.guid;
-        r.size = size;
-        return r;
+        return ApplyAppend(ops, req, *prep);
       },
       std::move(done));
   EnqueuePrepared(lane, std::move(m), [this, prep] { Prepare(*prep); });
+}
+
+void LmdbStore::AppendMany(std::vector<AppendRequest> requests,
+                           Callback<std::vector<AppendResult>> done) {
+  const std::string proto = requests.empty() ? std::string() : requests[0].origin.protocol;
+  done = [proto, done = std::move(done)](Result<std::vector<AppendResult>> r) {
+    if (r.ok()) {
+      for (std::size_t i = 0; i < r->size(); ++i) {
+        metrics::Count("deliveries_total", metrics::Label("protocol", proto),
+                       "Messages stored, by the protocol that brought them");
+      }
+    }
+    done(std::move(r));
+  };
+  bool valid = !requests.empty();
+  for (const AppendRequest& r : requests) valid = valid && r.bytes && !r.spill;
+  if (!valid) {
+    return Submit<std::vector<AppendResult>>(
+        [](WriteOps&) -> Result<std::vector<AppendResult>> {
+          return Status::InvalidArgument("no message bytes");
+        },
+        std::move(done));
+  }
+  const std::uint64_t lane = requests[0].origin.session;
+  std::vector<std::shared_ptr<PreparedMessage>> preps;
+  preps.reserve(requests.size());
+  for (AppendRequest& r : requests) preps.push_back(Prepared(r));
+  // One mutation, one nested transaction: a failure of any message (quota,
+  // a mailbox deleted meanwhile) undoes the ones before it.
+  Mutation m = MakeMutation<std::vector<AppendResult>>(
+      [reqs = std::move(requests), preps](WriteOps& ops) -> Result<std::vector<AppendResult>> {
+        std::vector<AppendResult> out;
+        out.reserve(reqs.size());
+        for (std::size_t i = 0; i < reqs.size(); ++i) {
+          auto r = ApplyAppend(ops, reqs[i], *preps[i]);
+          if (!r.ok()) return r.status();
+          out.push_back(*r);
+        }
+        return out;
+      },
+      std::move(done));
+  EnqueuePrepared(lane, std::move(m), [this, preps] {
+    for (const auto& p : preps) Prepare(*p);
+  });
 }
 
 // How much of a spill file is read at a time.
@@ -498,7 +557,7 @@ void LmdbStore::Prepare(PreparedMessage& p) {
       });
       if (!p.status.ok()) return;
       p.bytes = std::move(out);
-    } else if (IsNormalized(*p.source)) {
+    } else if (p.keep_bytes || IsNormalized(*p.source)) {
       p.bytes = p.source;  // no copy
     } else {
       p.bytes = std::make_shared<const std::string>(NormalizeLineEndings(*p.source));

@@ -111,6 +111,10 @@ void CountingStore::Append(storage::AppendRequest request,
                            storage::Callback<storage::AppendResult> done) {
   inner_->Append(std::move(request), Track(std::move(done), true));
 }
+void CountingStore::AppendMany(std::vector<storage::AppendRequest> requests,
+                               storage::Callback<std::vector<storage::AppendResult>> done) {
+  inner_->AppendMany(std::move(requests), Track(std::move(done), true));
+}
 void CountingStore::StoreFlags(storage::StoreFlagsRequest request,
                                storage::Callback<storage::StoreFlagsResult> done) {
   inner_->StoreFlags(std::move(request), Track(std::move(done), true));

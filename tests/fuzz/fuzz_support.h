@@ -66,6 +66,8 @@ class CountingStore : public storage::Store {
                            storage::StatusCallback done) override;
   void Append(storage::AppendRequest request,
               storage::Callback<storage::AppendResult> done) override;
+  void AppendMany(std::vector<storage::AppendRequest> requests,
+                  storage::Callback<std::vector<storage::AppendResult>> done) override;
   void StoreFlags(storage::StoreFlagsRequest request,
                   storage::Callback<storage::StoreFlagsResult> done) override;
   void Copy(storage::CopyRequest request, storage::Callback<storage::CopyResult> done) override;

@@ -145,6 +145,22 @@ TEST(ImapParser, BinaryLiteral) {
   Check(in, "[+][a APPEND INBOX (\\Seen) ~{3}\r\n" + std::string("a\0b", 3) + "]");
 }
 
+// MULTIAPPEND (RFC 3502) of a literal8 with NUL and CR/LF bytes, a
+// non-synchronizing literal8 and a plain literal; and CATENATE's TEXT
+// literal8 inside a list (RFC 4469 with RFC 3516).
+TEST(ImapParser, BinaryLiteralsInMultiAppendAndCatenate) {
+  const std::string nul("x\0\r\ny", 5);
+  const std::string nuls(2, '\0');
+  Check(
+      "a APPEND INBOX (\\Seen) ~{5}\r\n" + nul + " ~{2+}\r\n" + nuls + " {3}\r\nabc\r\nb NOOP\r\n",
+      "[+][+][a APPEND INBOX (\\Seen) ~{5}\r\n" + nul + " ~{2}\r\n" + nuls +
+          " {3}\r\nabc][b NOOP]");
+  Check("a APPEND INBOX CATENATE (TEXT ~{5+}\r\n" + nul + " URL \"/INBOX/;UID=1\")\r\n",
+        "[a APPEND INBOX CATENATE (TEXT ~{5}\r\n" + nul + " URL \"/INBOX/;UID=1\")]");
+  // "~" without a literal is an atom character: the marker must be "~{".
+  Check("a X ~ {1+}\r\nz\r\n", "[a X ~ {1}\r\nz]");
+}
+
 TEST(ImapParser, LiteralInsideList) {
   Check("a FETCH 1 (FLAGS {3+}\r\nabc)\r\n", "[a FETCH 1 (FLAGS {3}\r\nabc)]");
   Check("a X ({1+}\r\na {1+}\r\nb)\r\n", "[a X ({1}\r\na {1}\r\nb)]");

@@ -33,7 +33,7 @@ const char kPreCaps[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AU
 const char kPostCaps[] =
     "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE "
     "LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
-    "QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL";
+    "QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL MULTIAPPEND BINARY CATENATE";
 
 // A FakeOutput whose queue can be made to hold everything written since the
 // last Take(), like a socket that does not drain.
@@ -105,11 +105,17 @@ class ImapSessionTest : public ::testing::Test {
     return c.out.Take();
   }
 
+  // The capabilities after login: kPostCaps and the configured APPENDLIMIT.
+  std::string PostCaps() const {
+    return std::string(kPostCaps) +
+           " APPENDLIMIT=" + std::to_string(config_.limits.max_message_size);
+  }
+
   std::unique_ptr<Client> LoggedIn() {
     auto c = Connect();
     c->out.Take();
     std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
-    EXPECT_EQ(r, std::string("L OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+    EXPECT_EQ(r, "L OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
     return c;
   }
 
@@ -194,7 +200,7 @@ TEST_F(ImapSessionTest, StartTlsAdvertisedAndLoginDisabledWithoutTls) {
             "e OK Capability completed.\r\n");
   EXPECT_EQ(Run(*c, "f STARTTLS\r\n", "f"), "f BAD TLS is already active.\r\n");
   EXPECT_EQ(Run(*c, "g LOGIN joe secret\r\n", "g"),
-            std::string("g OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+            "g OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, StartTlsUnavailable) {
@@ -217,7 +223,7 @@ TEST_F(ImapSessionTest, LoginFailureIsDelayedByTheThrottle) {
   EXPECT_EQ(c->out.Take(), "a NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
   // The session goes on.
   EXPECT_EQ(Run(*c, "b LOGIN joe secret\r\n", "b"),
-            std::string("b OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+            "b OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, LoginUnknownUser) {
@@ -232,8 +238,7 @@ TEST_F(ImapSessionTest, LoginWithLiterals) {
   c->out.Take();
   EXPECT_EQ(Send(*c, "a LOGIN {3}\r\n"), "+ OK\r\n");
   EXPECT_EQ(Send(*c, "joe {6}\r\n"), "+ OK\r\n");
-  EXPECT_EQ(Run(*c, "secret\r\n", "a"),
-            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+  EXPECT_EQ(Run(*c, "secret\r\n", "a"), "a OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, AuthenticatePlainWithInitialResponse) {
@@ -241,7 +246,7 @@ TEST_F(ImapSessionTest, AuthenticatePlainWithInitialResponse) {
   c->out.Take();
   // "\0joe\0secret"
   EXPECT_EQ(Run(*c, "a AUTHENTICATE PLAIN AGpvZQBzZWNyZXQ=\r\n", "a"),
-            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+            "a OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, AuthenticatePlainWithContinuation) {
@@ -249,7 +254,7 @@ TEST_F(ImapSessionTest, AuthenticatePlainWithContinuation) {
   c->out.Take();
   EXPECT_EQ(Send(*c, "a AUTHENTICATE PLAIN\r\n"), "+ \r\n");
   EXPECT_EQ(Run(*c, "AGpvZQBzZWNyZXQ=\r\n", "a"),
-            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+            "a OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, AuthenticateLogin) {
@@ -257,8 +262,7 @@ TEST_F(ImapSessionTest, AuthenticateLogin) {
   c->out.Take();
   EXPECT_EQ(Send(*c, "a AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
   EXPECT_EQ(Send(*c, "am9l\r\n"), "+ UGFzc3dvcmQ6\r\n");
-  EXPECT_EQ(Run(*c, "c2VjcmV0\r\n", "a"),
-            std::string("a OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+  EXPECT_EQ(Run(*c, "c2VjcmV0\r\n", "a"), "a OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, AuthenticateCancelAndUnknownMechanism) {
@@ -315,7 +319,7 @@ TEST_F(ImapSessionTest, PreauthLineLimit) {
   // A literal over the pre-login cap is refused without a continuation.
   EXPECT_EQ(Send(*c, "b LOGIN joe {65}\r\n"), "b NO [LIMIT] Literal too large\r\n");
   EXPECT_EQ(Run(*c, "c LOGIN joe secret\r\n", "c"),
-            std::string("c OK [CAPABILITY ") + kPostCaps + "] Logged in\r\n");
+            "c OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, IdleTimeoutAndShutdown) {
@@ -1237,7 +1241,8 @@ TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
   EXPECT_EQ(Run(*c, "joe secret\r\n", "b"),
             "b OK [CAPABILITY IMAP4rev1 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
             "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
-            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL] Logged in\r\n");
+            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL "
+            "MULTIAPPEND BINARY CATENATE APPENDLIMIT=52428800] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
@@ -1251,7 +1256,8 @@ TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
   EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"),
             "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
             "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
-            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL] Logged in\r\n");
+            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL "
+            "MULTIAPPEND BINARY CATENATE APPENDLIMIT=52428800] Logged in\r\n");
   EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
 }
 
