@@ -366,6 +366,10 @@ std::string ImapSession::Capabilities() const {
                                  "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED"}) {
       add(ext);
     }
+    for (std::string_view ext :
+         {"SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"}) {
+      add(ext);
+    }
   }
   return caps;
 }

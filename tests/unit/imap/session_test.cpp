@@ -32,7 +32,7 @@ const char kMsg2[] =
 const char kPreCaps[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN";
 const char kPostCaps[] =
     "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE "
-    "LIST-EXTENDED";
+    "LIST-EXTENDED SORT SORT=DISPLAY ESORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT";
 
 // A FakeOutput whose queue can be made to hold everything written since the
 // last Take(), like a socket that does not drain.
@@ -1235,7 +1235,8 @@ TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
   Send(*c, "b LOGIN {3}\r\n");
   EXPECT_EQ(Run(*c, "joe secret\r\n", "b"),
             "b OK [CAPABILITY IMAP4rev1 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
-            "SPECIAL-USE LIST-EXTENDED] Logged in\r\n");
+            "SPECIAL-USE LIST-EXTENDED SORT SORT=DISPLAY ESORT THREAD=REFERENCES "
+            "THREAD=ORDEREDSUBJECT] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
@@ -1248,7 +1249,8 @@ TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
   EXPECT_EQ(c->out.Take(), std::string("* OK [CAPABILITY ") + kPreCaps + "] Pillarbox ready.\r\n");
   EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"),
             "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-            "SPECIAL-USE LIST-EXTENDED] Logged in\r\n");
+            "SPECIAL-USE LIST-EXTENDED SORT SORT=DISPLAY ESORT THREAD=REFERENCES "
+            "THREAD=ORDEREDSUBJECT] Logged in\r\n");
   EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
 }
 
