@@ -1,6 +1,7 @@
 #include "protocols/imap/sort.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <unordered_map>
 
@@ -34,6 +35,45 @@ int CompareBy(const SortItem& a, const SortItem& b, SortKey key) {
       return a.keys.display_to.compare(b.keys.display_to);
   }
   return 0;
+}
+
+// A number that orders like `key` (equal numbers may still differ in the
+// full comparison): numbers themselves (signed ones with the sign bit
+// flipped), strings by their first 8 bytes.
+std::uint64_t SortPrefix(const SortItem& item, SortKey key) {
+  constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
+  std::string_view s;
+  switch (key) {
+    case SortKey::kArrival:
+      return static_cast<std::uint64_t>(item.internal_date) ^ kSignBit;
+    case SortKey::kDate:
+      return static_cast<std::uint64_t>(item.SentDate()) ^ kSignBit;
+    case SortKey::kSize:
+      return item.size;
+    case SortKey::kCc:
+      s = item.keys.cc;
+      break;
+    case SortKey::kFrom:
+      s = item.keys.from;
+      break;
+    case SortKey::kSubject:
+      s = item.keys.subject;
+      break;
+    case SortKey::kTo:
+      s = item.keys.to;
+      break;
+    case SortKey::kDisplayFrom:
+      s = item.keys.display_from;
+      break;
+    case SortKey::kDisplayTo:
+      s = item.keys.display_to;
+      break;
+  }
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  }
+  return v;
 }
 
 // ---- THREAD=REFERENCES ------------------------------------------------------
@@ -369,10 +409,16 @@ std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
 
 std::vector<SortItem> LoadSortItems(storage::ReadView& view, const std::vector<SortInput>& inputs,
                                     std::deque<std::string>* arena) {
-  std::vector<SortItem> items;
-  items.reserve(inputs.size());
-  for (const SortInput& in : inputs) {
-    SortItem item;
+  std::vector<SortItem> items(inputs.size());
+  // Looked up in key order: neighbouring lookups share the store's pages.
+  std::vector<std::uint32_t> by_blob(inputs.size());
+  std::iota(by_blob.begin(), by_blob.end(), 0u);
+  std::sort(by_blob.begin(), by_blob.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return std::memcmp(inputs[a].blob.bytes, inputs[b].blob.bytes, sizeof inputs[a].blob.bytes) < 0;
+  });
+  for (std::uint32_t i : by_blob) {
+    const SortInput& in = inputs[i];
+    SortItem& item = items[i];
     item.seq = in.seq;
     item.uid = in.uid;
     item.internal_date = in.internal_date;
@@ -386,7 +432,6 @@ std::vector<SortItem> LoadSortItems(storage::ReadView& view, const std::vector<S
       }
     }
     if (keys) item.keys = *keys;
-    items.push_back(item);
   }
   return items;
 }
@@ -432,15 +477,29 @@ Result<std::vector<SortCriterion>> ParseSortCriteria(const Value& list) {
 
 std::vector<std::uint32_t> SortOrder(const std::vector<SortItem>& items,
                                      const std::vector<SortCriterion>& criteria) {
-  std::vector<std::uint32_t> order(items.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+  // The first criterion's key as a number that orders like it, kept next to
+  // the index: most comparisons end there without touching the keys, which
+  // lie scattered in the store's pages.
+  struct Entry {
+    std::uint64_t prefix;
+    std::uint32_t index;
+  };
+  std::vector<Entry> entries(items.size());
+  const SortKey first = criteria.empty() ? SortKey::kArrival : criteria.front().key;
+  const bool first_reverse = !criteria.empty() && criteria.front().reverse;
+  for (std::uint32_t i = 0; i < items.size(); ++i) {
+    entries[i] = {SortPrefix(items[i], first), i};
+  }
+  std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
+    if (a.prefix != b.prefix) return first_reverse ? a.prefix > b.prefix : a.prefix < b.prefix;
     for (const SortCriterion& c : criteria) {
-      int r = CompareBy(items[a], items[b], c.key);
+      int r = CompareBy(items[a.index], items[b.index], c.key);
       if (r != 0) return c.reverse ? r > 0 : r < 0;
     }
-    return items[a].seq < items[b].seq;
+    return items[a.index].seq < items[b.index].seq;
   });
+  std::vector<std::uint32_t> order(items.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) order[i] = entries[i].index;
   return order;
 }
 
