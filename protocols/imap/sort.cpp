@@ -91,6 +91,7 @@ class ReferencesThreader {
 
   std::vector<int> Run() {
     nodes_.reserve(items_.size() * 2);
+    by_id_.reserve(items_.size() * 2);
     Link();
     std::vector<int> roots;
     for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
@@ -249,6 +250,7 @@ class ReferencesThreader {
   // Step 6.
   std::vector<int> MergeSubjects(const std::vector<int>& roots) {
     std::unordered_map<std::string_view, int> table;
+    table.reserve(roots.size());
     auto subject_of = [&](int n) -> const SortItem* {
       int m = Representative(n);
       return m < 0 ? nullptr : &items_[m];
