@@ -6,6 +6,7 @@
 #include "protocols/mime/decode.h"
 #include "protocols/mime/header.h"
 #include "protocols/mime/message.h"
+#include "protocols/mime/sort_keys.h"
 #include "protocols/mime/structure_codec.h"
 
 namespace pillarbox::protocols {
@@ -31,6 +32,7 @@ storage::MessageAnalyzer MakeMessageAnalyzer() {
     mime::Part root = mime::ParseMessage(bytes);
     storage::AnalyzedMessage out;
     out.structure = mime::SerializeStructure(root);
+    out.sort_keys = mime::EncodeSortKeys(mime::ComputeSortKeys(bytes));
     if (root.envelope && root.envelope->subject) {
       out.subject =
           TruncateUtf8(mime::DecodeHeaderValue(*root.envelope->subject), kMaxJournalSubjectBytes);

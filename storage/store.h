@@ -41,6 +41,9 @@ namespace pillarbox::storage {
 struct AnalyzedMessage {
   std::string structure;  // opaque to the store; protocols/mime serializes it
   std::string subject;    // decoded, for the journal
+  // Opaque to the store; protocols/mime/sort_keys.h encodes it (IMAP SORT
+  // and THREAD). Empty: not kept (the reader computes the keys itself).
+  std::string sort_keys;
 };
 using MessageAnalyzer = std::function<AnalyzedMessage(std::string_view bytes)>;
 
@@ -114,6 +117,9 @@ class ReadView {
   virtual Result<std::string_view> Blob(const BlobId& blob) = 0;
   // The analyzer's structure bytes. Valid while this view lives.
   virtual Result<std::string_view> Structure(const BlobId& blob) = 0;
+  // The analyzer's sort keys. NotFound for blobs stored without them (by a
+  // build before they existed). Valid while this view lives.
+  virtual Result<std::string_view> SortKeys(const BlobId& blob) = 0;
   // Changes with modseq > after, ascending. Expunges are kept for good, so a
   // session can always catch up from any modseq it has seen.
   virtual std::vector<Change> ChangesSince(MailboxId mailbox, ModSeq after) = 0;

@@ -43,6 +43,10 @@ constexpr std::array kCommands = {
     CommandDef{"EXPUNGE", kStateSelected, kCmdUid | kCmdUidPlus, CmdExpunge},
     // RFC 3501 7.4.1: no EXPUNGE response during FETCH, STORE or SEARCH.
     CommandDef{"SEARCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdSearch},
+    CommandDef{"SORT", kStateSelected, kCmdUid | kCmdUsesSeqs | kCmdNeeds(config::kImapSort),
+               CmdSort},
+    CommandDef{"THREAD", kStateSelected, kCmdUid | kCmdUsesSeqs | kCmdNeeds(config::kImapThread),
+               CmdThread},
     CommandDef{"FETCH", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdFetch},
     CommandDef{"STORE", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdStore},
     CommandDef{"COPY", kStateSelected, kCmdUid, CmdCopy},

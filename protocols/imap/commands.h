@@ -44,6 +44,8 @@ void CmdClose(ImapSession& s, Command& cmd);
 void CmdUnselect(ImapSession& s, Command& cmd);
 void CmdExpunge(ImapSession& s, Command& cmd);
 void CmdSearch(ImapSession& s, Command& cmd);
+void CmdSort(ImapSession& s, Command& cmd);
+void CmdThread(ImapSession& s, Command& cmd);
 void CmdFetch(ImapSession& s, Command& cmd);
 void CmdStore(ImapSession& s, Command& cmd);
 void CmdCopy(ImapSession& s, Command& cmd);

@@ -398,6 +398,10 @@ std::string ImapSession::Capabilities() const {
       add("PARTIAL");
     }
     for (std::string_view ext : {"MULTIAPPEND", "BINARY", "CATENATE"}) add(ext);
+    for (std::string_view ext :
+         {"SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"}) {
+      add(ext);
+    }
     // RFC 7889: the largest message APPEND takes (the parser's literal cap).
     if ((disabled_ & config::kImapAppendLimit) == 0) {
       caps += " APPENDLIMIT=" + std::to_string(config().limits.max_message_size);

@@ -45,7 +45,7 @@ constexpr auto kGrowWait = std::chrono::seconds(10);
 constexpr int kPrepareThreads = 2;
 // Readers: one per live read view; views are short, sessions many.
 constexpr unsigned kMaxReaders = 1024;
-constexpr unsigned kMaxDbs = 16;
+constexpr unsigned kMaxDbs = 32;  // named databases, with room for new ones
 // The map never starts below this (LMDB needs a few pages per database).
 constexpr std::size_t kMinMapSize = 1u << 20;
 
@@ -156,6 +156,12 @@ class LmdbReadView final : public ReadView {
     std::string_view subject, structure;
     if (!DecodeStructure(*v, &subject, &structure)) return Status::Corruption("bad structure");
     return structure;
+  }
+  Result<std::string_view> SortKeys(const BlobId& blob) override {
+    if (!ok()) return Broken();
+    auto v = ops_.Get(ops_.db().sort_keys, BlobKey(blob));
+    if (!v.ok() && v.status().code() == Code::kNotFound) return Status::NotFound("no sort keys");
+    return v;
   }
   std::vector<Change> ChangesSince(MailboxId mailbox, ModSeq after) override {
     std::vector<Change> out;
@@ -312,6 +318,7 @@ Status LmdbStore::Init() {
                {"blobs", &dbis_.blobs},
                {"blob_refs", &dbis_.blob_refs},
                {"structure", &dbis_.structure},
+               {"sort_keys", &dbis_.sort_keys},
                {"changes", &dbis_.changes},
                {"journal", &dbis_.journal},
                {"journal_counts", &dbis_.journal_counts},

@@ -386,6 +386,9 @@ Result<std::string> WriteOps::AddBlob(const BlobId& id, std::string_view bytes,
   std::string subject = TruncateUtf8(analyzed->subject, kMaxJournalSubjectBytes);
   PB_RETURN_IF_ERROR(
       Put(db_->structure, BlobKey(id), EncodeStructure(subject, analyzed->structure)));
+  if (!analyzed->sort_keys.empty()) {
+    PB_RETURN_IF_ERROR(Put(db_->sort_keys, BlobKey(id), analyzed->sort_keys));
+  }
   return subject;
 }
 
@@ -410,6 +413,7 @@ Status WriteOps::DecBlobRef(const BlobId& id) {
   if (n > 1) return Put(db_->blob_refs, BlobKey(id), U64Key(n - 1));
   PB_RETURN_IF_ERROR(Del(db_->blob_refs, BlobKey(id)));
   PB_RETURN_IF_ERROR(Del(db_->blobs, BlobKey(id)));
+  PB_RETURN_IF_ERROR(Del(db_->sort_keys, BlobKey(id)));
   return Del(db_->structure, BlobKey(id));
 }
 

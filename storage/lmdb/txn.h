@@ -33,6 +33,7 @@ struct Dbis {
   MDB_dbi blobs = 0;
   MDB_dbi blob_refs = 0;
   MDB_dbi structure = 0;
+  MDB_dbi sort_keys = 0;
   MDB_dbi changes = 0;
   MDB_dbi journal = 0;
   MDB_dbi journal_counts = 0;

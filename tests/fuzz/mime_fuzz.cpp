@@ -16,6 +16,7 @@
 #include "protocols/mime/imap_render.h"
 #include "protocols/mime/message.h"
 #include "protocols/mime/section.h"
+#include "protocols/mime/sort_keys.h"
 #include "protocols/mime/structure_codec.h"
 
 using pillarbox::Result;
@@ -82,6 +83,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (root.envelope->date) (void)ParseRfc5322Date(*root.envelope->date);
   (void)MessageSearchText(raw, root);
   (void)DecodedParam(root.params, "charset");
+
+  // Sort keys: what is stored reads back the same; any bytes as stored keys
+  // are refused or read within bounds.
+  SortKeys keys = ComputeSortKeys(raw);
+  auto view = DecodeSortKeys(EncodeSortKeys(keys));
+  Check(view.has_value() && view->subject == keys.subject && view->references == keys.references);
+  Check(keys.subject.size() <= kMaxSortKeyBytes);
+  if (auto as_keys = DecodeSortKeys(raw)) Check(as_keys->references.size() <= raw.size());
 
   // The same bytes as a stored structure.
   Result<Part> as_structure = DeserializeStructure(raw);

@@ -296,6 +296,7 @@ TEST_F(StoreTest, AppendStoresBytesStructureAndCounts) {
   ASSERT_TRUE(blob.ok());
   EXPECT_EQ(*blob, "Subject: Hi\r\nFrom: x@y\r\n\r\nbody\r\n");
   EXPECT_TRUE(view->Structure(msg->blob).ok());
+  EXPECT_TRUE(view->SortKeys(msg->blob).ok());
   auto user = view->GetUser(u.id);
   EXPECT_EQ(user->used_bytes, r.size);
   EXPECT_EQ(user->used_messages, 1u);
@@ -353,7 +354,30 @@ TEST_F(StoreTest, IdenticalMessagesShareOneBlob) {
   ASSERT_TRUE(ExpungeMsgs(b.mailbox, std::nullopt, false).ok());
   EXPECT_EQ(store().Read()->Blob(mb->blob).status().code(), Code::kNotFound);
   EXPECT_EQ(store().Read()->Structure(mb->blob).status().code(), Code::kNotFound);
+  EXPECT_EQ(store().Read()->SortKeys(mb->blob).status().code(), Code::kNotFound);
   ExpectConsistent();
+}
+
+TEST_F(StoreTest, SortKeysAreKeptAsTheAnalyzerGaveThemOrNotAtAll) {
+  StoreFixture f([](StoreOptions& o) {
+    o.analyzer = [](std::string_view bytes) {
+      AnalyzedMessage a;
+      a.structure = "s";
+      if (bytes.find("keyed") != std::string_view::npos) a.sort_keys = "opaque keys";
+      return a;
+    };
+  });
+  auto u = f.AddUser("kim", "pw");
+  auto a = f.Deliver(u.id, Msg("keyed"));
+  auto b = f.Deliver(u.id, Msg("plain"));
+  auto view = f.store().Read();
+  auto ka = view->SortKeys(view->GetMessage(a.mailbox, a.uid)->blob);
+  ASSERT_TRUE(ka.ok());
+  EXPECT_EQ(*ka, "opaque keys");
+  EXPECT_EQ(view->SortKeys(view->GetMessage(b.mailbox, b.uid)->blob).status().code(),
+            Code::kNotFound);
+  view.reset();
+  EXPECT_TRUE(f.store().CheckConsistency().ok());
 }
 
 TEST_F(StoreTest, UidsAreNeverReusedAcrossExpungeAndReopen) {
