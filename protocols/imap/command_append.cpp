@@ -10,7 +10,7 @@ namespace pillarbox::imap {
 
 void CmdAppend(ImapSession& s, Command& cmd) {
   auto& args = cmd.args;
-  if (args.size() < 2 || args.size() > 4) {
+  if (args.size() < 2 || args.size() > 5) {
     return s.FinishBad(cmd, "Expected mailbox, optional flags and date, and message literal");
   }
   std::size_t i = 1;
@@ -27,6 +27,17 @@ void CmdAppend(ImapSession& s, Command& cmd) {
     if (!parsed.ok()) return s.FinishBad(cmd, "Invalid internal date");
     date = *parsed;
     ++i;
+  }
+  // RFC 6855 4: "UTF8 (~{n}...)" carries a message with UTF-8 headers,
+  // once UTF8=ACCEPT is enabled; stored as it is.
+  if (i + 2 == args.size() && args[i].AtomIs("UTF8")) {
+    if (!s.utf8_accept()) return s.FinishBad(cmd, "UTF8 requires ENABLE UTF8=ACCEPT");
+    if (!args[i + 1].IsList() || args[i + 1].items.size() != 1) {
+      return s.FinishBad(cmd, "Expected UTF8 (literal)");
+    }
+    Value inner = std::move(args[i + 1].items[0]);
+    args.pop_back();
+    args[i] = std::move(inner);
   }
   if (i + 1 != args.size() || args[i].kind != Value::Kind::kLiteral) {
     return s.FinishBad(cmd, "Expected a message literal");

@@ -15,7 +15,10 @@ struct Enableable {
 };
 
 // Extensions that change a session's behaviour once enabled.
-constexpr std::array<Enableable, 0> kEnableable = {};
+constexpr std::array kEnableable = {
+    Enableable{"IMAP4REV2", config::kImapRev2},
+    Enableable{"UTF8=ACCEPT", config::kImapUtf8Accept},
+};
 
 std::string Upper(std::string_view s) {
   std::string out(s);

@@ -115,6 +115,14 @@ void CmdFetch(ImapSession& s, Command& cmd) {
   if (cmd.args.size() < 2) return s.FinishBad(cmd, "Expected message set and items");
   auto spec = ParseFetchItems(cmd.args, 1);
   if (!spec.ok()) return s.FinishBad(cmd, spec.status().message());
+  // Items of a turned-off extension are unknown, as on a server without it.
+  for (const FetchItem& item : spec->items) {
+    using K = FetchItem::Kind;
+    unsigned ext = item.kind == K::kSaveDate                               ? config::kImapSaveDate
+                   : item.kind == K::kEmailId || item.kind == K::kThreadId ? config::kImapObjectId
+                                                                           : 0u;
+    if ((ext & s.disabled_extensions()) != 0) return s.FinishBad(cmd, "Invalid fetch item");
+  }
   auto picked = SelectMessages(s, cmd, cmd.args[0]);
   if (!picked) return;
   SelectedMailbox* sel = s.selected();

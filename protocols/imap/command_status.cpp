@@ -1,10 +1,12 @@
-// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN.
+// STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN;
+// DELETED (RFC 9051 6.3.11); MAILBOXID (RFC 8474 4).
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
 // an empty claim, Store::ClaimRecent(mailbox, 0)).
 #include <algorithm>
 
 #include "protocols/imap/commands.h"
+#include "protocols/imap/object_id.h"
 
 namespace pillarbox::imap {
 
@@ -12,7 +14,7 @@ void CmdStatus(ImapSession& s, Command& cmd) {
   if (cmd.args.size() != 2 || !cmd.args[1].IsList() || cmd.args[1].items.empty()) {
     return s.FinishBad(cmd, "Expected mailbox name and status items");
   }
-  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen };
+  enum Item { kMessages, kRecent, kUidNext, kUidValidity, kUnseen, kDeleted, kMailboxId };
   std::vector<Item> items;
   for (const Value& v : cmd.args[1].items) {
     if (v.AtomIs("MESSAGES")) {
@@ -25,6 +27,10 @@ void CmdStatus(ImapSession& s, Command& cmd) {
       items.push_back(kUidValidity);
     } else if (v.AtomIs("UNSEEN")) {
       items.push_back(kUnseen);
+    } else if (v.AtomIs("DELETED") && (s.disabled_extensions() & config::kImapRev2) == 0) {
+      items.push_back(kDeleted);
+    } else if (v.AtomIs("MAILBOXID") && (s.disabled_extensions() & config::kImapObjectId) == 0) {
+      items.push_back(kMailboxId);
     } else {
       return s.FinishBad(cmd, "Invalid status item");
     }
@@ -48,7 +54,7 @@ void CmdStatus(ImapSession& s, Command& cmd) {
     recent =
         static_cast<std::uint32_t>(uids.end() - std::lower_bound(uids.begin(), uids.end(), first));
   }
-  std::string out = "STATUS " + ImapSession::EncodeMailboxName(mb->name) + " (";
+  std::string out = "STATUS " + s.MailboxWire(mb->name) + " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ' ';
     switch (items[i]) {
@@ -66,6 +72,12 @@ void CmdStatus(ImapSession& s, Command& cmd) {
         break;
       case kUnseen:
         out += "UNSEEN " + std::to_string(mb->unseen);
+        break;
+      case kDeleted:
+        out += "DELETED " + std::to_string(mb->deleted);
+        break;
+      case kMailboxId:
+        out += "MAILBOXID (" + MailboxObjectId(mb->id) + ")";
         break;
     }
   }

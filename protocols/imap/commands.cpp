@@ -33,6 +33,7 @@ constexpr std::array kCommands = {
     CommandDef{"APPEND", kAuthOrSelected, 0, CmdAppend},
     CommandDef{"NAMESPACE", kAuthOrSelected, kCmdNeeds(config::kImapNamespace), CmdNamespace},
     CommandDef{"IDLE", kAuthOrSelected, kCmdNeeds(config::kImapIdle), CmdIdle},
+    CommandDef{"COMPRESS", kAuthOrSelected, kCmdNeeds(config::kImapCompress), CmdCompress},
     CommandDef{"CHECK", kStateSelected, 0, CmdCheck},
     CommandDef{"CLOSE", kStateSelected, 0, CmdClose},
     CommandDef{"UNSELECT", kStateSelected, kCmdNeeds(config::kImapUnselect), CmdUnselect},

@@ -35,6 +35,7 @@ void CmdStatus(ImapSession& s, Command& cmd);
 void CmdAppend(ImapSession& s, Command& cmd);
 void CmdNamespace(ImapSession& s, Command& cmd);
 void CmdIdle(ImapSession& s, Command& cmd);
+void CmdCompress(ImapSession& s, Command& cmd);
 // Selected.
 void CmdCheck(ImapSession& s, Command& cmd);
 void CmdClose(ImapSession& s, Command& cmd);
