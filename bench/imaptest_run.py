@@ -252,6 +252,9 @@ def main():
     p.add_argument("--only", choices=("scripted", "stress"))
     p.add_argument("--scripted-timeout", type=int, default=900)
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--stress-run", action="append", metavar="NAME:ARGS",
+                   help="a stress run of its own instead of the default three, e.g. "
+                        "'compress:clients=20 COMPRESS=100' (repeatable)")
     args = p.parse_args()
     args.binary = os.path.abspath(args.binary)
     if args.tests is None:
@@ -269,6 +272,8 @@ def main():
             runs = (("clients50", ["clients=50"]),
                     ("persistent", ["clients=50", "logout=0"]),
                     ("clients200", ["clients=200"]))
+            if args.stress_run:
+                runs = [(r.split(":", 1)[0], r.split(":", 1)[1].split()) for r in args.stress_run]
             for name, extra in runs:
                 ok &= stress(args, workdir, name, extra)
     finally:

@@ -9,6 +9,7 @@
 // smtp/session.cpp.
 #pragma once
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -22,7 +23,9 @@ struct CommandDef {
   using Handler = void (*)(Session& session, Args args);
   std::string_view name;  // upper case
   unsigned states = 0;    // bits of the states it is allowed in
-  unsigned flags = 0;     // the protocol's own flags
+  // The protocol's own flags; 64 bits so that IMAP can keep a whole
+  // 32-bit extension mask above its low flag bits (kCmdNeeds).
+  std::uint64_t flags = 0;
   Handler run = nullptr;
 };
 

@@ -44,6 +44,13 @@ class SessionOutput {
   // Something worth a line in the session's transcript that is not a
   // protocol line, such as a fault that fired ("fault: FETCH disconnect").
   virtual void Note(std::string_view text) { (void)text; }
+  // Compresses the connection with raw DEFLATE both ways from now on (IMAP
+  // COMPRESS=DEFLATE, RFC 4978): bytes written after this call are
+  // compressed (inside TLS), and input the session has not been given yet
+  // is inflated before it is. The session drops whatever input it buffered
+  // past the command. Sets ConnectionInfo::compressed. False when the
+  // connection cannot (already compressed, closing, not supported).
+  virtual bool StartCompression() { return false; }
 };
 
 // Failed-login bookkeeping shared by all sessions of a process, keyed by
@@ -135,6 +142,7 @@ struct ConnectionInfo {
   bool tls_active = false;     // implicit TLS, or after STARTTLS
   bool tls_available = false;  // a certificate is loaded (STARTTLS possible)
   bool unix_socket = false;    // LMTP over a unix socket
+  bool compressed = false;     // SessionOutput::StartCompression() succeeded
 };
 
 // Whether a plaintext password (IMAP LOGIN, AUTHENTICATE PLAIN/LOGIN, POP3

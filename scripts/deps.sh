@@ -7,7 +7,7 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libuv1-dev libssl-dev liblmdb-dev libcrypt-dev libargon2-dev
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils
-  libhttp-parser-dev nlohmann-json3-dev)
+  libhttp-parser-dev nlohmann-json3-dev zlib1g-dev)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks libnet-ssleay-perl mpop
   postfix ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
   podman runc fuse-overlayfs slirp4netns uidmap catatonit

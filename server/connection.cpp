@@ -146,17 +146,40 @@ void Connection::OnRead(std::string_view bytes) {
 }
 
 void Connection::Deliver(std::string_view plaintext) {
-  if (Logging()) {
-    transcript_.Input(plaintext, [&](const std::string& line) { TranscriptLine('C', line); });
+  if (deflate_) {
+    // Inflated as the session takes it (ProcessInput), so that a small
+    // input that expands enormously never sits in memory whole.
+    deflate_->Feed(plaintext);
+  } else {
+    if (Logging()) {
+      transcript_.Input(plaintext, [&](const std::string& line) { TranscriptLine('C', line); });
+    }
+    if (in_pos_ == in_.size()) {
+      in_.clear();
+      in_pos_ = 0;
+    }
+    in_.append(plaintext);
   }
+  UpdateCharge();
+  UpdateReading();
+  ProcessInput();
+}
+
+void Connection::InflateInput(std::size_t max) {
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
   }
-  in_.append(plaintext);
-  UpdateCharge();
-  UpdateReading();
-  ProcessInput();
+  std::size_t before = in_.size();
+  Status s = deflate_->Inflate(max, &in_);
+  if (!s.ok()) {
+    Fail(s.message());
+    return;
+  }
+  if (Logging() && in_.size() > before) {
+    transcript_.Input(std::string_view(in_).substr(before),
+                      [&](const std::string& line) { TranscriptLine('C', line); });
+  }
 }
 
 bool Connection::InputBlocked() const {
@@ -171,7 +194,8 @@ void Connection::UpdateCharge() {
     std::string().swap(in_);
     in_pos_ = 0;
   }
-  charge_.Set(in_.size() + QueuedBytes());
+  charge_.Set(in_.size() + QueuedBytes() +
+              (deflate_ ? deflate_->pending_input() + kDeflateStateBytes : 0));
 }
 
 void Connection::ProcessInput() {
@@ -183,7 +207,14 @@ void Connection::ProcessInput() {
     // input handled until it has read them: whatever the protocol, input
     // never turns into unbounded queued output.
     if (QueuedBytes() >= options_.output_high_water) output_blocked_ = true;
-    if (in_pos_ >= in_.size() || budget == 0 || InputBlocked()) break;
+    if (budget == 0 || InputBlocked()) break;
+    // Compressed input is inflated only once the session took the last
+    // piece, at most a wake-up's worth at a time.
+    if (in_pos_ >= in_.size() && deflate_ && deflate_->input_pending()) {
+      InflateInput(budget);
+      if (handle_closing_) break;
+    }
+    if (in_pos_ >= in_.size()) break;
     std::size_t n = std::min(in_.size() - in_pos_, budget);
     std::string_view chunk(in_.data() + in_pos_, n);
     in_pos_ += n;
@@ -206,7 +237,7 @@ void Connection::ProcessInput() {
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
-  if (in_pos_ < in_.size() && !InputBlocked()) {
+  if (HasInput() && !InputBlocked()) {
     host_->ScheduleTick(this);  // the rest after other clients had a turn
   }
   UpdateCharge();
@@ -248,7 +279,7 @@ void Connection::CloseIfDoneAfterEof() {
     Close();
     return;
   }
-  if (buffered_input() == 0 && !paused_) Close();
+  if (!HasInput() && !paused_) Close();
 }
 
 void Connection::PauseInput() { paused_ = true; }
@@ -256,8 +287,27 @@ void Connection::PauseInput() { paused_ = true; }
 void Connection::ResumeInput() {
   if (!paused_) return;
   paused_ = false;
-  if (buffered_input() > 0 || peer_eof_) host_->ScheduleTick(this);
+  if (HasInput() || peer_eof_) host_->ScheduleTick(this);
   UpdateReading();
+}
+
+bool Connection::StartCompression() {
+  if (deflate_ || closing_ || handle_closing_ || starttls_pending_ || handshaking_) return false;
+  auto d = DeflateStream::Make();
+  if (!d.ok()) {
+    LOG_WARN("{}: {}", Tag(), d.status().ToString());
+    return false;
+  }
+  deflate_ = std::move(*d);
+  info_.compressed = true;
+  // Input the session has not been given arrived after the command: it is
+  // compressed. in_ itself is not touched (the session may hold a view).
+  if (in_pos_ < in_.size()) {
+    deflate_->Feed(std::string_view(in_).substr(in_pos_));
+    in_pos_ = in_.size();
+  }
+  UpdateCharge();
+  return true;
 }
 
 // --- output ----------------------------------------------------------------
@@ -267,6 +317,24 @@ void Connection::Write(std::string bytes) {
   if (Logging()) {
     transcript_.Output(bytes, [&](const std::string& line) { TranscriptLine('S', line); });
   }
+  if (deflate_) {
+    std::string z;
+    Status s = deflate_->Compress(bytes, &z);
+    if (!s.ok()) {
+      Fail(s.message());
+      return;
+    }
+    SendPlain(std::move(z));
+    // The sync flush comes at the next tick, after the other Write()s of
+    // this round: one flush marker per burst, not per line.
+    host_->ScheduleTick(this);
+    return;
+  }
+  SendPlain(std::move(bytes));
+}
+
+void Connection::SendPlain(std::string bytes) {
+  if (bytes.empty()) return;
   if (tls_) {
     Status s = tls_->Write(bytes);
     if (!s.ok()) {
@@ -277,6 +345,17 @@ void Connection::Write(std::string bytes) {
   } else {
     Enqueue(std::move(bytes));
   }
+}
+
+void Connection::FlushCompressed() {
+  if (!deflate_ || !deflate_->flush_needed() || handle_closing_) return;
+  std::string z;
+  Status s = deflate_->Flush(&z);
+  if (!s.ok()) {
+    Fail(s.message());
+    return;
+  }
+  SendPlain(std::move(z));
 }
 
 void Connection::Enqueue(std::string bytes) {
@@ -349,7 +428,7 @@ void Connection::OnWriteDone(std::size_t bytes, int status) {
   if (output_blocked_ && QueuedBytes() < options_.output_low_water && !handle_closing_) {
     // The client read its answers: its input is handled again.
     output_blocked_ = false;
-    if (buffered_input() > 0 || peer_eof_) host_->ScheduleTick(this);
+    if (HasInput() || peer_eof_) host_->ScheduleTick(this);
   }
   if (QueuedBytes() == 0) {
     if (starttls_pending_) {
@@ -364,6 +443,7 @@ void Connection::OnWriteDone(std::size_t bytes, int status) {
 
 void Connection::OnTick() {
   if (handle_closing_) return;
+  FlushCompressed();
   FlushOutput();
   if (starttls_pending_ && QueuedBytes() == 0) {
     starttls_pending_ = false;
@@ -412,6 +492,8 @@ void Connection::Close() {
     in_pos_ = 0;
   }
   UpdateReading();
+  // The goodbye the session just wrote leaves before close_notify.
+  FlushCompressed();
   if (tls_ && tls_->handshake_done()) {
     tls_->Shutdown();
     if (std::string out = tls_->TakeNetworkOutput(); !out.empty()) Enqueue(std::move(out));
@@ -457,6 +539,10 @@ void Connection::OnHandleClosed() {
   closed_ = true;
   if (session_) session_->OnClosed();
   if (session_ && options_.record_transcript) TranscriptBook::Global().Close(session_->id());
+  if (deflate_) {
+    LOG_DEBUG("{}: compressed: out {} -> {} bytes, in {} -> {} bytes", Tag(), deflate_->plain_out(),
+              deflate_->wire_out(), deflate_->wire_in(), deflate_->plain_in());
+  }
   LOG_DEBUG("{}: closed", Tag());
   host_->OnConnectionClosed(this);  // destroys this
 }

@@ -27,6 +27,7 @@
 
 #include "common/memory_budget.h"
 #include "protocols/session.h"
+#include "server/deflate_stream.h"
 #include "server/tls/tls_context.h"
 #include "server/tls/tls_transport.h"
 #include "server/transcript.h"
@@ -43,6 +44,9 @@ constexpr std::size_t kMaxBufferedInput = 256 * 1024;
 // A completed write at least this big counts as client activity for the
 // idle sweep (the client is reading a bulk transfer).
 constexpr std::size_t kBulkWriteActivity = 4096;
+// Memory zlib keeps for one compressed connection (deflate at its default
+// memory level and a 32 KiB window, plus inflate), charged to the budget.
+constexpr std::size_t kDeflateStateBytes = 300 * 1024;
 // A client that does not read its output for this long after a graceful
 // close is cut off.
 constexpr std::chrono::seconds kCloseFlushTimeout{30};
@@ -139,6 +143,7 @@ class Connection final : public protocols::SessionOutput {
   void PauseInput() override;
   void ResumeInput() override;
   void Note(std::string_view text) override;
+  bool StartCompression() override;
 
   std::uint64_t id() const { return id_; }
   const protocols::ConnectionInfo& info() const { return info_; }
@@ -147,7 +152,10 @@ class Connection final : public protocols::SessionOutput {
   bool handle_closing() const { return handle_closing_; }
   bool reading() const { return reading_; }
   bool handshaking() const { return handshaking_; }
-  std::size_t buffered_input() const { return in_.size() - in_pos_; }
+  // Input not given to the session yet (compressed input counts as is).
+  std::size_t buffered_input() const {
+    return in_.size() - in_pos_ + (deflate_ ? deflate_->pending_input() : 0);
+  }
   // Input is not handed to the session until the client reads its output.
   bool output_blocked() const { return output_blocked_; }
   // Bytes of input and output this connection holds (memory budget).
@@ -165,6 +173,15 @@ class Connection final : public protocols::SessionOutput {
   void Deliver(std::string_view plaintext);
   void ProcessInput();
   void FlushOutput();
+  // Session bytes after compression: through TLS when active, then queued.
+  void SendPlain(std::string bytes);
+  // Ends the pending compressed output with a sync flush (before a write
+  // to the socket, and before closing).
+  void FlushCompressed();
+  // Inflates up to `max` bytes of compressed input into in_.
+  void InflateInput(std::size_t max);
+  // Input remains for the session: in in_, or compressed.
+  bool HasInput() const { return in_pos_ < in_.size() || (deflate_ && deflate_->input_pending()); }
   void Enqueue(std::string bytes);
   void ContinueClose();
   void CloseIfDoneAfterEof();
@@ -188,6 +205,8 @@ class Connection final : public protocols::SessionOutput {
   protocols::SessionContext context_;
   std::unique_ptr<protocols::Session> session_;
   std::unique_ptr<tls::Transport> tls_;
+  // COMPRESS=DEFLATE: between the session and TLS; null when off.
+  std::unique_ptr<DeflateStream> deflate_;
 
   // Input not yet given to the session: in_[in_pos_, end).
   std::string in_;

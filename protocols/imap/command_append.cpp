@@ -44,6 +44,7 @@ struct AppendMessage {
   std::optional<DateTime> date;
   bool catenate = false;
   bool binary = false;  // a literal8 (stored as given)
+  bool utf8 = false;    // "UTF8 (literal)" (RFC 6855 4)
   std::string bytes;    // !catenate; catenate: filled by Assemble
   std::vector<CatPart> parts;
 };
@@ -75,6 +76,17 @@ std::string ParseMessages(std::vector<Value>& args, std::vector<AppendMessage>& 
       m.binary = args[i].binary;
       m.bytes = std::move(args[i].text);
       ++i;
+    } else if (Is(args[i], "UTF8") && i + 1 < args.size() && args[i + 1].IsList()) {
+      // RFC 6855 4: "UTF8 (~{n}...)", a message with UTF-8 headers, stored
+      // as it is (CmdAppend checks that UTF8=ACCEPT is enabled).
+      auto& items = args[i + 1].items;
+      if (items.size() != 1 || items[0].kind != Value::Kind::kLiteral) {
+        return "Expected UTF8 (literal)";
+      }
+      m.utf8 = true;
+      m.binary = items[0].binary;
+      m.bytes = std::move(items[0].text);
+      i += 2;
     } else if (Is(args[i], "CATENATE") && i + 1 < args.size() && args[i + 1].IsList()) {
       m.catenate = true;
       auto& items = args[i + 1].items;
@@ -314,11 +326,13 @@ void CmdAppend(ImapSession& s, Command& cmd) {
   std::string bad = ParseMessages(args, messages);
   if (!bad.empty()) return s.FinishBad(cmd, bad);
   const unsigned disabled = s.disabled_extensions();
-  bool binary = false, catenate = false;
+  bool binary = false, catenate = false, utf8 = false;
   for (const auto& m : messages) {
     binary = binary || m.binary;
     catenate = catenate || m.catenate;
+    utf8 = utf8 || m.utf8;
   }
+  if (utf8 && !s.utf8_accept()) return s.FinishBad(cmd, "UTF8 requires ENABLE UTF8=ACCEPT");
   // A turned-off extension is refused as by a server without it.
   if (messages.size() > 1 && (disabled & config::kImapMultiAppend)) {
     return s.FinishBad(cmd, "Expected one message literal");

@@ -5,6 +5,7 @@
 // A trailing "/" is dropped: "CREATE a/" creates "a".
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
+#include "protocols/imap/object_id.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -50,11 +51,15 @@ void CmdCreate(ImapSession& s, Command& cmd) {
   if (*name == "INBOX") return s.Finish(cmd, "NO [ALREADYEXISTS] Mailbox already exists: INBOX");
   Command h = cmd;
   std::string n = *name;
-  s.store().CreateMailbox(s.user().id, *name, use,
-                          s.Bind([h, n](ImapSession& s2, Result<storage::MailboxRecord> r) {
-                            if (!r.ok()) return s2.FinishError(h, r.status(), n);
-                            s2.Finish(h, "OK Create completed.");
-                          }));
+  s.store().CreateMailbox(
+      s.user().id, *name, use, s.Bind([h, n](ImapSession& s2, Result<storage::MailboxRecord> r) {
+        if (!r.ok()) return s2.FinishError(h, r.status(), n);
+        if (s2.disabled_extensions() & config::kImapObjectId) {
+          return s2.Finish(h, "OK Create completed.");
+        }
+        // RFC 8474 4.1
+        s2.Finish(h, "OK [MAILBOXID (" + MailboxObjectId(r->id) + ")] Create completed.");
+      }));
 }
 
 }  // namespace pillarbox::imap

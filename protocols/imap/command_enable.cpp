@@ -19,6 +19,8 @@ constexpr std::array kEnableable = {
     // RFC 7162; QRESYNC implies CONDSTORE.
     Enableable{"CONDSTORE", config::kImapCondstore},
     Enableable{"QRESYNC", config::kImapQresync},
+    Enableable{"IMAP4REV2", config::kImapRev2},
+    Enableable{"UTF8=ACCEPT", config::kImapUtf8Accept},
 };
 
 std::string Upper(std::string_view s) {

@@ -161,12 +161,12 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
   const std::string verb = lsub ? "LSUB" : "LIST";
   const std::string done = lsub ? "OK Lsub completed." : "OK List completed.";
 
-  auto ref = Mutf7ToUtf8(ref_arg.text);
+  auto ref = s.MailboxFromWire(ref_arg.text);
   if (!ref) return s.Finish(cmd, done);  // matches nothing
   std::vector<MailboxPattern> patterns;
   bool any_percent_end = false;
   for (const auto& wire : patterns_wire) {
-    auto p = Mutf7ToUtf8(wire);
+    auto p = s.MailboxFromWire(wire);
     if (!p) continue;
     if (p->empty() && patterns_wire.size() == 1) {
       // LIST "" "": the hierarchy delimiter and the root name.
@@ -246,8 +246,7 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
       if (include) {
         Node shown = node;
         shown.exists = node.subscribed;
-        lines.push_back(
-            {"LSUB " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name)});
+        lines.push_back({"LSUB " + Attributes(shown, o) + " \"/\" " + s.MailboxWire(name)});
         if (name == "INBOX") std::swap(inbox_line, lines.back()), lines.pop_back();
       }
       continue;
@@ -271,9 +270,8 @@ void Run(ImapSession& s, Command& cmd, bool lsub) {
     }
     Node shown = node;
     if (!node.exists && !o.sel_subscribed) shown.subscribed = false;
-    Line line{
-        "LIST " + Attributes(shown, o) + " \"/\" " + ImapSession::EncodeMailboxName(name) + extra,
-        o.ret_status && node.exists ? &node.record : nullptr};
+    Line line{"LIST " + Attributes(shown, o) + " \"/\" " + s.MailboxWire(name) + extra,
+              o.ret_status && node.exists ? &node.record : nullptr};
     if (name == "INBOX") {
       inbox_line = std::move(line);
     } else {

@@ -86,8 +86,11 @@ void Open(ImapSession& s, Command& cmd, bool read_only) {
       }
     }
   }
-  // RFC 7162 3.2.11: with QRESYNC the client hears when its mailbox closes.
-  if (s.selected() != nullptr && s.qresync()) s.Untagged("OK [CLOSED] Previous mailbox closed.");
+  // RFC 7162 3.2.11 (QRESYNC) and RFC 9051 6.3.1 (IMAP4rev2): the client
+  // hears that its mailbox closed before anything of the new one.
+  if (s.selected() != nullptr && (s.qresync() || s.imap4rev2())) {
+    s.Untagged("OK [CLOSED] Previous mailbox closed.");
+  }
   std::string error;
   auto name = s.DecodeMailboxName(cmd.args[0], false, &error);
   if (!name) {

@@ -1,7 +1,7 @@
 // STATUS (RFC 3501 6.3.10): MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN, with
 // SIZE (RFC 8438, STATUS=SIZE), DELETED (RFC 9051) and DELETED-STORAGE
 // (RFC 9208, QUOTA), HIGHESTMODSEQ (RFC 7162 3.1.6; CONDSTORE-enabling) and
-// APPENDLIMIT (RFC 7889).
+// APPENDLIMIT (RFC 7889) and MAILBOXID (RFC 8474 4).
 // LIST-STATUS (command_list.cpp) uses the same items.
 // RECENT: for the mailbox this session has selected, its own \Recent
 // messages; for others, the messages no session has claimed yet (peeked with
@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "protocols/imap/commands.h"
+#include "protocols/imap/object_id.h"
 
 namespace pillarbox::imap {
 
@@ -36,6 +37,8 @@ bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<Statu
       items->push_back(StatusItem::kHighestModSeq);
     } else if (v.AtomIs("APPENDLIMIT") && (disabled & config::kImapAppendLimit) == 0) {
       items->push_back(StatusItem::kAppendLimit);  // RFC 7889: one limit for every mailbox
+    } else if (v.AtomIs("MAILBOXID") && (disabled & config::kImapObjectId) == 0) {
+      items->push_back(StatusItem::kMailboxId);
     } else {
       return false;
     }
@@ -68,7 +71,7 @@ std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
                                           std::lower_bound(uids.begin(), uids.end(), first));
     }
   }
-  std::string out = "STATUS " + ImapSession::EncodeMailboxName(mb.name) + " (";
+  std::string out = "STATUS " + s.MailboxWire(mb.name) + " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) out += ' ';
     switch (items[i]) {
@@ -99,6 +102,9 @@ std::string StatusResponse(ImapSession& s, const storage::MailboxRecord& mb,
         break;
       case StatusItem::kHighestModSeq:
         out += "HIGHESTMODSEQ " + std::to_string(mb.highest_modseq);
+        break;
+      case StatusItem::kMailboxId:
+        out += "MAILBOXID (" + MailboxObjectId(mb.id) + ")";
         break;
       case StatusItem::kAppendLimit:
         out += "APPENDLIMIT " + std::to_string(s.config().limits.max_message_size);

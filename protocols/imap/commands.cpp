@@ -37,6 +37,7 @@ constexpr std::array kCommands = {
     CommandDef{"GETQUOTA", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdGetQuota},
     CommandDef{"GETQUOTAROOT", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdGetQuotaRoot},
     CommandDef{"SETQUOTA", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdSetQuota},
+    CommandDef{"COMPRESS", kAuthOrSelected, kCmdNeeds(config::kImapCompress), CmdCompress},
     CommandDef{"CHECK", kStateSelected, 0, CmdCheck},
     CommandDef{"CLOSE", kStateSelected, 0, CmdClose},
     CommandDef{"UNSELECT", kStateSelected, kCmdNeeds(config::kImapUnselect), CmdUnselect},

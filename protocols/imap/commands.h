@@ -38,6 +38,7 @@ void CmdIdle(ImapSession& s, Command& cmd);
 void CmdGetQuota(ImapSession& s, Command& cmd);
 void CmdGetQuotaRoot(ImapSession& s, Command& cmd);
 void CmdSetQuota(ImapSession& s, Command& cmd);
+void CmdCompress(ImapSession& s, Command& cmd);
 // Selected.
 void CmdCheck(ImapSession& s, Command& cmd);
 void CmdClose(ImapSession& s, Command& cmd);
@@ -71,6 +72,7 @@ enum class StatusItem {
   kDeletedStorage,
   kHighestModSeq,
   kAppendLimit,
+  kMailboxId,
 };
 // Appends the items of a parenthesized STATUS item list to `items`; false
 // when the list is empty or names an unknown (or turned off) item.

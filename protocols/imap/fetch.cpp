@@ -4,6 +4,7 @@
 
 #include "common/strings.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/imap/object_id.h"
 #include "protocols/mime/decode.h"
 #include "protocols/mime/header.h"
 #include "protocols/mime/imap_render.h"
@@ -89,6 +90,9 @@ Status ParseOneItem(const Value& v, std::vector<FetchItem>& items) {
         {"bodystructure", ItemKind::kBodyStructure},
         {"uid", ItemKind::kUid},
         {"modseq", ItemKind::kModSeq},
+        {"savedate", ItemKind::kSaveDate},
+        {"emailid", ItemKind::kEmailId},
+        {"threadid", ItemKind::kThreadId},
     };
     for (const auto& [n, kind] : kSimple) {
       if (name == n) {
@@ -163,6 +167,9 @@ void Finish(FetchSpec& spec) {
         break;
       case ItemKind::kInternalDate:
       case ItemKind::kRfc822Size:
+      case ItemKind::kSaveDate:
+      case ItemKind::kEmailId:
+      case ItemKind::kThreadId:
         break;
     }
   }
@@ -501,6 +508,18 @@ class Renderer {
       case ItemKind::kInternalDate:
         cur_ += "INTERNALDATE ";
         cur_ += FormatInternalDate(record_.internal_date, record_.internal_date_tz);
+        return Status::Ok();
+      case ItemKind::kSaveDate:
+        // RFC 8514: NIL where the save date is unknown (records from before
+        // it was kept).
+        cur_ += "SAVEDATE ";
+        cur_ += record_.saved != 0 ? FormatInternalDate(record_.saved, 0) : "NIL";
+        return Status::Ok();
+      case ItemKind::kEmailId:
+        cur_ += "EMAILID (" + EmailId(record_) + ")";
+        return Status::Ok();
+      case ItemKind::kThreadId:
+        cur_ += "THREADID NIL";
         return Status::Ok();
       case ItemKind::kRfc822Size:
         cur_ += "RFC822.SIZE ";

@@ -80,6 +80,9 @@ struct FetchItem {
     kBodySection,  // BODY[...] and BODY.PEEK[...]
     kBinary,       // BINARY[...] and BINARY.PEEK[...] (RFC 3516)
     kBinarySize,   // BINARY.SIZE[...]
+    kSaveDate,     // RFC 8514: when the message entered its mailbox
+    kEmailId,      // RFC 8474: "EMAILID (id)"
+    kThreadId,     // RFC 8474: "THREADID NIL" (no threads kept)
   };
   Kind kind = Kind::kFlags;
   bool peek = false;     // BODY.PEEK / BINARY.PEEK

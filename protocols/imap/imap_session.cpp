@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <limits>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -13,6 +14,7 @@
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
+#include "protocols/imap/object_id.h"
 #include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
@@ -377,6 +379,9 @@ bool ImapSession::PlaintextAllowed() const {
 
 std::string ImapSession::Capabilities() const {
   std::string caps = "IMAP4rev1";
+  // RFC 9051: the revision is advertised beside IMAP4rev1; a client turns
+  // it on with ENABLE IMAP4rev2.
+  if ((disabled_ & config::kImapRev2) == 0) caps += " IMAP4rev2";
   auto add = [&](std::string_view ext) {
     if ((config::ImapExtensionBit(ext) & disabled_) == 0) caps += " " + std::string(ext);
   };
@@ -400,6 +405,9 @@ std::string ImapSession::Capabilities() const {
     for (std::string_view ext : {"MULTIAPPEND", "BINARY", "CATENATE"}) add(ext);
     for (std::string_view ext :
          {"SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"}) {
+      add(ext);
+    }
+    for (std::string_view ext : {"COMPRESS=DEFLATE", "UTF8=ACCEPT", "SAVEDATE", "OBJECTID"}) {
       add(ext);
     }
     // RFC 7889: the largest message APPEND takes (the parser's literal cap).
@@ -504,6 +512,21 @@ void ImapSession::BeginTls() {
   out_.StartTls();
 }
 
+void ImapSession::FinishAndCompress(const Command& cmd) {
+  // Nothing after the command may be parsed as plaintext: hold the input
+  // loop while the OK is written, then drop what the parser holds.
+  bool was = in_process_;
+  in_process_ = true;
+  Finish(cmd, "OK DEFLATE active");
+  parser_.Reset();
+  if (!closed_ && !out_.StartCompression()) {
+    LOG_WARN("imap session {}: compression could not start", id_);
+    Close();
+  }
+  in_process_ = was;
+  if (!was) ProcessInput();
+}
+
 // ---- mailbox names -----------------------------------------------------------
 
 std::optional<std::string> ImapSession::DecodeMailboxName(const Value& v,
@@ -513,9 +536,9 @@ std::optional<std::string> ImapSession::DecodeMailboxName(const Value& v,
     *error = "Invalid mailbox name";
     return std::nullopt;
   }
-  auto utf8 = Mutf7ToUtf8(v.text);
+  auto utf8 = MailboxFromWire(v.text);
   if (!utf8) {
-    *error = "Mailbox name is not valid mUTF-7";
+    *error = utf8_accept() ? "Mailbox name is not valid UTF-8" : "Mailbox name is not valid mUTF-7";
     return std::nullopt;
   }
   std::string name = std::move(*utf8);
@@ -550,6 +573,40 @@ std::optional<std::string> ImapSession::DecodeMailboxName(const Value& v,
 std::string ImapSession::EncodeMailboxName(std::string_view utf8) {
   auto wire = Utf8ToMutf7(utf8);
   return FormatAString(wire ? *wire : std::string(utf8));
+}
+
+std::string ImapSession::MailboxWire(std::string_view utf8) const {
+  if (!utf8_accept()) return EncodeMailboxName(utf8);
+  // RFC 6855 3: UTF-8 in a quoted string (a literal only for what cannot
+  // be quoted: CR, LF, NUL, or a very long name).
+  bool quotable = utf8.size() <= 1024;
+  bool atom = !utf8.empty() && !EqualsIgnoreAsciiCase(utf8, "NIL");
+  for (unsigned char c : utf8) {
+    if (c == 0 || c == '\r' || c == '\n') quotable = false;
+    if (c < 0x21 || c == 0x7f || c >= 0x80 || c == '(' || c == ')' || c == '{' || c == '%' ||
+        c == '*' || c == '"' || c == '\\' || c == ']') {
+      atom = false;
+    }
+  }
+  if (atom) return std::string(utf8);
+  if (!quotable) return FormatAString(utf8);
+  std::string out = "\"";
+  for (char c : utf8) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::optional<std::string> ImapSession::MailboxFromWire(std::string_view wire) const {
+  if (!utf8_accept()) return Mutf7ToUtf8(wire);
+  // UTF-8 as it is; the check is the mUTF-7 encoder's, which refuses
+  // invalid UTF-8.
+  for (unsigned char c : wire) {
+    if (c < 0x20 || c == 0x7f) return std::nullopt;
+  }
+  if (!Utf8ToMutf7(wire)) return std::nullopt;
+  return std::string(wire);
 }
 
 // ---- the selected mailbox ------------------------------------------------------
@@ -647,7 +704,10 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only,
   {
     // EXAMINE claims nothing: with uidnext 0 the claimed range is empty and
     // the answer is just the first UID nobody has claimed yet.
-    storage::Uid first = store().ClaimRecent(sel.id, read_only ? 0 : mb->uidnext);
+    // IMAP4rev2 has no \Recent: such a session claims nothing, so that
+    // IMAP4rev1 sessions still see their new messages as recent.
+    storage::Uid first = store().ClaimRecent(sel.id, read_only || imap4rev2() ? 0 : mb->uidnext);
+    if (imap4rev2()) first = std::numeric_limits<storage::Uid>::max();
     for (auto it = std::lower_bound(sel.uids.begin(), sel.uids.end(), first); it != sel.uids.end();
          ++it) {
       sel.recent.insert(*it);
@@ -666,15 +726,36 @@ Status ImapSession::OpenMailbox(const std::string& name, bool read_only,
   out += "* " + FlagsLine() + "\r\n";
   out += "* " + PermanentFlagsLine() + "\r\n";
   out += "* " + std::to_string(selected_->uids.size()) + " EXISTS\r\n";
-  out += "* " + std::to_string(selected_->recent.size()) + " RECENT\r\n";
-  if (first_unseen != 0) {
-    out += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen.\r\n";
+  if (!imap4rev2()) {
+    out += "* " + std::to_string(selected_->recent.size()) + " RECENT\r\n";
+    if (first_unseen != 0) {
+      out += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen.\r\n";
+    }
+  } else {
+    // RFC 9051 6.3.2: the mailbox's LIST response (no UNSEEN code there).
+    auto view2 = store().Read();
+    bool children = false;
+    for (const auto& other : view2->ListMailboxes(user_.id)) {
+      if (other.name.size() > mb->name.size() && other.name.starts_with(mb->name) &&
+          other.name[mb->name.size()] == '/') {
+        children = true;
+        break;
+      }
+    }
+    std::string attrs = children ? "\\HasChildren" : "\\HasNoChildren";
+    if (mb->special_use != storage::SpecialUse::kNone) {
+      attrs += " " + std::string(storage::SpecialUseName(mb->special_use));
+    }
+    out += "* LIST (" + attrs + ") \"/\" " + MailboxWire(mb->name) + "\r\n";
   }
   out += "* OK [UIDVALIDITY " + std::to_string(selected_->uidvalidity) + "] UIDs valid\r\n";
   out += "* OK [UIDNEXT " + std::to_string(mb->uidnext) + "] Predicted next UID\r\n";
   if (condstore_) {
     out += "* OK [HIGHESTMODSEQ " + std::to_string(selected_->announced_modseq) + "] Highest\r\n";
     selected_->highestmodseq_sent = true;
+  }
+  if ((disabled_ & config::kImapObjectId) == 0) {
+    out += "* OK [MAILBOXID (" + MailboxObjectId(mb->id) + ")] Ok\r\n";
   }
   if (!vanished.empty()) out += "* VANISHED (EARLIER) " + FormatSequenceSet(vanished) + "\r\n";
   for (const auto& [seq, rec] : changed) {
@@ -834,15 +915,15 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   view.reset();
   // 3. EXISTS and RECENT.
   if (!sel.pending_new.empty()) {
-    storage::Uid first = store().ClaimRecent(sel.id, sel.read_only ? 0 : uidnext);
+    storage::Uid first = store().ClaimRecent(sel.id, sel.read_only || imap4rev2() ? 0 : uidnext);
     for (storage::Uid uid : sel.pending_new) {
-      if (uid >= first) sel.recent.insert(uid);
+      if (uid >= first && !imap4rev2()) sel.recent.insert(uid);
     }
     std::sort(sel.pending_new.begin(), sel.pending_new.end());
     for (storage::Uid uid : sel.pending_new) sel.uids.push_back(uid);
     sel.pending_new.clear();
     out += "* " + std::to_string(sel.uids.size()) + " EXISTS\r\n";
-    out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
+    if (!imap4rev2()) out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
   }
   // 4. FETCH FLAGS for flag changes (with CONDSTORE: UID and MODSEQ too).
   bool fetched = false;

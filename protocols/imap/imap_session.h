@@ -217,6 +217,9 @@ class ImapSession : public protocols::Session {
   }
   // STARTTLS: ignore input until OnTlsEstablished().
   void BeginTls();
+  // COMPRESS: "<tag> OK" uncompressed, then everything compressed; input
+  // buffered past the command is dropped (the client must wait for the OK).
+  void FinishAndCompress(const Command& cmd);
 
   // Opens `name` (SELECT/EXAMINE). Fills `selected_` and writes the
   // untagged responses. Status on failure (the session is then in the
@@ -261,8 +264,15 @@ class ImapSession : public protocols::Session {
   // `allow_trailing_delimiter`: CREATE "foo/".
   std::optional<std::string> DecodeMailboxName(const Value& v, bool allow_trailing_delimiter,
                                                std::string* error);
-  // UTF-8 name to its wire form (an astring).
+  // UTF-8 name to its wire form (an astring) in modified UTF-7.
   static std::string EncodeMailboxName(std::string_view utf8);
+  // UTF-8 name to its wire form for this session: modified UTF-7, or
+  // UTF-8 once UTF8=ACCEPT is enabled.
+  std::string MailboxWire(std::string_view utf8) const;
+  // A wire name (or LIST pattern) to UTF-8 for this session, not yet
+  // validated as a mailbox name; nullopt when it is not valid mUTF-7
+  // (or, with UTF8=ACCEPT, not valid UTF-8).
+  std::optional<std::string> MailboxFromWire(std::string_view wire) const;
 
   storage::Origin MakeOrigin() const;
   void Close();
@@ -271,6 +281,13 @@ class ImapSession : public protocols::Session {
 
   // ENABLE: extensions enabled by the client, upper case ("CONDSTORE").
   std::set<std::string>& enabled() { return enabled_; }
+  // ENABLE IMAP4rev2 (RFC 9051): no \Recent and no RECENT responses,
+  // [CLOSED], a LIST response in SELECT, STATUS DELETED; SEARCH answers
+  // with ESEARCH (command_search.cpp checks this).
+  bool imap4rev2() const { return enabled_.count("IMAP4REV2") != 0; }
+  // ENABLE UTF8=ACCEPT (RFC 6855): mailbox names travel as UTF-8, not
+  // modified UTF-7.
+  bool utf8_accept() const { return enabled_.count("UTF8=ACCEPT") != 0; }
 
   // CONDSTORE (RFC 7162 3.1): on once ENABLE CONDSTORE/QRESYNC or another
   // CONDSTORE-enabling command ran; from then on FETCH responses about flag

@@ -9,6 +9,7 @@
 
 #include "common/strings.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/imap/object_id.h"
 #include "protocols/mime/address.h"
 #include "protocols/mime/date.h"
 #include "protocols/mime/decode.h"
@@ -309,14 +310,33 @@ class Parser {
       }
       return NextNumber(up, key.number);
     }
+    if (up == "SAVEDATESUPPORTED") {
+      key.kind = Kind::kAll;
+      return Status::Ok();
+    }
+    if (up == "EMAILID" || up == "THREADID") {
+      key.kind = up == "EMAILID" ? Kind::kEmailId : Kind::kThreadId;
+      const Value* c = Next();
+      if (c == nullptr || !c->IsAtom() || !IsObjectId(c->text)) {
+        return Status::InvalidArgument("Invalid argument for " + up);
+      }
+      key.text = c->text;
+      return Status::Ok();
+    }
     struct DateKey {
       const char* name;
       Kind kind;
     };
     static constexpr DateKey kDateKeys[] = {
-        {"BEFORE", Kind::kBefore}, {"ON", Kind::kOn},
-        {"SINCE", Kind::kSince},   {"SENTBEFORE", Kind::kSentBefore},
-        {"SENTON", Kind::kSentOn}, {"SENTSINCE", Kind::kSentSince},
+        {"BEFORE", Kind::kBefore},
+        {"ON", Kind::kOn},
+        {"SINCE", Kind::kSince},
+        {"SENTBEFORE", Kind::kSentBefore},
+        {"SENTON", Kind::kSentOn},
+        {"SENTSINCE", Kind::kSentSince},
+        {"SAVEDBEFORE", Kind::kSavedBefore},
+        {"SAVEDON", Kind::kSavedOn},
+        {"SAVEDSINCE", Kind::kSavedSince},
     };
     for (const DateKey& d : kDateKeys) {
       if (up == d.name) {
@@ -363,6 +383,11 @@ class Parser {
 std::int64_t DaysOf(storage::UnixTime t, std::int32_t tz_minutes) {
   std::int64_t local = t + static_cast<std::int64_t>(tz_minutes) * 60;
   return local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+}
+
+// SAVEDBEFORE/ON/SINCE: the UTC date of the save date, else INTERNALDATE's.
+std::int64_t SavedDays(const storage::MessageRecord& r) {
+  return r.saved != 0 ? DaysOf(r.saved, 0) : DaysOf(r.internal_date, r.internal_date_tz);
 }
 
 // What evaluation has loaded so far about one message.
@@ -591,6 +616,16 @@ Tri Eval(const SearchKey& key, Message& m, const BodyResults* body) {
       return Of(m.SentDays() >= key.days);
     case Kind::kModSeq:
       return Of(r.modseq >= key.number);
+    case Kind::kSavedBefore:
+      return Of(SavedDays(r) < key.days);
+    case Kind::kSavedOn:
+      return Of(SavedDays(r) == key.days);
+    case Kind::kSavedSince:
+      return Of(SavedDays(r) >= key.days);
+    case Kind::kEmailId:
+      return Of(EmailId(r) == key.text);
+    case Kind::kThreadId:
+      return Tri::kFalse;
     case Kind::kHeader: {
       const std::vector<std::string>* values = m.HeaderValues(key.text);
       if (values == nullptr) return Tri::kFalse;

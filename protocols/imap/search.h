@@ -37,6 +37,8 @@
 // - NEW = RECENT UNSEEN; OLD = NOT RECENT.
 // - "$" (RFC 5182), alone or as "UID $", is the saved search result: a
 //   kUidSet key with saved_result set (see SearchKey).
+// - SAVEDATESUPPORTED (RFC 8514) matches every message: every mailbox
+//   keeps save dates.
 //
 // Thread-safety: pure functions; a ReadView is used on its owner thread only.
 #pragma once
@@ -99,6 +101,13 @@ struct SearchKey {
     kBody,    // value
     kText,    // value
     kModSeq,  // number: modseq >= number (RFC 7162)
+    // RFC 8514: the date the message was saved in its mailbox (UTC), or
+    // its INTERNALDATE where no save date is known.
+    kSavedBefore,  // days
+    kSavedOn,
+    kSavedSince,
+    kEmailId,   // text: RFC 8474 EMAILID equals
+    kThreadId,  // text: RFC 8474 THREADID equals (no threads: never)
   };
   Kind kind = Kind::kAll;
   std::uint32_t flag = 0;

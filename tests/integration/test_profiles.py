@@ -65,7 +65,7 @@ def test_no_literal_plus_refuses_non_synchronizing_literals(make_server):
         assert read_line(sock).startswith(b"+ ")
         sock.sendall(b"alice secret\r\n")
         line = read_line(sock)
-        assert line.startswith(b"c OK [CAPABILITY IMAP4rev1 ID"), line
+        assert line.startswith(b"c OK [CAPABILITY IMAP4rev1 IMAP4rev2 ID"), line
     conn = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
     assert "LITERAL+" not in conn.capabilities
     assert conn.login(USER, PASSWORD)[0] == "OK"

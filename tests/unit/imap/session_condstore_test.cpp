@@ -117,6 +117,7 @@ class CondstoreTest : public ::testing::Test {
     if (condstore) {
       r += "* OK [HIGHESTMODSEQ " + std::to_string(mb.highest_modseq) + "] Highest\r\n";
     }
+    r += "* OK [MAILBOXID (F" + std::to_string(mb.id) + ")] Ok\r\n";  // OBJECTID
     return r;
   }
 

@@ -317,7 +317,7 @@ TEST_F(MailboxesTest, CreateSpecialUse) {
   EXPECT_EQ(Run("t1 CREATE \"Important Messages\" (USE (\\Important))\r\n", "t1"),
             "t1 NO [USEATTR] Unsupported special-use attribute.\r\n");
   EXPECT_EQ(Run("t2 CREATE MySpecialArchive (USE (\\Archive))\r\n", "t2"),
-            "t2 OK Create completed.\r\n");
+            "t2 OK [MAILBOXID (F7)] Create completed.\r\n");
   EXPECT_EQ(
       Run("t3 LIST \"\" MySpecial* RETURN (SPECIAL-USE)\r\n", "t3"),
       "* LIST (\\HasNoChildren \\Archive) \"/\" MySpecialArchive\r\nt3 OK List completed.\r\n");
@@ -325,7 +325,8 @@ TEST_F(MailboxesTest, CreateSpecialUse) {
             "t4 NO [USEATTR] A mailbox can have only one special use.\r\n");
   EXPECT_EQ(Run("t5 CREATE All (USE (\\All))\r\n", "t5"),
             "t5 NO [USEATTR] Unsupported special-use attribute.\r\n");
-  EXPECT_EQ(Run("t6 CREATE Plain (USE ())\r\n", "t6"), "t6 OK Create completed.\r\n");
+  EXPECT_EQ(Run("t6 CREATE Plain (USE ())\r\n", "t6"),
+            "t6 OK [MAILBOXID (F8)] Create completed.\r\n");
   EXPECT_EQ(Run("t7 CREATE X (USE (Sent))\r\n", "t7"),
             "t7 BAD Error in IMAP command CREATE: Invalid special-use attribute\r\n");
   EXPECT_EQ(Run("t8 CREATE X (USE \\Sent)\r\n", "t8"),

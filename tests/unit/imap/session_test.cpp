@@ -29,12 +29,14 @@ const char kMsg2[] =
     "\r\n"
     "Noon?\r\n";
 
-const char kPreCaps[] = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN";
+const char kPreCaps[] = "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN";
 const char kPostCaps[] =
-    "IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE SPECIAL-USE "
+    "IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
+    "SPECIAL-USE "
     "LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA QUOTA=RES-STORAGE "
     "QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL MULTIAPPEND BINARY CATENATE "
-    "SORT SORT=DISPLAY ESORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT";
+    "SORT SORT=DISPLAY ESORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT COMPRESS=DEFLATE UTF8=ACCEPT "
+    "SAVEDATE OBJECTID";
 
 // A FakeOutput whose queue can be made to hold everything written since the
 // last Take(), like a socket that does not drain.
@@ -143,9 +145,18 @@ class ImapSessionTest : public ::testing::Test {
     if (first_unseen) r += "* OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen.\r\n";
     r += "* OK [UIDVALIDITY " + std::to_string(mb.uidvalidity) + "] UIDs valid\r\n";
     r += "* OK [UIDNEXT " + std::to_string(mb.uidnext) + "] Predicted next UID\r\n";
+    r += "* OK [MAILBOXID (F" + std::to_string(mb.id) + ")] Ok\r\n";
     r += tag + (read_only ? " OK [READ-ONLY] Examine completed.\r\n"
                           : " OK [READ-WRITE] Select completed.\r\n");
     return r;
+  }
+
+  // CREATE's answer: OBJECTID names the new mailbox (RFC 8474 4.1).
+  // Empty when `got` is that answer, else the difference.
+  std::string Created(const std::string& tag, const std::string& name, const std::string& got) {
+    std::string want =
+        tag + " OK [MAILBOXID (F" + std::to_string(Mailbox(name).id) + ")] Create completed.\r\n";
+    return got == want ? "" : got + " != " + want;
   }
 
   storage::Uid Deliver(const std::string& bytes, const std::string& mailbox = "INBOX",
@@ -182,7 +193,8 @@ TEST_F(ImapSessionTest, StartTlsAdvertisedAndLoginDisabledWithoutTls) {
   info.tls_available = true;
   auto c = Connect(info);
   EXPECT_EQ(c->out.Take(),
-            "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED] "
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE STARTTLS "
+            "LOGINDISABLED] "
             "Pillarbox ready.\r\n");
   EXPECT_EQ(Run(*c, "a LOGIN joe secret\r\n", "a"),
             "a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) "
@@ -197,7 +209,8 @@ TEST_F(ImapSessionTest, StartTlsAdvertisedAndLoginDisabledWithoutTls) {
   c->info.tls_active = true;
   c->session->OnTlsEstablished();
   EXPECT_EQ(Run(*c, "e CAPABILITY\r\n", "e"),
-            "* CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN\r\n"
+            "* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE AUTH=PLAIN "
+            "AUTH=LOGIN\r\n"
             "e OK Capability completed.\r\n");
   EXPECT_EQ(Run(*c, "f STARTTLS\r\n", "f"), "f BAD TLS is already active.\r\n");
   EXPECT_EQ(Run(*c, "g LOGIN joe secret\r\n", "g"),
@@ -379,12 +392,12 @@ TEST_F(ImapSessionTest, SelectShowsKeywords) {
 
 TEST_F(ImapSessionTest, CreateDeleteRename) {
   auto c = LoggedIn();
-  EXPECT_EQ(Run(*c, "a CREATE Projects/\r\n", "a"), "a OK Create completed.\r\n");
+  EXPECT_EQ(Created("a", "Projects", Run(*c, "a CREATE Projects/\r\n", "a")), "");
   EXPECT_EQ(Run(*c, "b CREATE Projects\r\n", "b"),
             "b NO [ALREADYEXISTS] Mailbox already exists: Projects\r\n");
   EXPECT_EQ(Run(*c, "c CREATE inbox\r\n", "c"),
             "c NO [ALREADYEXISTS] Mailbox already exists: INBOX\r\n");
-  EXPECT_EQ(Run(*c, "d CREATE Projects/2024/Q1\r\n", "d"), "d OK Create completed.\r\n");
+  EXPECT_EQ(Created("d", "Projects/2024/Q1", Run(*c, "d CREATE Projects/2024/Q1\r\n", "d")), "");
   EXPECT_EQ(Run(*c, "e CREATE a//b\r\n", "e"), "e NO [CANNOT] Invalid mailbox name\r\n");
   EXPECT_EQ(Run(*c, "f CREATE &AGE\r\n", "f"),
             "f NO [CANNOT] Mailbox name is not valid mUTF-7\r\n");
@@ -953,7 +966,7 @@ TEST_F(ImapSessionTest, LiveSessionRegistered) {
 
 TEST_F(ImapSessionTest, UnicodeMailboxNames) {
   auto c = LoggedIn();
-  EXPECT_EQ(Run(*c, "a CREATE Entw&APw-rfe\r\n", "a"), "a OK Create completed.\r\n");
+  EXPECT_EQ(Created("a", "Entwürfe", Run(*c, "a CREATE Entw&APw-rfe\r\n", "a")), "");
   auto view = fx_.store().Read();
   EXPECT_TRUE(view->FindMailbox(user_.id, "Entw\xc3\xbcrfe").ok());
   view.reset();
@@ -1016,7 +1029,9 @@ TEST_F(ImapSessionTest, SynchronizingLiteralWaitsForTheRunningCommand) {
   c->session->OnInput("b CREATE Box\r\nc APPEND Box {" + std::to_string(msg.size()) + "}\r\n");
   EXPECT_EQ(c->out.Take(), "");
   fx_.RunUntil([&] { return c->out.written().find("+ OK") != std::string::npos; });
-  EXPECT_EQ(c->out.Take(), "b OK Create completed.\r\n+ OK\r\n");
+  std::string got = c->out.Take();
+  ASSERT_TRUE(got.ends_with("+ OK\r\n")) << got;
+  EXPECT_EQ(Created("b", "Box", got.substr(0, got.size() - 6)), "");
   auto box_validity = Mailbox("Box").uidvalidity;
   EXPECT_EQ(Run(*c, msg + "\r\n", "c"),
             "c OK [APPENDUID " + std::to_string(box_validity) + " 1] Append completed.\r\n");
@@ -1048,7 +1063,7 @@ TEST_F(ImapSessionTest, NilIsAnAStringWhereAStringIsExpected) {
   EXPECT_EQ(Run(*c, "b SEARCH SUBJECT NIL\r\n", "b"), "* SEARCH 1\r\nb OK Search completed.\r\n");
   EXPECT_EQ(Run(*c, "c SEARCH BODY nil\r\n", "c"), "* SEARCH 1\r\nc OK Search completed.\r\n");
   EXPECT_EQ(Run(*c, "d LIST \"\" NIL\r\n", "d"), "d OK List completed.\r\n");
-  EXPECT_EQ(Run(*c, "e CREATE NIL\r\n", "e"), "e OK Create completed.\r\n");
+  EXPECT_EQ(Created("e", "NIL", Run(*c, "e CREATE NIL\r\n", "e")), "");
   EXPECT_EQ(Run(*c, "f LIST \"\" NIL\r\n", "f"),
             "* LIST (\\HasNoChildren) \"/\" \"NIL\"\r\nf OK List completed.\r\n");
   EXPECT_EQ(Run(*c, "g STORE 1 +FLAGS NIL\r\n", "g"),
@@ -1223,8 +1238,8 @@ TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
   config_.imap.profile = "no-literal-plus";
   auto c = Connect();
   EXPECT_EQ(c->out.Take(),
-            "* OK [CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] Pillarbox "
-            "ready.\r\n");
+            "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE AUTH=PLAIN AUTH=LOGIN] "
+            "Pillarbox ready.\r\n");
   // The literal's bytes arrive anyway: they are skipped with the command,
   // wherever the input is split, and the next command works.
   const std::string input = "a LOGIN {3+}\r\njoe secret\r\nb LOGIN {3}\r\n";
@@ -1240,11 +1255,13 @@ TEST_F(ImapSessionTest, NoLiteralPlusRefusesNonSynchronizingLiterals) {
   }
   Send(*c, "b LOGIN {3}\r\n");
   EXPECT_EQ(Run(*c, "joe secret\r\n", "b"),
-            "b OK [CAPABILITY IMAP4rev1 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
+            "b OK [CAPABILITY IMAP4rev1 IMAP4rev2 ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN "
+            "UIDPLUS MOVE "
             "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
             "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL "
             "MULTIAPPEND BINARY CATENATE SORT SORT=DISPLAY ESORT THREAD=REFERENCES "
-            "THREAD=ORDEREDSUBJECT APPENDLIMIT=52428800] Logged in\r\n");
+            "THREAD=ORDEREDSUBJECT COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE OBJECTID "
+            "APPENDLIMIT=52428800] Logged in\r\n");
 }
 
 TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
@@ -1255,12 +1272,14 @@ TEST_F(ImapSessionTest, UserProfileAppliesAtLogin) {
   auto c = Connect();
   // Before login the global profile (full).
   EXPECT_EQ(c->out.Take(), std::string("* OK [CAPABILITY ") + kPreCaps + "] Pillarbox ready.\r\n");
-  EXPECT_EQ(Run(*c, "L LOGIN joe secret\r\n", "L"),
-            "L OK [CAPABILITY IMAP4rev1 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
-            "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
-            "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL "
-            "MULTIAPPEND BINARY CATENATE SORT SORT=DISPLAY ESORT THREAD=REFERENCES "
-            "THREAD=ORDEREDSUBJECT APPENDLIMIT=52428800] Logged in\r\n");
+  EXPECT_EQ(
+      Run(*c, "L LOGIN joe secret\r\n", "L"),
+      "L OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL+ ID ENABLE NAMESPACE UNSELECT CHILDREN UIDPLUS "
+      "SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CREATE-SPECIAL-USE QUOTA "
+      "QUOTA=RES-STORAGE QUOTA=RES-MESSAGE CONDSTORE QRESYNC ESEARCH SEARCHRES PARTIAL "
+      "MULTIAPPEND BINARY CATENATE SORT SORT=DISPLAY ESORT THREAD=REFERENCES "
+      "THREAD=ORDEREDSUBJECT COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE OBJECTID APPENDLIMIT=52428800] "
+      "Logged in\r\n");
   EXPECT_EQ(Run(*c, "a IDLE\r\n", "a"), "a BAD Error in IMAP command IDLE: Unknown command.\r\n");
 }
 

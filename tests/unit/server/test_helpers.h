@@ -59,8 +59,8 @@ class FakeHost : public ConnectionHost {
 };
 
 // Lines: "LOGIN" makes it Authenticated(); "CLOSE" says BYE and closes; "STARTTLS" answers and
-// starts TLS; "PAUSE"/"RESUME"; "BIG n" writes n bytes with backpressure; anything else is echoed
-// as "ECHO <line>".
+// starts TLS; "COMPRESS" answers and starts DEFLATE; "PAUSE"/"RESUME"; "BIG n" writes n bytes with
+// backpressure; anything else is echoed as "ECHO <line>".
 class EchoSession : public protocols::Session {
  public:
   struct Record {
@@ -73,6 +73,7 @@ class EchoSession : public protocols::Session {
     int shutdown = 0;
     int closed = 0;
     bool started = false;
+    bool compressed = false;  // StartCompression() succeeded
   };
 
   EchoSession(protocols::SessionOutput& out, std::shared_ptr<Record> rec,
@@ -137,6 +138,10 @@ class EchoSession : public protocols::Session {
       out_.StartTls();
       waiting_tls_ = true;
       buf_.clear();
+    } else if (line == "COMPRESS") {
+      out_.Write("OK compress\r\n");
+      rec_->compressed = out_.StartCompression();
+      buf_.clear();  // nothing after the command is plaintext
     } else if (line == "PAUSE") {
       out_.PauseInput();
     } else if (line.rfind("BIG ", 0) == 0) {
