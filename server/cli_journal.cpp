@@ -283,7 +283,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     for (const auto& r : rows) {
       const auto& m = r.message;
       JsonObject o;
-      o.Num("uid", m.uid).Str("uidl", storage::FormatUidl(m.guid));
+      o.Num("uid", m.uid).Str("uidl", storage::MessageUidl(m));
       if (r.pop3_number) {
         o.Num("pop3_number", static_cast<std::int64_t>(r.pop3_number));
       } else {
@@ -371,7 +371,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
       state = "not downloaded";
     }
     table.push_back({r.pop3_number ? std::to_string(r.pop3_number) : "-",
-                     r.pop3_number ? std::to_string(m.size) : "-", storage::FormatUidl(m.guid),
+                     r.pop3_number ? std::to_string(m.size) : "-", storage::MessageUidl(m),
                      std::to_string(m.uid), Dash(CellText(FormatFlags(m.flags), 16)),
                      CellText(state, 30), r.subject});
   }

@@ -107,6 +107,8 @@ class LmdbStore final : public Store {
   void SetMailboxRetention(UserId user, std::string name, std::int64_t days,
                            StatusCallback done) override;
 
+  void SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity, Uid uidnext,
+                          StatusCallback done) override;
   void Append(AppendRequest request, Callback<AppendResult> done) override;
   void StoreFlags(StoreFlagsRequest request, Callback<StoreFlagsResult> done) override;
   void Copy(CopyRequest request, Callback<CopyResult> done) override;
