@@ -65,6 +65,11 @@ storage::UnixTime MTime(const fs::path& p) {
   return st.st_mtime;
 }
 
+// The 32 bytes of a blob id (a set of them costs half of their hex).
+std::string BlobKey(const storage::BlobId& id) {
+  return std::string(reinterpret_cast<const char*>(id.bytes), sizeof id.bytes);
+}
+
 bool IsMaildir(const fs::path& p) {
   std::error_code ec;
   return fs::is_directory(p / "cur", ec) || fs::is_directory(p / "new", ec);
@@ -382,12 +387,13 @@ void Importer::LoadKnown(const storage::MailboxRecord& target) {
   known_.clear();
   if (target.id == 0) return;
   auto view = store_.Read();
-  for (const auto& m : view->ListMessages(target.id)) known_.emplace(m.blob.Hex(), m.internal_date);
+  for (const auto& m : view->ListMessages(target.id))
+    known_.emplace(BlobKey(m.blob), m.internal_date);
 }
 
 bool Importer::Known(const std::string& normalized, storage::UnixTime date) const {
   if (known_.empty()) return false;
-  return known_.contains({storage::BlobIdOf(normalized).Hex(), date});
+  return known_.contains({BlobKey(storage::BlobIdOf(normalized)), date});
 }
 
 void Importer::Progress(bool force) {
@@ -653,7 +659,8 @@ void Importer::ImportMbox(const SourceMailbox& src, const storage::MailboxRecord
         if (keep && target.uidvalidity == uidvalidity) done_below = target.uidnext;
       }
       rep.uids_kept = keep;
-      if (!keep) LoadKnown(target);
+      // Also with UIDs kept: a message without X-UID has no UID to find it by.
+      LoadKnown(target);
     }
     Message m;
     m.label = std::move(label);
@@ -680,7 +687,7 @@ void Importer::ImportMbox(const SourceMailbox& src, const storage::MailboxRecord
     }
     // No date on the From line: the file's time, the same on a rerun.
     if (!mm.date) m.date = mbox_time;
-    Store(std::move(m), target, !keep, rep);
+    Store(std::move(m), target, true, rep);
   };
   std::string buf(kReadChunkBytes, '\0');
   std::size_t n;
