@@ -271,3 +271,33 @@ def test_sigkill_during_import_then_rerun_has_no_duplicates(make_server, tmp_pat
     imap.logout()
     assert n == count
     assert len(set(ids)) == count
+
+
+def test_progress_line_on_a_terminal_only(make_server, tmp_path):
+    import pty
+
+    mbox = tmp_path / "p.mbox"
+    mbox.write_bytes(b"".join(
+        f"From a Thu Nov 26 10:00:{i:02d} 2026\nSubject: {i}\n\nx\n\n".encode() for i in range(20)))
+    server = make_server()
+    quiet = server.cli("import", "alice", str(mbox), "--mailbox", "Q1")
+    assert quiet.stderr == b""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BIN, "import", "alice", str(mbox), "--mailbox", "Q2", "--config",
+                             server.config_path], stdout=subprocess.PIPE, stderr=slave,
+                            stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"20 messages" in seen and b"msg/s" in seen and b"MiB/s" in seen, seen
+    assert b"imported: 20 messages" in out

@@ -155,6 +155,31 @@ TEST_F(TransferTest, MboxWithAnOversizedMessageAndDryRun) {
   EXPECT_EQ(again.skipped, 2u);
 }
 
+TEST_F(TransferTest, LayoutFsFoldersAndAFolderOfMboxFiles) {
+  fs::path md = tmp_.path() + "/fs";
+  Write(md / "cur/a:2,S", "Subject: a\n\nx\n", 1500000000);
+  Write(md / "Lists/cur/b:2,", "Subject: b\n\nx\n", 1500000001);
+  Write(md / "Lists/Rust/new/c", "Subject: c\n\nx\n", 1500000002);
+  TransferReport r;
+  ASSERT_TRUE(Import(f_.store(), Options(md.string()), &r).ok());
+  EXPECT_EQ(Messages("INBOX").size(), 1u);
+  EXPECT_EQ(Messages("Lists").size(), 1u);
+  EXPECT_EQ(Messages("Lists/Rust").size(), 1u);
+  // No uidlist: new UIDs, the UIDL made from the guid, dates from the files.
+  EXPECT_EQ(Messages("Lists/Rust")[0].internal_date, 1500000002);
+  EXPECT_EQ(Messages("Lists/Rust")[0].pop3_uidl, "");
+
+  fs::path folder = tmp_.path() + "/mboxes";
+  Write(folder / "inbox", "From a Thu Nov 26 10:00:00 2026\nSubject: 1\n\none\n");
+  Write(folder / "Archive/2020.mbox", "From a Thu Nov 26 10:00:00 2020\nSubject: 2\n\ntwo\n");
+  Write(folder / "Archive/2020.msf", "index of a mail program");
+  TransferReport m;
+  ASSERT_TRUE(Import(f_.store(), Options(folder.string()), &m).ok());
+  EXPECT_EQ(m.messages, 2u);
+  EXPECT_EQ(Messages("INBOX").size(), 2u);
+  EXPECT_EQ(Messages("Archive/2020").size(), 1u);
+}
+
 TEST_F(TransferTest, UnknownUserAndMissingPath) {
   ImportOptions o = Options(tmp_.path());
   o.user = "nobody";
