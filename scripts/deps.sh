@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config ninja-build
   libgtest-dev libgmock-dev libbenchmark-dev openssl lmdb-utils
   libhttp-parser-dev nlohmann-json3-dev zlib1g-dev)
 test_pkgs=(python3 python3-pytest curl fetchmail isync swaks libnet-ssleay-perl mpop
-  postfix ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
+  postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd procmail ca-certificates procps iproute2 clang libclang-rt-14-dev debootstrap
   podman runc fuse-overlayfs slirp4netns uidmap catatonit
   chromium chromium-driver python3-selenium)
 # podman runs the image test with runc (crun fails on a cgroups hybrid

@@ -422,6 +422,32 @@ int RunCli(int argc, char** argv) {
                       "target mailbox (created when missing); default INBOX");
   deliver->add_option("-f,--from", deliver_args.from, "envelope sender, for the journal");
 
+  cli::ImportArgs import_args;
+  CLI::App* import = app.add_subcommand(
+      "import", "import mail from a Maildir (Dovecot's too), an mbox file or folder, or .eml files");
+  add_config(import);
+  import->add_option("name", import_args.user, "user name")->required();
+  import->add_option("path", import_args.path, "Maildir, mbox file, folder of mbox or .eml files")
+      ->required();
+  import->add_option("-m,--mailbox", import_args.mailbox,
+                     "target of a single mbox or .eml folder (default INBOX); in a tree: only "
+                     "this mailbox");
+  import->add_flag("--dry-run", import_args.dry_run, "read and check everything, store nothing");
+  import->add_flag("--create-user", import_args.create_user,
+                   "create the user when missing (set a password with `user passwd`)");
+  import->add_option("--pop3-uidl-format", import_args.pop3_uidl_format,
+                     "Dovecot's pop3_uidl_format of the source (default %08Xu%08Xv)");
+
+  cli::ExportArgs export_args;
+  CLI::App* export_cmd =
+      app.add_subcommand("export", "write a user's mail as a Maildir, mbox files or .eml files");
+  add_config(export_cmd);
+  export_cmd->add_option("name", export_args.user, "user name")->required();
+  export_cmd->add_option("dir", export_args.dir, "target directory (created when missing)")
+      ->required();
+  export_cmd->add_option("--format", export_args.format, "maildir (default), mbox or eml");
+  export_cmd->add_option("-m,--mailbox", export_args.mailbox, "only this mailbox");
+
   CLI::App* check = app.add_subcommand(
       "check-config", "print the effective configuration (secrets masked) or the error");
   add_config(check);
@@ -494,6 +520,8 @@ int RunCli(int argc, char** argv) {
   if (*init) return cli::Init(*config);
   if (*journal) return cli::Journal(*config, journal_args);
   if (*views) return cli::Views(*config, views_args);
+  if (*import) return cli::Import(*config, import_args);
+  if (*export_cmd) return cli::Export(*config, export_args);
   if (*user_add) return cli::UserAdd(*config, user_args);
   if (*user_passwd) return cli::UserPasswd(*config, user_args);
   if (*user_del) return cli::UserDel(*config, user_args);

@@ -160,6 +160,25 @@ struct DeliverArgs {
 // Reads the message from `in` (stdin in the binary).
 int Deliver(const config::Config& config, const DeliverArgs& args, std::FILE* in);
 
+struct ImportArgs {
+  std::string user;
+  std::string path;
+  std::string mailbox;
+  bool dry_run = false;
+  bool create_user = false;
+  std::string pop3_uidl_format;  // empty: Dovecot's default
+};
+// `pillarbox import` (services::Import).
+int Import(const config::Config& config, const ImportArgs& args);
+struct ExportArgs {
+  std::string user;
+  std::string dir;
+  std::string format = "maildir";
+  std::string mailbox;
+};
+// `pillarbox export` (services::Export).
+int Export(const config::Config& config, const ExportArgs& args);
+
 struct JournalArgs {
   std::string user;
   std::string since;

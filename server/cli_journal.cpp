@@ -254,7 +254,7 @@ int Views(const config::Config& config, const ViewsArgs& args) {
       state = "not downloaded";
     }
     table.push_back({r.pop3_number ? std::to_string(r.pop3_number) : "-",
-                     r.pop3_number ? std::to_string(m.size) : "-", storage::FormatUidl(m.guid),
+                     r.pop3_number ? std::to_string(m.size) : "-", storage::MessageUidl(m),
                      std::to_string(m.uid), Dash(CellText(FormatFlags(m.flags), 16)),
                      CellText(state, 30), r.subject});
   }

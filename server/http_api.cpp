@@ -229,7 +229,7 @@ Json MessageJson(storage::ReadView& view, const storage::MessageRecord& m,
                  const services::InboxRow* inbox_row, const mime::Part* structure) {
   Json o;
   o["uid"] = m.uid;
-  o["uidl"] = storage::FormatUidl(m.guid);
+  o["uidl"] = storage::MessageUidl(m);
   std::optional<mime::Part> own;
   if (structure == nullptr) {
     own = StructureOf(view, m);

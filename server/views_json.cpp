@@ -84,7 +84,7 @@ Json ViewsJson(const services::InboxView& v) {
     const auto& m = r.message;
     Json o;
     o["uid"] = m.uid;
-    o["uidl"] = storage::FormatUidl(m.guid);
+    o["uidl"] = storage::MessageUidl(m);
     o["pop3_number"] = r.pop3_number ? Json(r.pop3_number) : Json(nullptr);
     o["size"] = m.size;
     o["flags"] = FlagNames(m.flags);

@@ -162,6 +162,13 @@ struct AppendRequest {
   Origin origin;
   std::string envelope_from;  // for the journal
   bool enforce_quota = true;
+  // Import (`pillarbox import`): the UID the message had at its source.
+  // REQUIRES: at least the mailbox's UIDNEXT (UIDs ascend; kExists
+  // otherwise); UIDNEXT becomes uid + 1. nullopt: the next UID.
+  std::optional<Uid> uid;
+  // Import: the POP3 UIDL the message had at its source (IsValidUidl in
+  // storage/uidl.h); empty: the one made from its guid.
+  std::string pop3_uidl;
 };
 
 struct AppendResult {
@@ -288,6 +295,14 @@ class Store {
   virtual void SetMailboxRetention(UserId user, std::string name, std::int64_t days,
                                    StatusCallback done) = 0;
 
+  // Import: gives the mailbox the UIDVALIDITY and UIDNEXT it had at its
+  // source. A different `uidvalidity` (0: keep) is taken only while the
+  // mailbox holds no message (kInUse otherwise) and then starts the UID
+  // space afresh at `uidnext`; with the same one, UIDNEXT only grows (to
+  // `uidnext` when larger), so no UID is reused.
+  virtual void SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity,
+                                  Uid uidnext, StatusCallback done) = 0;
+
   // --- messages ------------------------------------------------------------
   virtual void Append(AppendRequest request, Callback<AppendResult> done) = 0;
   // Appends every request in one transaction, in this order: all are
@@ -376,6 +391,11 @@ QuotaLimits EffectiveQuota(const UserRecord& user, QuotaLimits defaults);
 // exceed the user's effective quota.
 Status CheckQuota(const UserRecord& user, QuotaLimits defaults, std::uint64_t add_bytes,
                   std::uint64_t add_messages);
+
+// The id the store gives `stored_bytes` (CRLF line endings, as stored): the
+// SHA-256 that MessageRecord::blob holds. For finding a message again
+// (import reruns).
+BlobId BlobIdOf(std::string_view stored_bytes);
 
 // Normalizes bare LF (and bare CR) to CRLF. Used by every delivery path.
 std::string NormalizeLineEndings(std::string_view bytes);

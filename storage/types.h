@@ -98,6 +98,9 @@ struct MessageRecord {
   ModSeq modseq = 0;
   std::uint64_t guid = 0;  // per-store unique; survives MOVE; POP3 UIDL
   Pop3State pop3;
+  // The POP3 UIDL kept from another server (pillarbox import); empty: the
+  // one made from `guid` (storage/uidl.h MessageUidl). Survives MOVE.
+  std::string pop3_uidl;
 };
 
 // One entry of the per-mailbox change log, ordered by modseq.

@@ -12,4 +12,16 @@ std::string FormatUidl(std::uint64_t guid) {
   return out;
 }
 
+std::string MessageUidl(const MessageRecord& message) {
+  return message.pop3_uidl.empty() ? FormatUidl(message.guid) : message.pop3_uidl;
+}
+
+bool IsValidUidl(std::string_view uidl) {
+  if (uidl.empty() || uidl.size() > 70) return false;
+  for (char c : uidl) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 }  // namespace pillarbox::storage

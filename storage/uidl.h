@@ -9,9 +9,20 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "storage/types.h"
 
 namespace pillarbox::storage {
 
 std::string FormatUidl(std::uint64_t guid);
+
+// The UIDL POP3 shows for `message`: its imported pop3_uidl when it has one,
+// else FormatUidl(guid).
+std::string MessageUidl(const MessageRecord& message);
+
+// True when `uidl` is a valid POP3 unique-id: 1..70 characters in 0x21..0x7E
+// (RFC 1939 7).
+bool IsValidUidl(std::string_view uidl);
 
 }  // namespace pillarbox::storage

@@ -570,7 +570,7 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
     live_size_ = 0;
     for (const storage::MessageRecord& m : records) {
       if (m.pop3.hidden) continue;
-      messages_.push_back(Message{m.uid, m.guid, m.size, m.blob, false});
+      messages_.push_back(Message{m.uid, m.guid, m.size, m.blob, false, storage::MessageUidl(m)});
       live_size_ += m.size;
     }
     live_count_ = messages_.size();
@@ -665,7 +665,7 @@ void Pop3Session::CmdUidl(const CommandLine& cmd) {
   if (cmd.args.size() == 1) {
     Message* m = Lookup(cmd.args[0]);
     if (m == nullptr) return;
-    Reply("+OK " + std::to_string(m - messages_.data() + 1) + " " + storage::FormatUidl(m->guid));
+    Reply("+OK " + std::to_string(m - messages_.data() + 1) + " " + m->uidl);
     return;
   }
   Stream s;
@@ -805,7 +805,7 @@ bool Pop3Session::ContinueStream() {
       if (m.deleted) continue;
       chunk += std::to_string(s.index + 1);
       chunk += ' ';
-      chunk += s.kind == Stream::Kind::kList ? std::to_string(m.size) : storage::FormatUidl(m.guid);
+      chunk += s.kind == Stream::Kind::kList ? std::to_string(m.size) : m.uidl;
       chunk += "\r\n";
       ++lines;
     }

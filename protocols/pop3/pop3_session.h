@@ -92,6 +92,7 @@ class Pop3Session : public protocols::Session {
     std::uint64_t size = 0;
     storage::BlobId blob;
     bool deleted = false;
+    std::string uidl;  // storage::MessageUidl at login
   };
 
   // A multi-line response produced step by step as output drains.

@@ -136,6 +136,8 @@ std::string EncodeMessage(const MessageRecord& m) {
   e.U8(m.pop3.hidden ? 1 : 0).I64(m.pop3.retrieved);
   e.U32(static_cast<std::uint32_t>(m.flags.keywords.size()));
   for (const auto& k : m.flags.keywords) e.Str(k);
+  // Version 2: an optional trailing field, written only when set.
+  if (!m.pop3_uidl.empty()) e.Str(m.pop3_uidl);
   return e.Take();
 }
 
@@ -156,6 +158,8 @@ bool DecodeMessage(std::string_view v, MessageRecord* m) {
   std::uint32_t n = d.U32();
   m->flags.keywords.clear();
   for (std::uint32_t i = 0; i < n && d.ok(); ++i) m->flags.keywords.emplace_back(d.Str());
+  m->pop3_uidl.clear();
+  if (d.ok() && !d.done()) m->pop3_uidl = d.Str();
   return d.done();
 }
 

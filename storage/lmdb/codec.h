@@ -16,7 +16,10 @@
 namespace pillarbox::storage::lmdb {
 
 // Bumped whenever a layout below changes incompatibly. Checked at open.
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
+// The oldest version this build opens (and upgrades in place at open: every
+// version-1 record is a valid version-2 record).
+constexpr std::uint32_t kOldestFormatVersion = 1;
 // LMDB's default maximum key size; longer keys are replaced by a hash.
 constexpr std::size_t kMaxKeyBytes = 511;
 

@@ -24,6 +24,8 @@ namespace pillarbox::storage {
 
 using lmdb::LmdbStore;
 
+BlobId BlobIdOf(std::string_view stored_bytes) { return lmdb::Sha256(stored_bytes); }
+
 Result<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   if (!options.post) return Status::InvalidArgument("StoreOptions::post is required");
   auto store = std::make_unique<LmdbStore>(std::move(options));
@@ -342,9 +344,17 @@ Status LmdbStore::Init() {
                                   std::to_string(kFormatVersion) +
                                   "); run a newer Pillarbox or restore a backup");
       }
-      if (v < kFormatVersion) {
+      if (v < kOldestFormatVersion) {
         return Status::Corruption("the store in " + options_.dir + " has unknown format version " +
                                   std::to_string(v));
+      }
+      if (v < kFormatVersion) {
+        // Version 1 -> 2 only added optional fields: the mark is all that
+        // changes (older builds then refuse the store instead of misreading
+        // a record with the new field).
+        std::string mark;
+        PutBigEndian32(mark, kFormatVersion);
+        PB_RETURN_IF_ERROR(ops.Put(dbis_.meta, "format_version", mark));
       }
     } else if (version.status().code() == Code::kNotFound) {
       auto users = ops.Counter("next_user_id");

@@ -108,6 +108,8 @@ class LmdbStore final : public Store {
   void SetMailboxRetention(UserId user, std::string name, std::int64_t days,
                            StatusCallback done) override;
 
+  void SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity, Uid uidnext,
+                          StatusCallback done) override;
   void Append(AppendRequest request, Callback<AppendResult> done) override;
   void AppendMany(std::vector<AppendRequest> requests,
                   Callback<std::vector<AppendResult>> done) override;

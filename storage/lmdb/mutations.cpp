@@ -7,6 +7,7 @@
 #include "common/metrics.h"
 #include "common/strings.h"
 #include "storage/lmdb/lmdb_store.h"
+#include "storage/uidl.h"
 
 namespace pillarbox::storage::lmdb {
 namespace {
@@ -84,6 +85,7 @@ Result<MessageRecord> Transfer(WriteOps& ops, MailboxRow& src, MailboxRow& dst, 
     if (!guid.ok()) return guid.status();
     copy.guid = *guid;
     copy.pop3 = Pop3State{};
+    copy.pop3_uidl.clear();  // a copy is another message for POP3
     PB_RETURN_IF_ERROR(ops.IncBlobRef(msg.blob));
   }
   PB_RETURN_IF_ERROR(ops.AddMessage(dst, user, copy));
@@ -380,6 +382,37 @@ void LmdbStore::SetMailboxRetention(UserId user, std::string name, std::int64_t 
       std::move(done));
 }
 
+void LmdbStore::SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity,
+                                   Uid uidnext, StatusCallback done) {
+  SubmitStatus(
+      [user, name = std::move(name), uidvalidity, uidnext](WriteOps& ops) -> Status {
+        if (uidnext == 0) return Status::InvalidArgument("uidnext 0");
+        auto norm = NormalizeMailboxName(name);
+        if (!norm.ok()) return norm.status();
+        auto id = ops.FindMailboxId(user, *norm);
+        if (!id.ok()) return id.status();
+        auto row = ops.LoadMailbox(*id);
+        if (!row.ok()) return row.status();
+        MailboxRecord& r = row->rec;
+        if (uidvalidity != 0 && uidvalidity != r.uidvalidity) {
+          if (r.messages != 0) {
+            return Status::InUse("mailbox " + r.name + " is not empty: its UIDVALIDITY stays");
+          }
+          // A new UID space: the old UIDs mean nothing under it.
+          r.uidvalidity = uidvalidity;
+          r.uidnext = uidnext;
+          row->first_recent = uidnext;
+        } else if (uidnext > r.uidnext) {
+          r.uidnext = uidnext;
+        } else {
+          return Status::Ok();
+        }
+        ops.Touch(r.id);
+        return ops.SaveMailbox(*row);
+      },
+      std::move(done));
+}
+
 // --- messages ------------------------------------------------------------------
 
 namespace {
@@ -389,6 +422,10 @@ Result<AppendResult> ApplyAppend(WriteOps& ops, const AppendRequest& req,
                                  const PreparedMessage& prep) {
   // Prepared before it was queued: the transaction only writes.
   if (!prep.status.ok()) return prep.status;
+  // An import's UID and POP3 UIDL (pillarbox import).
+  if ((!req.pop3_uidl.empty() && !IsValidUidl(req.pop3_uidl)) || (req.uid && *req.uid == 0)) {
+    return Status::InvalidArgument("bad uid or POP3 UIDL");
+  }
   auto u = ops.LoadUser(req.user);
   if (!u.ok()) return u.status();
   auto norm = NormalizeMailboxName(req.mailbox);
@@ -426,7 +463,8 @@ Result<AppendResult> ApplyAppend(WriteOps& ops, const AppendRequest& req,
   }
   msg.size = size;
   msg.guid = *guid;
-  PB_RETURN_IF_ERROR(ops.AddMessage(mb, *u, msg));
+  msg.pop3_uidl = req.pop3_uidl;
+  PB_RETURN_IF_ERROR(ops.AddMessage(mb, *u, msg, req.uid.value_or(0)));
   PB_RETURN_IF_ERROR(ops.SaveMailbox(mb));
   PB_RETURN_IF_ERROR(ops.SaveUser(*u));
   JournalEvent ev;

@@ -417,8 +417,13 @@ Status WriteOps::DecBlobRef(const BlobId& id) {
   return Del(db_->structure, BlobKey(id));
 }
 
-Status WriteOps::AddMessage(MailboxRow& mb, UserRecord& user, MessageRecord& msg) {
+Status WriteOps::AddMessage(MailboxRow& mb, UserRecord& user, MessageRecord& msg, Uid uid) {
   MailboxRecord& r = mb.rec;
+  if (uid != 0 && uid < r.uidnext) {
+    return Status::Exists("uid " + std::to_string(uid) + " is below the mailbox's uidnext " +
+                          std::to_string(r.uidnext));
+  }
+  if (uid != 0) r.uidnext = uid;
   if (r.uidnext == 0xffffffffu) return Status::Limit("mailbox UID space exhausted");
   msg.uid = r.uidnext++;
   msg.modseq = ++r.highest_modseq;

@@ -132,7 +132,9 @@ class WriteOps : public TxnOps {
 
   // Assigns uid and modseq, writes the message and its change row, updates
   // the counts of `mb` and the usage of `user` (both saved by the caller).
-  Status AddMessage(MailboxRow& mb, UserRecord& user, MessageRecord& msg);
+  // `uid`: the UID to give it (import; REQUIRES: >= UIDNEXT, else kExists);
+  // 0: the next one.
+  Status AddMessage(MailboxRow& mb, UserRecord& user, MessageRecord& msg, Uid uid = 0);
   // Removes the message (expunge): change row, counts, usage. Does not
   // touch the blob reference.
   Status RemoveMessage(MailboxRow& mb, UserRecord& user, const MessageRecord& msg);

@@ -107,6 +107,12 @@ void CountingStore::SetMailboxRetention(storage::UserId user, std::string name, 
                                         storage::StatusCallback done) {
   inner_->SetMailboxRetention(user, std::move(name), days, Track(std::move(done), true));
 }
+void CountingStore::SetMailboxUidState(storage::UserId user, std::string name,
+                                       std::uint32_t uidvalidity, storage::Uid uidnext,
+                                       storage::StatusCallback done) {
+  inner_->SetMailboxUidState(user, std::move(name), uidvalidity, uidnext,
+                             Track(std::move(done), true));
+}
 void CountingStore::Append(storage::AppendRequest request,
                            storage::Callback<storage::AppendResult> done) {
   inner_->Append(std::move(request), Track(std::move(done), true));

@@ -190,6 +190,41 @@ TEST(FormatVersionTest, NewerVersionIsRefusedWithAClearMessage) {
   EXPECT_TRUE(open().ok());
 }
 
+// Version 1 stores (before the optional POP3 UIDL field) open and are
+// marked version 2, so that an older build refuses them instead of
+// misreading a record with the new field.
+TEST(FormatVersionTest, Version1IsUpgradedInPlace) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/store";
+  ManualExecutor ex;
+  auto open = [&] {
+    StoreOptions o;
+    o.dir = dir;
+    o.post = ex.Poster();
+    return Store::Open(std::move(o));
+  };
+  ASSERT_TRUE(open().ok());
+  SetFormatVersion(dir, 1);
+  ASSERT_TRUE(open().ok());
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  mdb_env_set_maxdbs(env, 16);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+  MDB_dbi dbi;
+  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+  MDB_val k{14, const_cast<char*>("format_version")};
+  MDB_val v;
+  ASSERT_EQ(mdb_get(txn, dbi, &k, &v), 0);
+  ASSERT_EQ(v.mv_size, 4u);
+  EXPECT_EQ(GetBigEndian32(static_cast<const char*>(v.mv_data)), kFormatVersion);
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  SetFormatVersion(dir, 0);
+  EXPECT_FALSE(open().ok());
+}
+
 TEST(FormatVersionTest, OpenWithoutPostIsRefused) {
   StoreOptions o;
   o.dir = "/nonexistent";
