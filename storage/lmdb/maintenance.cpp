@@ -313,6 +313,14 @@ Result<ConsistencyReport> VerifyStore(const std::string& dir) {
 }
 
 Result<BackupInfo> BackupStore(const std::string& dir, const std::string& file) {
+  // A backup written into the store's folder could replace data.mdb under
+  // the running server.
+  std::error_code ec;
+  auto parent = std::filesystem::weakly_canonical(ParentDir(file), ec);
+  auto store = std::filesystem::weakly_canonical(dir, ec);
+  if (!ec && parent == store) {
+    return Status::InvalidArgument("a backup cannot go into the store's own folder " + dir);
+  }
   auto env = ReadOnlyEnv::Open(dir);
   if (!env.ok()) return env.status();
   auto version = FormatVersion(**env);

@@ -338,6 +338,15 @@ TEST_F(MaintenanceTest, BackupRestoresIntoANewDirectoryWithEveryMessage) {
   EXPECT_EQ(*bytes, Msg("two"));
 }
 
+TEST_F(MaintenanceTest, BackupRefusesToWriteIntoTheStoreFolder) {
+  std::string before = ReadFile(dir() + "/data.mdb");
+  auto info = BackupStore(dir(), dir() + "/data.mdb");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ReadFile(dir() + "/data.mdb"), before);
+  EXPECT_TRUE(Problems().empty());
+}
+
 TEST_F(MaintenanceTest, RestoreRefusesAFileWhoseChecksumFails) {
   TempDir out;
   std::string file = out.path() + "/b";
