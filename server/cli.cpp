@@ -1,6 +1,7 @@
 // The command line: argument parsing (CLI11), the shared helpers of
 // cli_internal.h, and the small subcommands (serve, check-config, version,
-// healthcheck). User, deliver, journal and views live in their own files.
+// healthcheck). User, deliver, journal, views and backup/restore/verify
+// live in their own files.
 #include "server/cli.h"
 
 #include <CLI/CLI.hpp>
@@ -476,6 +477,23 @@ int RunCli(int argc, char** argv) {
       app.add_subcommand("healthcheck", "exit 0 when every configured listener answers");
   add_config(health);
 
+  cli::BackupArgs backup_args;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "write a consistent, compacted copy of the store to FILE (while the server runs)");
+  add_config(backup);
+  backup->add_option("file", backup_args.file, "backup file")->required();
+  backup->add_flag("--force", backup_args.force, "replace FILE when it exists");
+  cli::RestoreArgs restore_args;
+  CLI::App* restore = app.add_subcommand(
+      "restore", "put the store of backup FILE into the data directory (server stopped)");
+  add_config(restore);
+  restore->add_option("file", restore_args.file, "backup file")->required();
+  restore->add_flag("--force", restore_args.force,
+                    "replace the store the data directory already holds");
+  CLI::App* verify = app.add_subcommand(
+      "verify", "check the store's invariants and list every problem (exit 1 when there are)");
+  add_config(verify);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -517,6 +535,9 @@ int RunCli(int argc, char** argv) {
   if (!config) return cli::kExitConfig;
   InitCliLog(*config);
   if (*health) return RunHealthcheck(*config);
+  if (*backup) return cli::Backup(*config, backup_args);
+  if (*restore) return cli::Restore(*config, restore_args);
+  if (*verify) return cli::Verify(*config);
   if (*init) return cli::Init(*config);
   if (*journal) return cli::Journal(*config, journal_args);
   if (*views) return cli::Views(*config, views_args);

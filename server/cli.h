@@ -1,5 +1,6 @@
 // The `pillarbox` command line: serve (the default), init, user, deliver,
-// check-config, version, journal, views, healthcheck.
+// check-config, version, journal, views, healthcheck, backup, restore,
+// verify.
 //
 // Every subcommand takes --config FILE and --verbose; without --config the
 // embedded defaults (plus PILLARBOX_* environment overrides) apply, so the

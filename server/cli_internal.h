@@ -192,4 +192,18 @@ struct ViewsArgs {
 };
 int Views(const config::Config& config, const ViewsArgs& args);
 
+// `backup FILE`, `restore FILE`, `verify` (server/cli_backup.cpp).
+struct BackupArgs {
+  std::string file;
+  bool force = false;  // replace an existing FILE
+};
+int Backup(const config::Config& config, const BackupArgs& args);
+struct RestoreArgs {
+  std::string file;
+  bool force = false;  // replace the stopped server's store
+};
+int Restore(const config::Config& config, const RestoreArgs& args);
+// Exit 0 when the store is consistent, 1 with a list of the problems.
+int Verify(const config::Config& config);
+
 }  // namespace pillarbox::server::cli

@@ -374,7 +374,9 @@ class Store {
   // Verifies the stored invariants: counts equal a recount, refcounts equal
   // the references, no orphan blobs or structures, every UID below UIDNEXT,
   // every modseq at most HIGHESTMODSEQ, user usage equals its mailboxes'
-  // sums, name index and mailbox rows agree. For tests and `pillarbox check`.
+  // sums, name index and mailbox rows agree, blobs hash to their ids. The
+  // Corruption message lists every problem found (storage/maintenance.h
+  // has the same check as a report, for `pillarbox verify`). For tests.
   // Reads one snapshot on the calling thread.
   virtual Status CheckConsistency() = 0;
 };

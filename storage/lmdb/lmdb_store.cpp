@@ -14,11 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <unordered_set>
 
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
+#include "storage/lmdb/consistency.h"
+#include "storage/lmdb/env.h"
 
 namespace pillarbox::storage {
 
@@ -45,9 +46,6 @@ constexpr auto kGrowWait = std::chrono::seconds(10);
 // Threads that prepare appended messages for the writer: two, so that a
 // large message being analyzed leaves one for everybody else's.
 constexpr int kPrepareThreads = 2;
-// Readers: one per live read view; views are short, sessions many.
-constexpr unsigned kMaxReaders = 1024;
-constexpr unsigned kMaxDbs = 32;  // named databases, with room for new ones
 // The map never starts below this (LMDB needs a few pages per database).
 constexpr std::size_t kMinMapSize = 1u << 20;
 
@@ -307,30 +305,9 @@ Status LmdbStore::Init() {
     rc = mdb_txn_begin(env_, nullptr, 0, &txn);
   }
   if (rc != MDB_SUCCESS) return MdbStatus(rc, "begin open transaction");
-  struct Named {
-    const char* name;
-    MDB_dbi* dbi;
-  } named[] = {{"meta", &dbis_.meta},
-               {"users", &dbis_.users},
-               {"user_names", &dbis_.user_names},
-               {"mailboxes", &dbis_.mailboxes},
-               {"mailbox_meta", &dbis_.mailbox_meta},
-               {"subscriptions", &dbis_.subscriptions},
-               {"messages", &dbis_.messages},
-               {"blobs", &dbis_.blobs},
-               {"blob_refs", &dbis_.blob_refs},
-               {"structure", &dbis_.structure},
-               {"sort_keys", &dbis_.sort_keys},
-               {"changes", &dbis_.changes},
-               {"journal", &dbis_.journal},
-               {"journal_counts", &dbis_.journal_counts},
-               {"live_sessions", &dbis_.live_sessions}};
-  for (const auto& n : named) {
-    rc = mdb_dbi_open(txn, n.name, MDB_CREATE, n.dbi);
-    if (rc != MDB_SUCCESS) {
-      mdb_txn_abort(txn);
-      return MdbStatus(rc, std::string("opening database ") + n.name);
-    }
+  if (Status s = OpenDbis(txn, /*create=*/true, &dbis_); !s.ok()) {
+    mdb_txn_abort(txn);
+    return s;
   }
   WriteOps ops(txn, &dbis_, &options_);
   Status s = [&]() -> Status {
@@ -939,133 +916,15 @@ Status LmdbStore::CheckConsistency() {
   auto view_base = Read();
   auto* view = static_cast<LmdbReadView*>(view_base.get());
   if (!view->ok()) return Status::IOError("cannot open a read transaction");
-  TxnOps& ops = view->ops();
-  const Dbis& db = ops.db();
-  std::map<std::string, std::uint64_t> refs;  // blob key -> references found
-  auto next_guid = ops.Counter("next_guid");
-  if (!next_guid.ok()) return next_guid.status();
-  auto next_mailbox = ops.Counter("next_mailbox_id");
-  if (!next_mailbox.ok()) return next_mailbox.status();
-  std::unordered_set<MailboxId> indexed;
-  std::unordered_set<std::uint64_t> guids;
-
-  std::vector<UserRecord> users = view->ListUsers();
-  for (const auto& u : users) {
-    auto by_name = ops.FindUserId(u.name);
-    if (!by_name.ok() || *by_name != u.id) {
-      return Status::Corruption("user " + u.name + " missing from the name index");
-    }
-    auto rows = ops.UserMailboxes(u.id);
-    if (!rows.ok()) return rows.status();
-    std::uint64_t bytes = 0, count = 0;
-    bool has_inbox = false;
-    for (const auto& row : *rows) {
-      const MailboxRecord& r = row.rec;
-      std::string where = "mailbox " + std::to_string(r.id) + " (" + r.name + ")";
-      if (r.user != u.id) return Status::Corruption(where + " belongs to another user");
-      auto back = ops.FindMailboxId(u.id, r.name);
-      if (!back.ok() || *back != r.id) return Status::Corruption(where + ": name index differs");
-      if (r.id > *next_mailbox) return Status::Corruption(where + ": id beyond next_mailbox_id");
-      indexed.insert(r.id);
-      if (r.name == "INBOX") has_inbox = true;
-      auto msgs = ops.MailboxMessages(r.id);
-      if (!msgs.ok()) return msgs.status();
-      std::uint32_t unseen = 0, deleted = 0;
-      std::uint64_t size = 0;
-      for (const auto& m : *msgs) {
-        if (m.uid == 0 || m.uid >= r.uidnext) {
-          return Status::Corruption(where + ": uid " + std::to_string(m.uid) + " >= uidnext");
-        }
-        if (m.modseq == 0 || m.modseq > r.highest_modseq) {
-          return Status::Corruption(where + ": modseq beyond highest_modseq");
-        }
-        if (m.guid == 0 || m.guid > *next_guid || !guids.insert(m.guid).second) {
-          return Status::Corruption(where + ": bad or duplicate guid");
-        }
-        if (!(m.flags.system & kFlagSeen)) ++unseen;
-        if (m.flags.system & kFlagDeleted) ++deleted;
-        size += m.size;
-        auto blob = ops.Get(db.blobs, BlobKey(m.blob));
-        if (!blob.ok()) return Status::Corruption(where + ": message without blob");
-        if (blob->size() != m.size) return Status::Corruption(where + ": size differs from blob");
-        refs[std::string(BlobKey(m.blob))]++;
-      }
-      if (r.messages != msgs->size() || r.unseen != unseen || r.deleted != deleted ||
-          r.size != size) {
-        return Status::Corruption(where + ": counts differ from a recount");
-      }
-      // Change rows: ascending modseq, at most highest_modseq.
-      Status bad;
-      Status s = ops.Scan(db.changes, U64Key(r.id), [&](std::string_view k, std::string_view) {
-        if (k.size() != 16 || GetBigEndian64(k.data() + 8) > r.highest_modseq) {
-          bad = Status::Corruption(where + ": change row beyond highest_modseq");
-          return false;
-        }
-        return true;
-      });
-      if (!s.ok()) return s;
-      if (!bad.ok()) return bad;
-      bytes += size;
-      count += msgs->size();
-    }
-    if (!has_inbox) return Status::Corruption("user " + u.name + " has no INBOX");
-    if (u.used_bytes != bytes || u.used_messages != count) {
-      return Status::Corruption("user " + u.name + ": usage differs from its mailboxes");
-    }
+  ConsistencyReport report;
+  CheckInvariants(view->ops(), &report);
+  if (report.ok()) return Status::Ok();
+  std::string text = std::to_string(report.problem_count()) + " problem(s): ";
+  for (std::size_t i = 0; i < report.problems.size(); ++i) {
+    if (i > 0) text += "; ";
+    text += report.problems[i];
   }
-  // Every mailbox row is indexed.
-  Status bad;
-  Status s = ops.Scan(db.mailbox_meta, {}, [&](std::string_view k, std::string_view) {
-    if (k.size() != 8 || !indexed.count(GetBigEndian64(k.data()))) {
-      bad = Status::Corruption("mailbox row without a name or user");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
-  // Messages of mailboxes that do not exist.
-  s = ops.Scan(db.messages, {}, [&](std::string_view k, std::string_view) {
-    if (k.size() != 12 || !indexed.count(GetBigEndian64(k.data()))) {
-      bad = Status::Corruption("message row of a missing mailbox");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
-  // Refcounts equal references; no orphan blobs or structures.
-  std::size_t ref_rows = 0;
-  s = ops.Scan(db.blob_refs, {}, [&](std::string_view k, std::string_view v) {
-    ++ref_rows;
-    auto it = refs.find(std::string(k));
-    if (v.size() != 8 || it == refs.end() || it->second != GetBigEndian64(v.data())) {
-      bad = Status::Corruption("blob refcount differs from its references");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
-  if (ref_rows != refs.size()) return Status::Corruption("referenced blob without refcount");
-  s = ops.Scan(db.blobs, {}, [&](std::string_view k, std::string_view) {
-    if (!refs.count(std::string(k))) {
-      bad = Status::Corruption("orphan blob");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!bad.ok()) return bad;
-  s = ops.Scan(db.structure, {}, [&](std::string_view k, std::string_view) {
-    if (!refs.count(std::string(k))) {
-      bad = Status::Corruption("orphan structure");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  return bad;
+  return Status::Corruption(std::move(text));
 }
 
 }  // namespace pillarbox::storage::lmdb

@@ -55,10 +55,15 @@ void StoreFixture::Open() {
 }
 
 void StoreFixture::Reopen() {
+  Close();
+  Open();
+}
+
+void StoreFixture::Close() {
+  if (!store_) return;
   store_->Flush();
   executor_.RunPending();
   store_.reset();
-  Open();
 }
 
 void StoreFixture::RunPending() { executor_.RunPending(); }

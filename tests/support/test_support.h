@@ -53,11 +53,13 @@ class StoreFixture {
   storage::UserRecord AddUser(const std::string& name, const std::string& password);
   // Convenience: store a message (fails the test on error).
   storage::AppendResult Deliver(storage::UserId user, const std::string& bytes,
-                                const std::string& mailbox = "INBOX",
-                                storage::Flags flags = {});
+                                const std::string& mailbox = "INBOX", storage::Flags flags = {});
 
   // Reopens the store on the same directory (restart).
   void Reopen();
+  // Closes the store (after its pending work); the directory stays until
+  // the fixture goes. Reopen() opens it again.
+  void Close();
 
  private:
   void Open();
