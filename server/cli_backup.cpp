@@ -120,7 +120,7 @@ int Restore(const config::Config& config, const RestoreArgs& args) {
     return ExitFor(info.status());
   }
   std::printf("restored %s (backup of %s, checksum verified) into %s in %.1f s\n",
-              args.file.c_str(), FormatTime(info->created).c_str(), store_dir.c_str(),
+              args.file.c_str(), IsoTime(info->created).c_str(), store_dir.c_str(),
               SecondsSince(start));
   // The backup was a consistent snapshot; say so of the restored store too.
   auto report = storage::VerifyStore(store_dir);

@@ -175,7 +175,7 @@ void CmdSearch(ImapSession& s, Command& cmd) {
   auto ret = ParseSearchReturn(cmd.args, &pos, allowed);
   if (!ret.ok()) return s.FinishBad(cmd, ret.status().message());
   // IMAP4rev2 (RFC 9051 6.4.4): SEARCH always answers ESEARCH.
-  if (!ret->esearch && s.enabled().count("IMAP4REV2") != 0) {
+  if (!ret->esearch && s.imap4rev2()) {
     ret->esearch = true;
     ret->all = true;
   }

@@ -241,6 +241,9 @@ TEST_F(WireTest, Rev2HasNoRecentAndAnnouncesClosed) {
   // Selecting again tells the client the previous mailbox is closed.
   std::string r = Run(*c, "f EXAMINE INBOX\r\n", "f");
   EXPECT_TRUE(r.starts_with("* OK [CLOSED] Previous mailbox closed.\r\n")) << r;
+  // SEARCH answers with ESEARCH (RFC 9051 6.4.4).
+  EXPECT_EQ(Run(*c, "s SEARCH ALL\r\n", "s"),
+            "* ESEARCH (TAG \"s\") ALL 1:2\r\ns OK Search completed.\r\n");
   // An IMAP4rev2 session takes no \Recent away from an IMAP4rev1 one.
   auto old = LoggedIn();
   r = Run(*old, "g SELECT INBOX\r\n", "g");
