@@ -135,6 +135,8 @@ tls_listen = []
 listen = []
 [smtp]
 listen = []
+[http]
+listen = []
 [limits]
 max_connections = 5000
 max_connections_per_ip = 5000

@@ -158,6 +158,62 @@ Status CheckImapProfile(std::string_view profile) {
 Status CheckImapRemovals(std::string_view list) { return CheckRemovals(kImapExtensions, list); }
 Status CheckPop3Removals(std::string_view list) { return CheckRemovals(kPop3Capabilities, list); }
 
+namespace {
+
+// Splits "ADDRESS=VALUE" at its first '=' (addresses have none).
+bool SplitListenerEntry(std::string_view entry, std::string_view* address,
+                        std::string_view* value) {
+  std::size_t eq = entry.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 >= entry.size()) return false;
+  *address = entry.substr(0, eq);
+  *value = entry.substr(eq + 1);
+  while (!address->empty() && address->back() == ' ') address->remove_suffix(1);
+  while (!value->empty() && value->front() == ' ') value->remove_prefix(1);
+  return !address->empty() && !value->empty();
+}
+
+}  // namespace
+
+Status CheckImapListenerProfile(std::string_view entry) {
+  std::string_view address, value;
+  if (!SplitListenerEntry(entry, &address, &value)) {
+    return Status::InvalidArgument("\"" + std::string(entry) +
+                                   "\": expected ADDRESS=PROFILE, e.g. 127.0.0.1:1144=rfc3501");
+  }
+  return value.front() == '-' ? CheckImapRemovals(value) : CheckImapProfile(value);
+}
+
+Status CheckPop3ListenerCapabilities(std::string_view entry) {
+  std::string_view address, value;
+  if (!SplitListenerEntry(entry, &address, &value)) {
+    return Status::InvalidArgument("\"" + std::string(entry) +
+                                   "\": expected ADDRESS=-REMOVALS, e.g. 127.0.0.1:1111=-UIDL");
+  }
+  return CheckPop3Removals(value);
+}
+
+std::string ListenerOverride(const std::vector<std::string>& entries, std::string_view address) {
+  for (const std::string& entry : entries) {
+    std::string_view a, v;
+    if (SplitListenerEntry(entry, &a, &v) && a == address) return std::string(v);
+  }
+  return {};
+}
+
+void ApplyListenerOverride(ImapConfig* imap, std::string_view value) {
+  if (value.empty()) return;
+  if (value.front() == '-') {
+    imap->capabilities += (imap->capabilities.empty() ? "" : " ") + std::string(value);
+  } else {
+    imap->profile = std::string(value);
+  }
+}
+
+void ApplyListenerOverride(Pop3Config* pop3, std::string_view value) {
+  if (value.empty()) return;
+  pop3->capabilities += (pop3->capabilities.empty() ? "" : " ") + std::string(value);
+}
+
 unsigned ImapDisabled(const ImapConfig& imap) {
   unsigned bits = 0;
   for (const Profile& p : kProfiles) {

@@ -12,6 +12,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -76,6 +77,19 @@ Status CheckImapProfile(std::string_view profile);
 // A space- or comma-separated list of removals, each "-NAME" ("-IDLE -MOVE").
 Status CheckImapRemovals(std::string_view list);
 Status CheckPop3Removals(std::string_view list);
+
+// Per-listener overrides (imap.listener_profiles, pop3.listener_capabilities):
+// "ADDRESS=VALUE", VALUE a profile name (IMAP) or a removal list. Checked
+// entry by entry.
+Status CheckImapListenerProfile(std::string_view entry);
+Status CheckPop3ListenerCapabilities(std::string_view entry);
+// The VALUE for the listener `address` (as written in listen/tls_listen),
+// or "" when it has none.
+std::string ListenerOverride(const std::vector<std::string>& entries, std::string_view address);
+// Applies a listener's VALUE: a profile name replaces imap.profile, a
+// removal list is added to imap.capabilities (pop3.capabilities).
+void ApplyListenerOverride(ImapConfig* imap, std::string_view value);
+void ApplyListenerOverride(Pop3Config* pop3, std::string_view value);
 
 // The extensions turned off by the profile and the removals.
 unsigned ImapDisabled(const ImapConfig& imap);

@@ -521,6 +521,7 @@ std::vector<KeyDesc> BuildTable() {
   t.back().per_user = true;
   t.push_back(StringKey(PB_FIELD(imap, capabilities), CheckImapRemovals));
   t.back().per_user = true;
+  t.push_back(ListKey(PB_FIELD(imap, listener_profiles), CheckImapListenerProfile));
   // [pop3]
   t.push_back(ListKey(PB_FIELD(pop3, listen), CheckTcpListen));
   t.push_back(ListKey(PB_FIELD(pop3, tls_listen), CheckTcpListen));
@@ -534,6 +535,7 @@ std::vector<KeyDesc> BuildTable() {
   t.push_back(DurationKey<Seconds>(PB_FIELD(pop3, login_delay), Millis(0)));
   t.push_back(StringKey(PB_FIELD(pop3, capabilities), CheckPop3Removals));
   t.back().per_user = true;
+  t.push_back(ListKey(PB_FIELD(pop3, listener_capabilities), CheckPop3ListenerCapabilities));
   // [lmtp]
   t.push_back(ListKey(PB_FIELD(lmtp, listen), CheckAnyListen));
   t.push_back(StringKey(PB_FIELD(lmtp, socket_mode), CheckSocketMode));
@@ -685,7 +687,26 @@ Status KeyError(std::string_view key, const Status& s) {
 }
 
 // Constraints between keys, checked after the file and the environment.
+// A per-listener entry must name an address the protocol listens on.
+Status CheckListenerEntries(const std::vector<std::string>& entries,
+                            const std::vector<std::string>& listen,
+                            const std::vector<std::string>& tls_listen, const std::string& key) {
+  for (const std::string& entry : entries) {
+    std::string address = entry.substr(0, entry.find('='));
+    while (!address.empty() && address.back() == ' ') address.pop_back();
+    if (std::find(listen.begin(), listen.end(), address) == listen.end() &&
+        std::find(tls_listen.begin(), tls_listen.end(), address) == tls_listen.end()) {
+      return Invalid(key + ": " + address + " is not one of the listen or tls_listen addresses");
+    }
+  }
+  return Status::Ok();
+}
+
 Status Validate(const Config& c) {
+  PB_RETURN_IF_ERROR(CheckListenerEntries(c.imap.listener_profiles, c.imap.listen,
+                                          c.imap.tls_listen, "imap.listener_profiles"));
+  PB_RETURN_IF_ERROR(CheckListenerEntries(c.pop3.listener_capabilities, c.pop3.listen,
+                                          c.pop3.tls_listen, "pop3.listener_capabilities"));
   if (c.limits.output_low_water >= c.limits.output_high_water) {
     return Invalid("limits.output_low_water: must be below limits.output_high_water (" +
                    std::to_string(c.limits.output_high_water) + ")");

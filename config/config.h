@@ -51,6 +51,9 @@ struct ImapConfig {
   Seconds idle_timeout{30 * 60};  // RFC 3501 5.4: at least 30 minutes
   std::string profile = "full";   // capability profile (config/capabilities.h)
   std::string capabilities;       // removals: "-IDLE -MOVE -LITERAL+"
+  // Per listener: "ADDRESS=PROFILE" or "ADDRESS=-REMOVALS" for an address
+  // of listen/tls_listen ("127.0.0.1:1144=rfc3501").
+  std::vector<std::string> listener_profiles;
 };
 
 struct Pop3Config {
@@ -62,6 +65,8 @@ struct Pop3Config {
   Seconds idle_timeout{10 * 60};  // RFC 1939: at least 10 minutes
   Seconds login_delay{0};         // minimum time between logins (0: none); advertised in CAPA
   std::string capabilities;       // removals: "-UIDL -TOP -PIPELINING" (config/capabilities.h)
+  // Per listener: "ADDRESS=-REMOVALS" ("127.0.0.1:1111=-UIDL -TOP").
+  std::vector<std::string> listener_capabilities;
 };
 
 struct LmtpConfig {

@@ -143,6 +143,9 @@ struct ConnectionInfo {
   bool tls_available = false;  // a certificate is loaded (STARTTLS possible)
   bool unix_socket = false;    // LMTP over a unix socket
   bool compressed = false;     // SessionOutput::StartCompression() succeeded
+  // The listener's capability override (imap.listener_profiles,
+  // pop3.listener_capabilities): a profile name or removals; "" for none.
+  std::string listener_capabilities;
 };
 
 // Whether a plaintext password (IMAP LOGIN, AUTHENTICATE PLAIN/LOGIN, POP3

@@ -75,7 +75,7 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
         return Status::InvalidArgument(std::string(key) +
                                        ": unix sockets are only supported for lmtp.listen");
       }
-      out.push_back(ListenerSpec{protocol, tls, key, std::move(*a), *lmtp_mode});
+      out.push_back(ListenerSpec{protocol, tls, key, std::move(*a), *lmtp_mode, text});
     }
     return Status::Ok();
   };
@@ -93,7 +93,7 @@ Result<std::vector<ListenerSpec>> ListenersFromConfig(const config::Config& conf
     ListenAddress a;
     a.kind = ListenAddress::Kind::kUnix;
     a.path = *path;
-    out.push_back(ListenerSpec{protocol, false, key, std::move(a), *mode});
+    out.push_back(ListenerSpec{protocol, false, key, std::move(a), *mode, value});
     return Status::Ok();
   };
   PB_RETURN_IF_ERROR(add("imap", false, "imap.listen", config.imap.listen));

@@ -30,6 +30,7 @@ struct ListenerSpec {
   std::string key;  // "imap.tls_listen", for messages
   ListenAddress address;
   unsigned unix_mode = 0666;  // permissions of a unix socket (lmtp.socket_mode, ...)
+  std::string text;           // the address as written in the config
 };
 
 // Every listener of the config, in a stable order: imap, pop3, lmtp, smtp,

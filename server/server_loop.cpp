@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/memory_budget.h"
 #include "common/metrics.h"
+#include "config/capabilities.h"
 #include "server/paths.h"
 #include "server/store_options.h"
 #include "server/transcript_book.h"
@@ -329,6 +330,13 @@ void Server::Accept(Listener* l) {
   }
   protocols::ConnectionInfo info;
   info.unix_socket = unix_socket;
+  if (l->spec.protocol == "imap") {
+    info.listener_capabilities =
+        config::ListenerOverride(config_.imap.listener_profiles, l->spec.text);
+  } else if (l->spec.protocol == "pop3") {
+    info.listener_capabilities =
+        config::ListenerOverride(config_.pop3.listener_capabilities, l->spec.text);
+  }
   if (unix_socket) {
     info.loopback = true;
   } else {

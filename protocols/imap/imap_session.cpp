@@ -35,7 +35,9 @@ ImapSession::ImapSession(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out) {
   id_ = ctx_.registry->Add(this);
-  disabled_ = config::ImapDisabled(ctx_.config->imap);
+  config::ImapConfig imap = ctx_.config->imap;
+  config::ApplyListenerOverride(&imap, info_.listener_capabilities);
+  disabled_ = config::ImapDisabled(imap);
   UpdateParserLimits();
 }
 
@@ -460,7 +462,12 @@ void ImapSession::OnLoggedIn(const Command& cmd, storage::UserRecord user) {
     LOG_WARN("imap session {}: user {}: stored setting ignored, the configured value applies: {}",
              id_, LogSafe(user.name), LogSafe(p));
   }
-  disabled_ = config::ImapDisabled(user_config_->imap);
+  // The listener's profile applies unless the user has one of their own.
+  config::ImapConfig imap = user_config_->imap;
+  if (user.settings.count("imap.profile") == 0 && user.settings.count("imap.capabilities") == 0) {
+    config::ApplyListenerOverride(&imap, info_.listener_capabilities);
+  }
+  disabled_ = config::ImapDisabled(imap);
   user_ = std::move(user);
   state_ = State::kAuthenticated;
   logged_in_ = true;

@@ -80,7 +80,9 @@ Pop3Session::Pop3Session(protocols::SessionContext& ctx, protocols::ConnectionIn
                          protocols::SessionOutput& out)
     : ctx_(ctx), info_(info), out_(out), config_(*ctx.config) {
   id_ = ctx_.registry->Add(this);
-  disabled_ = config::Pop3Disabled(config_.pop3);
+  config::Pop3Config pop3 = config_.pop3;
+  config::ApplyListenerOverride(&pop3, info_.listener_capabilities);
+  disabled_ = config::Pop3Disabled(pop3);
 }
 
 Pop3Session::~Pop3Session() {
@@ -580,7 +582,12 @@ void Pop3Session::CompleteLogin(storage::UserRecord user) {
   // may be set per user is read from user_config_ from here on.
   std::vector<std::string> problems;
   user_config_ = config::UserConfig(config_, user.settings, &problems);
-  disabled_ = config::Pop3Disabled(user_config_->pop3);
+  // The listener's removals apply unless the user has their own.
+  config::Pop3Config pop3 = user_config_->pop3;
+  if (user.settings.count("pop3.capabilities") == 0) {
+    config::ApplyListenerOverride(&pop3, info_.listener_capabilities);
+  }
+  disabled_ = config::Pop3Disabled(pop3);
   for (const std::string& p : problems) {
     LOG_WARN("pop3 {}: user {}: stored setting ignored, the configured value applies: {}", id_,
              LogSafe(user.name), LogSafe(p));

@@ -245,7 +245,10 @@ class Checker {
   }
 
   void MailboxCounts() {
-    for (auto& [id, st] : mailboxes_) {
+    for (auto& entry : mailboxes_) {
+      // Named, not structured bindings: the lambda uses them (clang 14).
+      const auto id = entry.first;
+      auto& st = entry.second;
       const MailboxRecord& r = st.row.rec;
       auto differs = [&](const char* what, std::uint64_t stored, std::uint64_t counted) {
         if (stored != counted) {

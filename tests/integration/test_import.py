@@ -263,7 +263,11 @@ def test_sigkill_during_import_then_rerun_has_no_duplicates(make_server, tmp_pat
     wait_for(some_stored, timeout=30, what="part of the import")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # The store is consistent after the kill (checked while the server runs).
+    verify = server.cli("verify", check=False)
+    assert verify.returncode == 0, verify.stdout.decode() + verify.stderr.decode()
     server.cli("import", "alice", str(mbox), timeout=300)
+    assert server.cli("verify", check=False).returncode == 0
     imap = imap_login(server.ports["imap"])
     n = int(imap.select("INBOX", readonly=True)[1][0])
     typ, data = imap.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")

@@ -6,7 +6,7 @@ import imaplib
 import poplib
 import subprocess
 
-from conftest import BIN, message, read_line
+from conftest import BIN, free_port, message, read_line
 
 USER, PASSWORD = "alice", "secret"
 
@@ -100,3 +100,62 @@ def test_bad_profile_is_a_config_error(make_server):
     p = subprocess.run([BIN, "serve", "--config", srv.config_path], capture_output=True, timeout=30)
     assert p.returncode != 0
     assert b"imap.profile" in p.stderr + p.stdout
+
+
+def caps(conn):
+    return conn.capability()[1][0].decode().split()
+
+
+def test_profile_per_listener(make_server):
+    srv = make_server(start=False)
+    plain, pop_plain = free_port(), free_port()
+    srv.sections["imap"]["listen"].append(f"127.0.0.1:{plain}")
+    srv.sections["imap"]["listener_profiles"] = [f"127.0.0.1:{plain}=rfc3501"]
+    srv.sections["pop3"]["listen"].append(f"127.0.0.1:{pop_plain}")
+    srv.sections["pop3"]["listener_capabilities"] = [f"127.0.0.1:{pop_plain}=-UIDL -TOP"]
+    srv.write_config()
+    srv.start()
+    srv.deliver(USER, message(subject="one"))
+
+    # The second port acts like a plain IMAP4rev1 server, before and after login.
+    conn = imaplib.IMAP4("127.0.0.1", plain, timeout=10)
+    assert "LITERAL+" not in conn.capabilities and "IDLE" not in conn.capabilities
+    conn.login(USER, PASSWORD)
+    assert "MOVE" not in caps(conn) and "QRESYNC" not in caps(conn)
+    conn.select("INBOX")
+    assert raw(conn, "MOVE", "1", "Trash")[0] == "BAD"
+    conn.logout()
+    # The first port is the full server.
+    conn = imaplib.IMAP4("127.0.0.1", srv.ports["imap"], timeout=10)
+    conn.login(USER, PASSWORD)
+    assert "MOVE" in caps(conn) and "QRESYNC" in caps(conn)
+    conn.logout()
+    # A user's own profile wins over the listener's.
+    srv.cli("user", "set", USER, "imap.profile=full")
+    conn = imaplib.IMAP4("127.0.0.1", plain, timeout=10)
+    conn.login(USER, PASSWORD)
+    assert "MOVE" in caps(conn)
+    conn.logout()
+
+    pop = poplib.POP3("127.0.0.1", pop_plain, timeout=10)
+    assert "UIDL" not in pop.capa() and "TOP" not in pop.capa()
+    pop.user(USER)
+    pop.pass_(PASSWORD)
+    try:
+        pop.uidl()
+        assert False, "UIDL answered"
+    except poplib.error_proto as e:
+        assert str(e).startswith("b'-ERR")
+    pop.quit()
+    pop = poplib.POP3("127.0.0.1", srv.ports["pop3"], timeout=10)
+    assert "UIDL" in pop.capa()
+    pop.quit()
+
+
+def test_listener_profile_must_name_a_listener(make_server):
+    srv = make_server(start=False)
+    srv.sections["imap"]["listener_profiles"] = ["127.0.0.1:9=rfc3501"]
+    srv.write_config()
+    result = srv.cli("check-config", check=False)
+    assert result.returncode != 0
+    assert "imap.listener_profiles" in result.stderr.decode()

@@ -758,3 +758,36 @@ TEST_F(ConfigTest, TranscriptKeys) {
 
 }  // namespace
 }  // namespace pillarbox::config
+
+namespace pillarbox::config {
+namespace {
+
+TEST_F(ConfigTest, ListenerProfiles) {
+  auto c = Parse(
+      "[imap]\nlisten = [\"127.0.0.1:1143\", \"127.0.0.1:1144\"]\n"
+      "listener_profiles = [\"127.0.0.1:1144=rfc3501\", \"127.0.0.1:1993=-IDLE -MOVE\"]\n"
+      "[pop3]\nlisten = [\"127.0.0.1:1110\"]\nlistener_capabilities = [\"127.0.0.1:1110=-UIDL\"]\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(ListenerOverride(c->imap.listener_profiles, "127.0.0.1:1144"), "rfc3501");
+  EXPECT_EQ(ListenerOverride(c->imap.listener_profiles, "127.0.0.1:1993"), "-IDLE -MOVE");
+  EXPECT_EQ(ListenerOverride(c->imap.listener_profiles, "127.0.0.1:1143"), "");
+  ImapConfig imap = c->imap;
+  ApplyListenerOverride(&imap, "rfc3501");
+  EXPECT_NE(ImapDisabled(imap) & kImapMove, 0u);
+  imap = c->imap;
+  ApplyListenerOverride(&imap, "-IDLE -MOVE");
+  EXPECT_EQ(ImapDisabled(imap), kImapIdle | kImapMove);
+  Pop3Config pop3 = c->pop3;
+  ApplyListenerOverride(&pop3, "-UIDL");
+  EXPECT_EQ(Pop3Disabled(pop3), kPop3Uidl);
+  // Not a listener, no '=', an unknown profile or removal.
+  EXPECT_NE(Error("[imap]\nlistener_profiles = [\"127.0.0.1:9=rfc3501\"]\n")
+                .find("not one of the listen"),
+            std::string::npos);
+  EXPECT_NE(Error("[imap]\nlistener_profiles = [\"127.0.0.1:1143\"]\n"), "");
+  EXPECT_NE(Error("[imap]\nlistener_profiles = [\"127.0.0.1:1143=bogus\"]\n"), "");
+  EXPECT_NE(Error("[pop3]\nlistener_capabilities = [\"127.0.0.1:1110=-MOVE\"]\n"), "");
+}
+
+}  // namespace
+}  // namespace pillarbox::config
