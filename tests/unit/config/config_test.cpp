@@ -766,7 +766,8 @@ TEST_F(ConfigTest, ListenerProfiles) {
   auto c = Parse(
       "[imap]\nlisten = [\"127.0.0.1:1143\", \"127.0.0.1:1144\"]\n"
       "listener_profiles = [\"127.0.0.1:1144=rfc3501\", \"127.0.0.1:1993=-IDLE -MOVE\"]\n"
-      "[pop3]\nlisten = [\"127.0.0.1:1110\"]\nlistener_capabilities = [\"127.0.0.1:1110=-UIDL\"]\n");
+      "[pop3]\nlisten = [\"127.0.0.1:1110\"]\nlistener_capabilities = "
+      "[\"127.0.0.1:1110=-UIDL\"]\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(ListenerOverride(c->imap.listener_profiles, "127.0.0.1:1144"), "rfc3501");
   EXPECT_EQ(ListenerOverride(c->imap.listener_profiles, "127.0.0.1:1993"), "-IDLE -MOVE");
