@@ -87,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Sort keys: what is stored reads back the same; any bytes as stored keys
   // are refused or read within bounds.
   SortKeys keys = ComputeSortKeys(raw);
-  auto view = DecodeSortKeys(EncodeSortKeys(keys));
+  const std::string encoded = EncodeSortKeys(keys);  // the view points into it
+  auto view = DecodeSortKeys(encoded);
   Check(view.has_value() && view->subject == keys.subject && view->references == keys.references);
   Check(keys.subject.size() <= kMaxSortKeyBytes);
   if (auto as_keys = DecodeSortKeys(raw)) Check(as_keys->references.size() <= raw.size());
