@@ -425,7 +425,8 @@ int RunCli(int argc, char** argv) {
 
   cli::ImportArgs import_args;
   CLI::App* import = app.add_subcommand(
-      "import", "import mail from a Maildir (Dovecot's too), an mbox file or folder, or .eml files");
+      "import",
+      "import mail from a Maildir (Dovecot's too), an mbox file or folder, or .eml files");
   add_config(import);
   import->add_option("name", import_args.user, "user name")->required();
   import->add_option("path", import_args.path, "Maildir, mbox file, folder of mbox or .eml files")

@@ -169,10 +169,10 @@ class Parser {
   std::size_t text_bytes_ = 0;
   std::size_t literal_bytes_ = 0;
   std::uint64_t literal_left_ = 0;  // kLiteral / kDiscardLiteral
-  std::string tag_;      // learned from the first line (may be empty)
-  std::string name_;     // upper-cased command name ("UID FETCH": "FETCH")
-  LineScanner scan_;     // kSkipLine
-  MemoryCharge charge_;  // buf_ and the literals held
+  std::string tag_;                 // learned from the first line (may be empty)
+  std::string name_;                // upper-cased command name ("UID FETCH": "FETCH")
+  LineScanner scan_;                // kSkipLine
+  MemoryCharge charge_;             // buf_ and the literals held
 };
 
 // Renders a Value back into IMAP syntax (for logs and tests).

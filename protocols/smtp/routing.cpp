@@ -33,8 +33,8 @@ RouteDecision RouteRecipient(storage::ReadView& view, const config::Config& conf
     return d;
   }
   services::RecipientAddress target{addr.local, addr.domain, "", ""};
-  bool has_detail = SplitSubaddress(addr.local, config.delivery.subaddress_separator,
-                                    &target.base, &target.detail);
+  bool has_detail = SplitSubaddress(addr.local, config.delivery.subaddress_separator, &target.base,
+                                    &target.detail);
   if (!has_detail) target.base.clear();
   services::Recipient found;
   if (services::FindRecipient(view, target, &found).ok()) {

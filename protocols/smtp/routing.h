@@ -24,9 +24,9 @@ struct RouteDecision {
     kCatchAllMissing,  // smtp.catch_all_user does not exist
   };
   Kind kind = Kind::kUnknownUser;
-  storage::UserRecord user;        // kDeliver
-  std::string mailbox = "INBOX";   // kDeliver: the subaddress detail's mailbox, if the user has it
-  std::string create_name;         // kCreate
+  storage::UserRecord user;       // kDeliver
+  std::string mailbox = "INBOX";  // kDeliver: the subaddress detail's mailbox, if the user has it
+  std::string create_name;        // kCreate
 };
 
 // Decides for one recipient.

@@ -209,7 +209,8 @@ TEST_F(AppendSessionTest, MultiAppendFailureInTheMiddleStoresNothing) {
   ASSERT_TRUE(st.ok());
   // (With the usage and limits in KiB first: QUOTA, RFC 9208.)
   EXPECT_EQ(Run("e APPEND INBOX " + Lit(m) + " " + Lit(m) + "\r\n", "e"),
-            "* QUOTA \"\" (STORAGE 0 1)\r\ne NO [OVERQUOTA] Quota exceeded (mailbox for user is full).\r\n");
+            "* QUOTA \"\" (STORAGE 0 1)\r\ne NO [OVERQUOTA] Quota exceeded (mailbox for user is "
+            "full).\r\n");
   EXPECT_EQ(Count(), 0u);
   EXPECT_TRUE(fx_.store().CheckConsistency().ok());
   EXPECT_EQ(Run("f APPEND INBOX " + Lit(m) + "\r\n", "f"),

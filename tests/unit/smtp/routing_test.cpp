@@ -55,7 +55,7 @@ TEST_F(RoutingTest, ListedDomainsAndLookupOrder) {
   });
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   d = Route("alice+lists@example.org", true);
-  EXPECT_EQ(d.mailbox, "Lists");  // any case, spelled as it exists
+  EXPECT_EQ(d.mailbox, "Lists");         // any case, spelled as it exists
   d = Route("team@example.org", false);  // the whole address first
   EXPECT_EQ(d.user.name, "team@example.org");
   EXPECT_EQ(Route("nobody@example.org", false).kind, Kind::kUnknownUser);
