@@ -457,6 +457,11 @@ ParseEvent Parser::Next() {
 }
 
 ParseEvent Parser::NextEvent() {
+  if (pending_) {
+    ParseEvent ev = std::move(*pending_);
+    pending_.reset();
+    return ev;
+  }
   for (;;) {
     switch (state_) {
       case State::kFatal:
@@ -561,7 +566,7 @@ std::optional<ParseEvent> Parser::OnLine(std::string_view line) {
     ParseEvent ev = Error("BAD Command line too long");
     scan_.Reset();
     for (char c : line) scan_.Step(c);
-    if (EndSkippedLine()) ev.fatal = true;
+    pending_ = EndSkippedLine();
     return ev;
   }
   text_bytes_ += line.size();

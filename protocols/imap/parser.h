@@ -161,6 +161,9 @@ class Parser {
   std::size_t pos_ = 0;
   std::size_t no_lf_ = 0;  // bytes after pos_ known to hold no '\n'
   State state_ = State::kLine;
+  // An event to return before reading on: the fatal end of an over-long
+  // line that arrived whole, sent after its BAD as when it arrives in parts.
+  std::optional<ParseEvent> pending_;
 
   // The command being received: text segments with a literal between each
   // two consecutive segments.
