@@ -201,6 +201,24 @@ TEST_F(HttpSessionTest, ChunkedBodyOverTheLimitGets413) {
   EXPECT_TRUE(out_.Take().starts_with("HTTP/1.1 413"));
 }
 
+TEST_F(HttpSessionTest, BodyLimitChosenPerRequest) {
+  auto s = Make();
+  // A larger limit for one path (e.g. seeding a message), the default for the rest.
+  s->SetBodyLimit([](const Request& r) { return r.path == "/big" ? kMaxBodyBytes * 2 : 10; });
+  const std::string big(kMaxBodyBytes + 1, 'a');
+  s->OnInput("POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) +
+             "\r\n\r\n" + big);
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].body.size(), big.size());
+  EXPECT_EQ(out_.Take(), Ok("ok /big"));
+
+  s->OnInput("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n");
+  const std::string out = out_.Take();
+  EXPECT_TRUE(out.starts_with("HTTP/1.1 413 Content Too Large\r\n")) << out;
+  EXPECT_NE(out.find("at most 10 bytes"), std::string::npos) << out;
+  EXPECT_EQ(seen_.size(), 1u);
+}
+
 TEST_F(HttpSessionTest, ExpectContinueGets100First) {
   auto s = Make();
   s->OnInput("POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");

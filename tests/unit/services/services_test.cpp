@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "services/delivery.h"
 #include "services/journal.h"
+#include "services/reset.h"
 #include "services/settings.h"
 #include "services/users.h"
 #include "tests/support/test_support.h"
@@ -189,6 +190,55 @@ TEST_F(ServicesTest, UnhideReportsWhatWasNotHidden) {
   EXPECT_EQ(r.user, "alice");
   EXPECT_TRUE(r.unhidden.empty());  // never hidden
   EXPECT_EQ(r.not_found, (std::vector<storage::Uid>{m.uid, 99}));
+}
+
+// --- reset ---------------------------------------------------------------------
+
+TEST_F(ServicesTest, ResetDeletesEveryUser) {
+  auto alice = f_.AddUser("alice", "pw");
+  f_.AddUser("bob", "pw");
+  f_.Deliver(alice.id, "Subject: a\r\n\r\nx\r\n");
+  auto [o, r] = Await<ResetResult>([&](auto d) { Reset(store(), ResetOptions{}, d); });
+  ASSERT_TRUE(o.ok()) << o.message();
+  EXPECT_EQ(r.users_deleted, 2u);
+  EXPECT_EQ(r.users_kept, 0u);
+  EXPECT_TRUE(store().Read()->ListUsers().empty());
+}
+
+TEST_F(ServicesTest, ResetKeepingUsersEmptiesTheirMailboxesAndKeepsTheirAccount) {
+  auto alice = f_.AddUser("alice", "pw");
+  for (int i = 0; i < 3; ++i) f_.Deliver(alice.id, "Subject: a\r\n\r\nx\r\n");
+  ASSERT_TRUE(f_.WaitStatus([&](auto d) { store().SetQuota("alice", 4096, 7, d); }).ok());
+  ASSERT_TRUE(f_.WaitStatus([&](auto d) {
+                  store().SetUserSetting("alice", "pop3.delete_mode", "hide", d);
+                }).ok());
+  const UserRecord before = User("alice");
+
+  ResetOptions keep;
+  keep.keep_users = true;
+  auto [o, r] = Await<ResetResult>([&](auto d) { Reset(store(), keep, d); });
+  ASSERT_TRUE(o.ok()) << o.message();
+  EXPECT_EQ(r.users_deleted, 1u);
+  EXPECT_EQ(r.users_kept, 1u);
+
+  const UserRecord after = User("alice");
+  EXPECT_EQ(after.password_hash, before.password_hash);
+  EXPECT_EQ(after.quota_bytes, 4096u);
+  EXPECT_EQ(after.quota_messages, 7u);
+  EXPECT_EQ(after.settings, before.settings);
+  EXPECT_EQ(after.used_messages, 0u);
+  auto view = store().Read();
+  auto inbox = view->FindMailbox(after.id, "INBOX");
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_EQ(inbox->messages, 0u);
+  EXPECT_EQ(inbox->uidnext, 1u);  // UIDs start again at 1
+}
+
+TEST_F(ServicesTest, ResetOfAnEmptyStoreSucceeds) {
+  auto [o, r] = Await<ResetResult>([&](auto d) { Reset(store(), ResetOptions{true}, d); });
+  ASSERT_TRUE(o.ok()) << o.message();
+  EXPECT_EQ(r.users_deleted, 0u);
+  EXPECT_EQ(r.users_kept, 0u);
 }
 
 // --- delivery -----------------------------------------------------------------
