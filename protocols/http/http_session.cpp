@@ -212,7 +212,15 @@ int HttpSession::OnBody(http_parser* p, const char* at, std::size_t n) {
         "request body too large (at most " + std::to_string(s->body_limit_) + " bytes)";
     return 1;
   }
+  // The body of a seeded message may be large: it is counted, and refused
+  // for now when the process is short of memory.
+  if (!MemoryBudget::Global().Fits(n)) {
+    s->error_status_ = 503;
+    s->error_message_ = "server short of memory, try again later";
+    return 1;
+  }
   s->request_.body.append(at, n);
+  s->UpdateCharge();
   return 0;
 }
 
@@ -263,6 +271,12 @@ void HttpSession::Parse() {
     in_pos_ = 0;
   }
   parsing_ = false;
+  UpdateCharge();
+}
+
+void HttpSession::UpdateCharge() {
+  // A closing session reads nothing more: its unparsed input is dead.
+  charge_.Set((closing_ || closed_ ? 0 : in_.size()) + request_.body.size() + body_.size());
 }
 
 void HttpSession::Dispatch() {
@@ -310,6 +324,7 @@ void HttpSession::Respond(Response response) {
   body_ = head_ || response.status == 204 ? std::string() : std::move(response.body);
   body_pos_ = 0;
   writing_body_ = true;
+  UpdateCharge();
   WriteBody();
 }
 
@@ -324,6 +339,8 @@ void HttpSession::WriteBody() {
   body_.clear();
   body_pos_ = 0;
   writing_body_ = false;
+  request_.body.clear();
+  UpdateCharge();
   FinishResponse();
 }
 
@@ -368,6 +385,7 @@ void HttpSession::Close() {
   if (closing_ || closed_) return;
   closing_ = true;
   out_.Close();
+  UpdateCharge();
 }
 
 // --- connection events ----------------------------------------------------------------

@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/memory_budget.h"
 #include "protocols/session.h"
 
 namespace pillarbox::http {
@@ -166,6 +167,9 @@ class HttpSession : public protocols::Session {
   void Fail(int status, std::string_view message);
   void WriteBody();
   void FinishResponse();
+  // The bytes this session holds (unparsed input, the request body, the
+  // response body) counted against [limits] max_memory.
+  void UpdateCharge();
 
   protocols::SessionContext& ctx_;
   protocols::ConnectionInfo& info_;
@@ -196,6 +200,8 @@ class HttpSession : public protocols::Session {
   std::size_t body_pos_ = 0;
   bool writing_body_ = false;
   bool close_after_ = false;
+
+  MemoryCharge charge_;
 
   bool streaming_ = false;
   bool closing_ = false;

@@ -219,6 +219,32 @@ TEST_F(HttpSessionTest, BodyLimitChosenPerRequest) {
   EXPECT_EQ(seen_.size(), 1u);
 }
 
+TEST_F(HttpSessionTest, BodiesAreCountedAgainstTheMemoryBudget) {
+  auto& budget = MemoryBudget::Global();
+  const std::size_t base = budget.used();
+  budget.set_limit(base + 64 * 1024);
+  defer_ = true;
+  auto s = Make();
+  const std::string body(40 * 1024, 'a');
+  s->OnInput("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+             "\r\n\r\n" + body);
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_GE(budget.used(), base + body.size());  // held while the request waits
+
+  // A second client's body does not fit in what is left: 503, not a bigger heap.
+  FakeOutput out2;
+  HttpSession other(ctx_, info_, out2, [](HttpSession&, Request&) {});
+  other.OnInput("POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + body);
+  EXPECT_TRUE(out2.Take().starts_with("HTTP/1.1 503 ")) << out2.written();
+
+  Response r;
+  r.body = "done";
+  s->Respond(std::move(r));
+  EXPECT_EQ(budget.used(), base);  // answered: nothing held
+  budget.set_limit(0);
+}
+
 TEST_F(HttpSessionTest, ExpectContinueGets100First) {
   auto s = Make();
   s->OnInput("POST /a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
