@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/civil_time.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/strings.h"
@@ -103,15 +104,6 @@ Result<std::vector<std::string>> ParseKeywords(std::string_view text) {
   std::sort(out.begin(), out.end(),
             [](const std::string& a, const std::string& b) { return AsciiFold(a) < AsciiFold(b); });
   return out;
-}
-
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 struct Time {

@@ -1,75 +1,22 @@
 #include "services/delivery.h"
 
+#include <cstdint>
+
 #include "common/strings.h"
+#include "services/mailfmt.h"
 
 namespace pillarbox::services {
-namespace {
-
-// The line of `text` at `pos` without its line ending, and where the next
-// line starts.
-std::string_view LineAt(std::string_view text, std::size_t pos, std::size_t* next) {
-  std::size_t eol = text.find('\n', pos);
-  if (eol == std::string_view::npos) {
-    *next = text.size();
-    return text.substr(pos);
-  }
-  *next = eol + 1;
-  std::string_view line = text.substr(pos, eol - pos);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
-}
-
-// "From sender Thu Nov 26 10:00:00 2026": a sender and a time "hh:mm".
-// A body line "From here on..." after an empty line has no time, so an
-// mboxo file that did not quote it is not cut there.
-bool IsSeparator(std::string_view line) {
-  if (!line.starts_with("From ")) return false;
-  std::string_view rest = line.substr(5);
-  std::size_t space = rest.find(' ');
-  if (space == 0 || space == std::string_view::npos) return false;
-  for (std::size_t i = space; i + 5 <= rest.size(); ++i) {
-    auto digit = [&](std::size_t k) { return rest[i + k] >= '0' && rest[i + k] <= '9'; };
-    if (digit(0) && digit(1) && rest[i + 2] == ':' && digit(3) && digit(4)) return true;
-  }
-  return false;
-}
-
-std::string SenderOf(std::string_view from_line) {
-  std::string_view rest = from_line.substr(5);
-  std::string sender(rest.substr(0, rest.find(' ')));
-  return sender == "MAILER-DAEMON" ? std::string() : sender;
-}
-
-bool IsBlank(std::string_view line) { return line.empty(); }
-
-}  // namespace
 
 std::vector<IncomingMessage> SplitMbox(std::string_view input) {
-  if (!input.starts_with("From ")) return {IncomingMessage{"", std::string(input)}};
+  std::string_view first = input.substr(0, input.find('\n'));
+  if (!mailfmt::IsFromLine(first)) return {IncomingMessage{"", std::string(input)}};
+  // One reader of mbox for every path in: the importer's (mailfmt).
   std::vector<IncomingMessage> out;
-  std::size_t pos = 0;
-  bool previous_blank = false;
-  std::size_t blank_start = 0;  // where the empty line before `pos` starts
-  while (pos < input.size()) {
-    std::size_t next;
-    std::string_view line = LineAt(input, pos, &next);
-    bool first = out.empty();
-    if (first || (previous_blank && IsSeparator(line))) {
-      if (!first) out.back().bytes.resize(out.back().bytes.size() - (pos - blank_start));
-      out.push_back({SenderOf(line), {}});
-      previous_blank = false;
-      pos = next;
-      continue;
-    }
-    std::string_view raw = input.substr(pos, next - pos);
-    std::size_t quotes = 0;
-    while (quotes < line.size() && line[quotes] == '>') ++quotes;
-    if (quotes > 0 && line.substr(quotes).starts_with("From ")) raw.remove_prefix(1);
-    out.back().bytes.append(raw);
-    if (IsBlank(line)) blank_start = pos;
-    previous_blank = IsBlank(line);
-    pos = next;
-  }
+  mailfmt::MboxParser parser(UINT64_MAX, [&](mailfmt::MboxMessage&& m) {
+    out.push_back({std::move(m.envelope_from), std::move(m.bytes)});
+  });
+  parser.Feed(input);
+  parser.Finish();
   return out;
 }
 

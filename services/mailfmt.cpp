@@ -4,18 +4,11 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/civil_time.h"
+#include "common/strings.h"
+
 namespace pillarbox::services::mailfmt {
 namespace {
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 template <typename T>
 std::optional<T> Number(std::string_view s) {
@@ -43,16 +36,6 @@ std::vector<std::string_view> Tokens(std::string_view s, std::string_view seps =
 std::string_view TrimLineEnd(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   return line;
-}
-
-// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
 constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -318,7 +301,7 @@ storage::SpecialUse SpecialUseByName(std::string_view name) {
       {"Archives", storage::SpecialUse::kArchive},
   };
   for (const auto& a : kAliases) {
-    if (EqualsIgnoreCase(a.name, name)) return a.use;
+    if (EqualsIgnoreAsciiCase(a.name, name)) return a.use;
   }
   return storage::SpecialUse::kNone;
 }
@@ -333,7 +316,7 @@ std::optional<storage::UnixTime> ParseFromLineDate(std::string_view line) {
   for (std::size_t i = 1; i + 2 < t.size(); ++i) {
     int month = -1;
     for (int m = 0; m < 12; ++m) {
-      if (EqualsIgnoreCase(t[i], kMonths[m])) month = m;
+      if (EqualsIgnoreAsciiCase(t[i], kMonths[m])) month = m;
     }
     if (month < 0) continue;
     auto day = Number<unsigned>(t[i + 1]);
@@ -431,23 +414,23 @@ MboxMeta TakeMboxMeta(std::string* message) {
     std::string_view name = colon == std::string_view::npos ? line : line.substr(0, colon);
     std::string_view value = colon == std::string_view::npos ? "" : line.substr(colon + 1);
     dropping = true;
-    if (EqualsIgnoreCase(name, "Status")) {
+    if (EqualsIgnoreAsciiCase(name, "Status")) {
       if (value.find('R') != std::string_view::npos) meta.flags.system |= storage::kFlagSeen;
-    } else if (EqualsIgnoreCase(name, "X-Status")) {
+    } else if (EqualsIgnoreAsciiCase(name, "X-Status")) {
       for (char c : value) {
         if (c == 'A') meta.flags.system |= storage::kFlagAnswered;
         if (c == 'F') meta.flags.system |= storage::kFlagFlagged;
         if (c == 'T') meta.flags.system |= storage::kFlagDraft;
         if (c == 'D') meta.flags.system |= storage::kFlagDeleted;
       }
-    } else if (EqualsIgnoreCase(name, "X-Keywords")) {
+    } else if (EqualsIgnoreAsciiCase(name, "X-Keywords")) {
       for (std::string_view k : Tokens(value, " \t,")) meta.flags.keywords.emplace_back(k);
-    } else if (EqualsIgnoreCase(name, "X-UID")) {
+    } else if (EqualsIgnoreAsciiCase(name, "X-UID")) {
       auto t = Tokens(value);
       if (!t.empty()) {
         if (auto v = Number<std::uint32_t>(t[0]); v && *v > 0) meta.uid = *v;
       }
-    } else if (EqualsIgnoreCase(name, "X-IMAPbase")) {
+    } else if (EqualsIgnoreAsciiCase(name, "X-IMAPbase")) {
       auto t = Tokens(value);
       if (t.size() >= 2) {
         auto v = Number<std::uint32_t>(t[0]);
@@ -457,7 +440,7 @@ MboxMeta TakeMboxMeta(std::string* message) {
           meta.base_uidnext = *last + 1;
         }
       }
-    } else if (EqualsIgnoreCase(name, "X-UIDL")) {
+    } else if (EqualsIgnoreAsciiCase(name, "X-UIDL")) {
       auto t = Tokens(value);
       if (!t.empty()) meta.uidl = std::string(t[0]);
     } else {

@@ -189,29 +189,6 @@ Result<storage::Flags> ParseFlagList(const Value& value) {
   return flags;
 }
 
-std::int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
-  // Howard Hinnant's days_from_civil algorithm.
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(std::int64_t z, int& year, unsigned& month, unsigned& day) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  day = doy - (153 * mp + 2) / 5 + 1;
-  month = mp < 10 ? mp + 3 : mp - 9;
-  year = static_cast<int>(y + (month <= 2));
-}
-
 std::string FormatInternalDate(storage::UnixTime time, std::int32_t tz_minutes) {
   std::int64_t local = time + static_cast<std::int64_t>(tz_minutes) * 60;
   std::int64_t days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);

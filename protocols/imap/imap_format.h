@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/civil_time.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "protocols/imap/value.h"
@@ -98,9 +99,9 @@ Result<DateTime> ParseDateTime(std::string_view text);
 // unquoted them). Returns the civil date as days since 1970-01-01.
 Result<std::int64_t> ParseSearchDate(std::string_view text);
 
-// Days since 1970-01-01 of a civil date (proleptic Gregorian), and back.
-std::int64_t DaysFromCivil(int year, unsigned month, unsigned day);
-void CivilFromDays(std::int64_t days, int& year, unsigned& month, unsigned& day);
+// Days since 1970-01-01 of a civil date, and back (common/civil_time.h).
+using pillarbox::CivilFromDays;
+using pillarbox::DaysFromCivil;
 
 // --- strings ---------------------------------------------------------------
 

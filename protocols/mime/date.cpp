@@ -120,15 +120,6 @@ bool ParseTime(std::string_view s, int* h, int* m, int* sec) {
 
 }  // namespace
 
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 std::optional<ParsedDate> ParseRfc5322Date(std::string_view value) {
   std::vector<std::string> tokens = Tokens(value);
   int day = -1, month = 0, year = -1, hour = 0, minute = 0, second = 0;

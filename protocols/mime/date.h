@@ -13,6 +13,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/civil_time.h"
+
 namespace pillarbox::mime {
 
 struct ParsedDate {
@@ -24,7 +26,6 @@ struct ParsedDate {
 // nullopt when no date can be recognized.
 std::optional<ParsedDate> ParseRfc5322Date(std::string_view value);
 
-// Days since 1970-01-01 of a proleptic Gregorian date (month 1..12).
-std::int64_t DaysFromCivil(std::int64_t year, unsigned month, unsigned day);
+using pillarbox::DaysFromCivil;  // common/civil_time.h
 
 }  // namespace pillarbox::mime
