@@ -29,6 +29,15 @@ constexpr std::size_t kMaxAppendsInFlight = 256;
 constexpr std::uint64_t kMaxBytesInFlight = 64u << 20;
 // How much of an mbox is read at a time.
 constexpr std::size_t kReadChunkBytes = 1u << 20;
+// HIGHESTMODSEQ given to a mailbox whose source UIDs are kept, before its
+// messages are stored. The source's own value is not in the files (Dovecot
+// keeps it in its index files), and a CONDSTORE/QRESYNC client that
+// remembers it asks for the changes after it: were Pillarbox's lower, the
+// client would miss the next changes until the counter caught up. Far above
+// what a Dovecot mailbox reaches (one per change), and below 2^31 for
+// clients that keep it in an int: such a client gets every message's flags
+// once (unchanged, no bodies) and everything after that.
+constexpr storage::ModSeq kKeptUidsModseqFloor = 1'000'000'000;
 
 enum class Kind { kMaildir, kMbox, kEml };
 
@@ -484,9 +493,10 @@ bool KeepUids(storage::Store& store, const ImportOptions& o, storage::UserId use
     rep.note = "UIDs not kept: the mailbox already holds other messages";
     return false;
   }
-  if (o.dry_run || target.uidvalidity == uidvalidity) return true;
+  if (o.dry_run) return true;
+  // Also on a rerun (the same UIDVALIDITY): then only HIGHESTMODSEQ may grow.
   std::optional<Status> st;
-  store.SetMailboxUidState(user, target.name, uidvalidity, 1,
+  store.SetMailboxUidState(user, target.name, uidvalidity, 1, kKeptUidsModseqFloor,
                            [&](Status s) { st.emplace(std::move(s)); });
   o.wait([&] { return st.has_value(); });
   if (!st->ok()) {
@@ -500,7 +510,7 @@ void RaiseUidNext(storage::Store& store, const ImportOptions& o, storage::UserId
                   const std::string& name, std::uint32_t uidvalidity, storage::Uid uidnext) {
   if (o.dry_run || uidnext == 0) return;
   std::optional<Status> st;
-  store.SetMailboxUidState(user, name, uidvalidity, uidnext,
+  store.SetMailboxUidState(user, name, uidvalidity, uidnext, /*min_highest_modseq=*/0,
                            [&](Status s) { st.emplace(std::move(s)); });
   o.wait([&] { return st.has_value(); });
 }
