@@ -138,6 +138,7 @@ class Importer {
   std::size_t in_flight_ = 0;
   std::uint64_t bytes_in_flight_ = 0;
   std::set<std::pair<std::string, storage::UnixTime>> known_;
+  std::set<std::string> source_names_;  // every mailbox of the source
   TransferProgress progress_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress_{};
@@ -185,7 +186,10 @@ Outcome Importer::Run() {
 
   std::vector<SourceMailbox> sources;
   if (Outcome o = Scan(&sources); !o.ok()) return o;
-  for (const auto& s : sources) progress_.total_bytes += s.bytes;
+  for (const auto& s : sources) {
+    progress_.total_bytes += s.bytes;
+    source_names_.insert(s.name);
+  }
   for (const auto& s : sources) {
     if (Outcome o = ImportMailbox(s); !o.ok()) {
       Drain();
@@ -327,7 +331,8 @@ Outcome Importer::Scan(std::vector<SourceMailbox>* out) {
 
 // The store's mailbox for a source one: the same name, or, for a name that
 // suggests a special use ("Sent Items") the store's mailbox of that use when
-// the name itself is not there (the default "Sent").
+// the name itself is not there (the default "Sent") and the source has no
+// mailbox of that name: two source mailboxes are never merged into one.
 Outcome Importer::PrepareTarget(const SourceMailbox& src, storage::MailboxRecord* target) {
   std::string name = src.name;
   storage::SpecialUse use = mailfmt::SpecialUseByName(name);
@@ -342,7 +347,7 @@ Outcome Importer::PrepareTarget(const SourceMailbox& src, storage::MailboxRecord
                         : Result<storage::MailboxRecord>(Status::NotFound("dry run"));
   if (!found.ok() && use != storage::SpecialUse::kNone && name.find('/') == std::string::npos) {
     for (const auto& b : boxes) {
-      if (b.special_use == use) {
+      if (b.special_use == use && !source_names_.contains(b.name)) {
         name = b.name;
         found = b;
       }

@@ -7,11 +7,12 @@ import imaplib
 import os
 import re
 import smtplib
+import subprocess
 import tempfile
 import threading
 import time
 
-from conftest import Server, message, wait_for
+from conftest import BIN, Server, message, wait_for
 
 
 class Deliveries:
@@ -252,3 +253,45 @@ def test_verify_backup_restore_of_a_store_without_sort_keys(make_server, tmp_pat
     # The server added the database when it opened the store.
     r = target.cli("verify")
     assert "note:" not in r.stdout.decode(), r.stdout
+
+
+def test_restore_through_the_container_entry_point(server, tmp_path):
+    """README, Docker: a one-off container on a new volume restores a backup
+    (the entry point's `init` made an empty store, which restore replaces),
+    and the server then started on that volume serves the mail."""
+    from test_docker_entrypoint import ENTRYPOINT, base_env, run
+
+    server.deliver("alice", message(subject="in-the-backup"))
+    backup = os.path.join(tmp_path, "b.pbbackup")
+    server.cli("backup", backup)
+    volume = tmp_path / "volume"
+    env, ports = base_env(volume)
+    r = run(env, BIN, "restore", backup)
+    out = r.stdout.decode()
+    assert "checksum verified" in out and "no problems found" in out, out
+    # Restoring again into that volume now needs --force (it holds mail).
+    r = run(env, BIN, "restore", backup, check=False)
+    assert r.returncode == 73 and b"pass --force" in r.stderr, r.stderr
+    run(env, BIN, "restore", backup, "--force")
+    proc = subprocess.Popen(["sh", ENTRYPOINT], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def logged_in():
+            try:
+                imap = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=5)
+            except OSError:
+                return False
+            imap.login("alice", "secret")
+            imap.logout()
+            return True
+
+        wait_for(logged_in, timeout=30, what="the restored server")
+        imap = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=10)
+        imap.login("alice", "secret")
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.search(None, "SUBJECT", "in-the-backup")
+        assert typ == "OK" and data[0].split() == [b"1"], data
+        imap.logout()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
