@@ -33,6 +33,7 @@ std::string Summary(const storage::ConsistencyReport& r) {
 // Prints the report on stdout; true when the store is consistent.
 bool PrintReport(const std::string& dir, const storage::ConsistencyReport& r) {
   std::printf("store in %s: %s\n", dir.c_str(), Summary(r).c_str());
+  for (const auto& n : r.notes) std::printf("note: %s\n", n.c_str());
   if (r.ok()) {
     std::printf("no problems found\n");
     return true;

@@ -90,7 +90,9 @@ int Import(const config::Config& config, const ImportArgs& args) {
            : out.code() == services::Code::kBadInput ? kExitDataErr
                                                      : kExitTempFail;
   }
-  if (report.user_created) std::printf("created user %s\n", args.user.c_str());
+  if (report.user_created) {
+    std::printf("%s user %s\n", args.dry_run ? "would create" : "created", args.user.c_str());
+  }
   PrintReport("imported", report, args.dry_run);
   return report.failed.empty() ? kExitOk : kExitDataErr;
 }

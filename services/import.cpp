@@ -29,6 +29,15 @@ constexpr std::size_t kMaxAppendsInFlight = 256;
 constexpr std::uint64_t kMaxBytesInFlight = 64u << 20;
 // How much of an mbox is read at a time.
 constexpr std::size_t kReadChunkBytes = 1u << 20;
+// HIGHESTMODSEQ given to a mailbox whose source UIDs are kept, before its
+// messages are stored. The source's own value is not in the files (Dovecot
+// keeps it in its index files), and a CONDSTORE/QRESYNC client that
+// remembers it asks for the changes after it: were Pillarbox's lower, the
+// client would miss the next changes until the counter caught up. Far above
+// what a Dovecot mailbox reaches (one per change), and below 2^31 for
+// clients that keep it in an int: such a client gets every message's flags
+// once (unchanged, no bodies) and everything after that.
+constexpr storage::ModSeq kKeptUidsModseqFloor = 1'000'000'000;
 
 enum class Kind { kMaildir, kMbox, kEml };
 
@@ -129,6 +138,7 @@ class Importer {
   std::size_t in_flight_ = 0;
   std::uint64_t bytes_in_flight_ = 0;
   std::set<std::pair<std::string, storage::UnixTime>> known_;
+  std::set<std::string> source_names_;  // every mailbox of the source
   TransferProgress progress_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress_{};
@@ -176,7 +186,10 @@ Outcome Importer::Run() {
 
   std::vector<SourceMailbox> sources;
   if (Outcome o = Scan(&sources); !o.ok()) return o;
-  for (const auto& s : sources) progress_.total_bytes += s.bytes;
+  for (const auto& s : sources) {
+    progress_.total_bytes += s.bytes;
+    source_names_.insert(s.name);
+  }
   for (const auto& s : sources) {
     if (Outcome o = ImportMailbox(s); !o.ok()) {
       Drain();
@@ -318,7 +331,8 @@ Outcome Importer::Scan(std::vector<SourceMailbox>* out) {
 
 // The store's mailbox for a source one: the same name, or, for a name that
 // suggests a special use ("Sent Items") the store's mailbox of that use when
-// the name itself is not there (the default "Sent").
+// the name itself is not there (the default "Sent") and the source has no
+// mailbox of that name: two source mailboxes are never merged into one.
 Outcome Importer::PrepareTarget(const SourceMailbox& src, storage::MailboxRecord* target) {
   std::string name = src.name;
   storage::SpecialUse use = mailfmt::SpecialUseByName(name);
@@ -333,7 +347,7 @@ Outcome Importer::PrepareTarget(const SourceMailbox& src, storage::MailboxRecord
                         : Result<storage::MailboxRecord>(Status::NotFound("dry run"));
   if (!found.ok() && use != storage::SpecialUse::kNone && name.find('/') == std::string::npos) {
     for (const auto& b : boxes) {
-      if (b.special_use == use) {
+      if (b.special_use == use && !source_names_.contains(b.name)) {
         name = b.name;
         found = b;
       }
@@ -484,9 +498,10 @@ bool KeepUids(storage::Store& store, const ImportOptions& o, storage::UserId use
     rep.note = "UIDs not kept: the mailbox already holds other messages";
     return false;
   }
-  if (o.dry_run || target.uidvalidity == uidvalidity) return true;
+  if (o.dry_run) return true;
+  // Also on a rerun (the same UIDVALIDITY): then only HIGHESTMODSEQ may grow.
   std::optional<Status> st;
-  store.SetMailboxUidState(user, target.name, uidvalidity, 1,
+  store.SetMailboxUidState(user, target.name, uidvalidity, 1, kKeptUidsModseqFloor,
                            [&](Status s) { st.emplace(std::move(s)); });
   o.wait([&] { return st.has_value(); });
   if (!st->ok()) {
@@ -500,7 +515,7 @@ void RaiseUidNext(storage::Store& store, const ImportOptions& o, storage::UserId
                   const std::string& name, std::uint32_t uidvalidity, storage::Uid uidnext) {
   if (o.dry_run || uidnext == 0) return;
   std::optional<Status> st;
-  store.SetMailboxUidState(user, name, uidvalidity, uidnext,
+  store.SetMailboxUidState(user, name, uidvalidity, uidnext, /*min_highest_modseq=*/0,
                            [&](Status s) { st.emplace(std::move(s)); });
   o.wait([&] { return st.has_value(); });
 }

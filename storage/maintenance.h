@@ -27,6 +27,10 @@ struct ConsistencyReport {
 
   std::vector<std::string> problems;
   std::uint64_t problems_not_listed = 0;  // beyond kMaxListedProblems
+  // What is worth knowing but not wrong: a store made by an older build (an
+  // earlier format version, a database it did not have yet), checked as
+  // such; the server brings it up to date when it next opens it.
+  std::vector<std::string> notes;
 
   // What the snapshot holds.
   std::uint64_t users = 0;

@@ -299,9 +299,11 @@ class Store {
   // source. A different `uidvalidity` (0: keep) is taken only while the
   // mailbox holds no message (kInUse otherwise) and then starts the UID
   // space afresh at `uidnext`; with the same one, UIDNEXT only grows (to
-  // `uidnext` when larger), so no UID is reused.
+  // `uidnext` when larger), so no UID is reused. HIGHESTMODSEQ grows to
+  // `min_highest_modseq` when lower (never shrinks), so that what is stored
+  // afterwards gets MODSEQs above any a client remembers from the source.
   virtual void SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity,
-                                  Uid uidnext, StatusCallback done) = 0;
+                                  Uid uidnext, ModSeq min_highest_modseq, StatusCallback done) = 0;
 
   // --- messages ------------------------------------------------------------
   virtual void Append(AppendRequest request, Callback<AppendResult> done) = 0;

@@ -84,9 +84,16 @@ class Checker {
     auto version = ops_.Get(db_.meta, "format_version");
     if (!version.ok()) {
       Add("meta format_version: " + version.status().message());
-    } else if (version->size() != 4 || GetBigEndian32(version->data()) != kFormatVersion) {
+    } else if (version->size() != 4 || GetBigEndian32(version->data()) > kFormatVersion ||
+               GetBigEndian32(version->data()) < kOldestFormatVersion) {
       Add("meta format_version is not " + Num(kFormatVersion) + ": this build cannot check it");
       return false;
+    } else if (std::uint32_t v = GetBigEndian32(version->data()); v < kFormatVersion) {
+      // Every record of an older version is a valid record of this one
+      // (FORMAT.md, "Version check"): checked the same way.
+      report_->notes.push_back("format version " + Num(v) + ", older than this build's " +
+                               Num(kFormatVersion) + ": the server marks it " +
+                               Num(kFormatVersion) + " when it next opens the store");
     }
     next_user_ = Counter("next_user_id");
     next_mailbox_ = Counter("next_mailbox_id");

@@ -109,7 +109,7 @@ class LmdbStore final : public Store {
                            StatusCallback done) override;
 
   void SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity, Uid uidnext,
-                          StatusCallback done) override;
+                          ModSeq min_highest_modseq, StatusCallback done) override;
   void Append(AppendRequest request, Callback<AppendResult> done) override;
   void AppendMany(std::vector<AppendRequest> requests,
                   Callback<std::vector<AppendResult>> done) override;

@@ -383,9 +383,10 @@ void LmdbStore::SetMailboxRetention(UserId user, std::string name, std::int64_t 
 }
 
 void LmdbStore::SetMailboxUidState(UserId user, std::string name, std::uint32_t uidvalidity,
-                                   Uid uidnext, StatusCallback done) {
+                                   Uid uidnext, ModSeq min_highest_modseq, StatusCallback done) {
   SubmitStatus(
-      [user, name = std::move(name), uidvalidity, uidnext](WriteOps& ops) -> Status {
+      [user, name = std::move(name), uidvalidity, uidnext,
+       min_highest_modseq](WriteOps& ops) -> Status {
         if (uidnext == 0) return Status::InvalidArgument("uidnext 0");
         auto norm = NormalizeMailboxName(name);
         if (!norm.ok()) return norm.status();
@@ -394,6 +395,7 @@ void LmdbStore::SetMailboxUidState(UserId user, std::string name, std::uint32_t 
         auto row = ops.LoadMailbox(*id);
         if (!row.ok()) return row.status();
         MailboxRecord& r = row->rec;
+        bool changed = false;
         if (uidvalidity != 0 && uidvalidity != r.uidvalidity) {
           if (r.messages != 0) {
             return Status::InUse("mailbox " + r.name + " is not empty: its UIDVALIDITY stays");
@@ -402,11 +404,17 @@ void LmdbStore::SetMailboxUidState(UserId user, std::string name, std::uint32_t 
           r.uidvalidity = uidvalidity;
           r.uidnext = uidnext;
           row->first_recent = uidnext;
+          changed = true;
         } else if (uidnext > r.uidnext) {
           r.uidnext = uidnext;
-        } else {
-          return Status::Ok();
+          changed = true;
         }
+        // No change row: nothing changed at a MODSEQ in between.
+        if (min_highest_modseq > r.highest_modseq) {
+          r.highest_modseq = min_highest_modseq;
+          changed = true;
+        }
+        if (!changed) return Status::Ok();
         ops.Touch(r.id);
         return ops.SaveMailbox(*row);
       },

@@ -109,8 +109,9 @@ void CountingStore::SetMailboxRetention(storage::UserId user, std::string name, 
 }
 void CountingStore::SetMailboxUidState(storage::UserId user, std::string name,
                                        std::uint32_t uidvalidity, storage::Uid uidnext,
+                                       storage::ModSeq min_highest_modseq,
                                        storage::StatusCallback done) {
-  inner_->SetMailboxUidState(user, std::move(name), uidvalidity, uidnext,
+  inner_->SetMailboxUidState(user, std::move(name), uidvalidity, uidnext, min_highest_modseq,
                              Track(std::move(done), true));
 }
 void CountingStore::Append(storage::AppendRequest request,

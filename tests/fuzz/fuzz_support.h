@@ -65,7 +65,8 @@ class CountingStore : public storage::Store {
   void SetMailboxRetention(storage::UserId user, std::string name, std::int64_t days,
                            storage::StatusCallback done) override;
   void SetMailboxUidState(storage::UserId user, std::string name, std::uint32_t uidvalidity,
-                          storage::Uid uidnext, storage::StatusCallback done) override;
+                          storage::Uid uidnext, storage::ModSeq min_highest_modseq,
+                          storage::StatusCallback done) override;
   void Append(storage::AppendRequest request,
               storage::Callback<storage::AppendResult> done) override;
   void AppendMany(std::vector<storage::AppendRequest> requests,

@@ -7,11 +7,12 @@ import imaplib
 import os
 import re
 import smtplib
+import subprocess
 import tempfile
 import threading
 import time
 
-from conftest import Server, message, wait_for
+from conftest import BIN, Server, message, wait_for
 
 
 class Deliveries:
@@ -200,3 +201,97 @@ def test_verify_is_clean_after_sigkill_under_delivery_load(make_server):
     srv.start()
     missing = acked - set(imap_subjects(srv))
     assert not missing, f"{len(missing)} acknowledged messages lost: {sorted(missing)[:10]}"
+
+
+def drop_sort_keys(store_dir):
+    """Makes the store what a build before the sort_keys database left:
+    the database dropped (mdb_drop(..., 1)) through liblmdb itself."""
+    import ctypes
+    import ctypes.util
+
+    lib = ctypes.CDLL(ctypes.util.find_library("lmdb") or "liblmdb.so.0")
+    env, txn, dbi = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_uint()
+    assert lib.mdb_env_create(ctypes.byref(env)) == 0
+    assert lib.mdb_env_set_maxdbs(env, 32) == 0
+    assert lib.mdb_env_set_maxreaders(env, 1024) == 0
+    assert lib.mdb_env_open(env, store_dir.encode(), 0, 0o600) == 0
+    assert lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn)) == 0
+    assert lib.mdb_dbi_open(txn, b"sort_keys", 0, ctypes.byref(dbi)) == 0
+    assert lib.mdb_drop(txn, dbi, 1) == 0
+    assert lib.mdb_txn_commit(txn) == 0
+    lib.mdb_env_close(env)
+
+
+def test_verify_backup_restore_of_a_store_without_sort_keys(make_server, tmp_path):
+    srv = make_server()
+    for i in range(3):
+        srv.deliver("alice", message(subject=f"old-{i}"))
+    srv.stop()
+    drop_sort_keys(os.path.join(srv.data_dir, "store"))
+    r = srv.cli("verify", check=False)
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert "no problems found" in out and "note: no sort_keys database" in out, out
+    backup = os.path.join(tmp_path, "old.pbbackup")
+    r = srv.cli("backup", backup, check=False)
+    assert r.returncode == 0, r.stderr
+    target = new_server(tmp_path)
+    r = target.cli("restore", backup)
+    out = r.stdout.decode()
+    assert "checksum verified" in out and "no problems found" in out, out
+    target.start()
+    try:
+        assert sorted(imap_subjects(target)) == ["old-0", "old-1", "old-2"]
+        imap = imaplib.IMAP4("127.0.0.1", target.ports["imap"], timeout=30)
+        imap.login("alice", "secret")
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.uid("SORT", "(SUBJECT)", "UTF-8", "ALL")
+        assert typ == "OK" and data[0].split() == [b"1", b"2", b"3"], data
+        imap.logout()
+    finally:
+        target.stop()
+    # The server added the database when it opened the store.
+    r = target.cli("verify")
+    assert "note:" not in r.stdout.decode(), r.stdout
+
+
+def test_restore_through_the_container_entry_point(server, tmp_path):
+    """README, Docker: a one-off container on a new volume restores a backup
+    (the entry point's `init` made an empty store, which restore replaces),
+    and the server then started on that volume serves the mail."""
+    from test_docker_entrypoint import ENTRYPOINT, base_env, run
+
+    server.deliver("alice", message(subject="in-the-backup"))
+    backup = os.path.join(tmp_path, "b.pbbackup")
+    server.cli("backup", backup)
+    volume = tmp_path / "volume"
+    env, ports = base_env(volume)
+    r = run(env, BIN, "restore", backup)
+    out = r.stdout.decode()
+    assert "checksum verified" in out and "no problems found" in out, out
+    # Restoring again into that volume now needs --force (it holds mail).
+    r = run(env, BIN, "restore", backup, check=False)
+    assert r.returncode == 73 and b"pass --force" in r.stderr, r.stderr
+    run(env, BIN, "restore", backup, "--force")
+    proc = subprocess.Popen(["sh", ENTRYPOINT], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        def logged_in():
+            try:
+                imap = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=5)
+            except OSError:
+                return False
+            imap.login("alice", "secret")
+            imap.logout()
+            return True
+
+        wait_for(logged_in, timeout=30, what="the restored server")
+        imap = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=10)
+        imap.login("alice", "secret")
+        imap.select("INBOX", readonly=True)
+        typ, data = imap.search(None, "SUBJECT", "in-the-backup")
+        assert typ == "OK" and data[0].split() == [b"1"], data
+        imap.logout()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

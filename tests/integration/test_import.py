@@ -241,6 +241,9 @@ def test_errors_are_clear(make_server, tmp_path):
     assert b"imported: 1 messages" in r.stdout
     r = server.cli("import", "newbie", str(bad), "--create-user", "--dry-run", check=False)
     assert b"dry run: 1 messages" in r.stdout
+    # A dry run creates nobody, and says so.
+    assert b"would create user newbie" in r.stdout and b"created user" not in r.stdout, r.stdout
+    assert b"newbie" not in server.cli("user", "list").stdout
 
 
 def test_sigkill_during_import_then_rerun_has_no_duplicates(make_server, tmp_path):

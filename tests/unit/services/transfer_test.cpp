@@ -121,6 +121,52 @@ TEST_F(TransferTest, DovecotMaildirKeepsUidsKeywordsDatesAndUidls) {
   EXPECT_EQ(view->FindMailbox(bob.id, "INBOX")->uidvalidity, 1600000000u);
 }
 
+TEST_F(TransferTest, SentAndSentItemsStayTwoMailboxes) {
+  // A source with both a "Sent" and a "Sent Items": each keeps its own
+  // mailbox (and its UIDs); only a lone "Sent Items" goes into "Sent".
+  fs::path md = tmp_.path() + "/Maildir";
+  Write(md / "cur/a.host:2,S", "Subject: a\n\nin\n", 1500000000);
+  Write(md / ".Sent/dovecot-uidlist", "3 V1600000001 N3 Gabc\n2 :s.host\n");
+  Write(md / ".Sent/cur/s.host:2,S", "Subject: s\n\nsent\n", 1500000001);
+  Write(md / ".Sent Items/dovecot-uidlist", "3 V1600000002 N8 Gdef\n7 :t.host\n");
+  Write(md / ".Sent Items/cur/t.host:2,S", "Subject: t\n\nsent items\n", 1500000002);
+  TransferReport r;
+  ASSERT_TRUE(Import(f_.store(), Options(md.string()), &r).ok());
+  EXPECT_TRUE(r.failed.empty());
+  auto sent = Messages("Sent");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].uid, 2u);
+  EXPECT_EQ(Box("Sent").uidvalidity, 1600000001u);
+  EXPECT_EQ(Box("Sent").special_use, storage::SpecialUse::kSent);
+  auto items = Messages("Sent Items");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].uid, 7u);
+  EXPECT_EQ(Box("Sent Items").uidvalidity, 1600000002u);
+  EXPECT_EQ(Box("Sent Items").uidnext, 8u);
+  EXPECT_EQ(Box("Sent Items").special_use, storage::SpecialUse::kNone);
+}
+
+TEST_F(TransferTest, KeptUidsStartAboveTheSourcesModseqs) {
+  // Dovecot's HIGHESTMODSEQ is not in the Maildir: a mailbox whose UIDs are
+  // kept starts far above any, so it never goes back for a CONDSTORE client.
+  fs::path md = tmp_.path() + "/Maildir";
+  Write(md / "dovecot-uidlist", "3 V1600000000 N4 Gabc\n3 :a.host\n");
+  Write(md / "cur/a.host:2,S", "Subject: a\n\nbody a\n", 1500000000);
+  Write(md / "cur/b.host:2,", "Subject: b\n\nbody b\n", 1500000001);
+  TransferReport r;
+  ASSERT_TRUE(Import(f_.store(), Options(md.string()), &r).ok());
+  auto inbox = Messages("INBOX");
+  ASSERT_EQ(inbox.size(), 2u);
+  EXPECT_GT(inbox[0].modseq, 1000000000u);
+  EXPECT_GT(inbox[1].modseq, inbox[0].modseq);
+  EXPECT_EQ(Box("INBOX").highest_modseq, inbox[1].modseq);
+  // A rerun leaves it alone.
+  TransferReport again;
+  ASSERT_TRUE(Import(f_.store(), Options(md.string()), &again).ok());
+  EXPECT_EQ(Box("INBOX").highest_modseq, inbox[1].modseq);
+  EXPECT_TRUE(f_.store().CheckConsistency().ok());
+}
+
 TEST_F(TransferTest, MboxWithAnOversizedMessageAndDryRun) {
   fs::path mbox = tmp_.path() + "/in.mbox";
   Write(mbox,

@@ -32,9 +32,10 @@ class ImportStateTest : public ::testing::Test {
     req.origin.protocol = "import";
     return f_.Wait<AppendResult>([&](Callback<AppendResult> cb) { f_.store().Append(req, cb); });
   }
-  Status SetState(std::string name, std::uint32_t v, Uid next) {
-    return f_.WaitStatus(
-        [&](StatusCallback cb) { f_.store().SetMailboxUidState(user_.id, name, v, next, cb); });
+  Status SetState(std::string name, std::uint32_t v, Uid next, ModSeq min_modseq = 0) {
+    return f_.WaitStatus([&](StatusCallback cb) {
+      f_.store().SetMailboxUidState(user_.id, name, v, next, min_modseq, cb);
+    });
   }
   MailboxRecord Inbox() { return *f_.store().Read()->FindMailbox(user_.id, "INBOX"); }
 };
@@ -73,6 +74,33 @@ TEST_F(ImportStateTest, ExplicitUidsAscendAndRaiseUidnext) {
   f_.Reopen();
   msgs = f_.store().Read()->ListMessages(Inbox().id);
   EXPECT_EQ(msgs[0].pop3_uidl, "0000000313e8b3f0");
+}
+
+TEST_F(ImportStateTest, HighestModseqGrowsToTheFloorAndNeverShrinks) {
+  ModSeq start = Inbox().highest_modseq;
+  ASSERT_LT(start, 1000u);
+  ASSERT_TRUE(SetState("INBOX", 1275660208, 1, 1000).ok());
+  EXPECT_EQ(Inbox().highest_modseq, 1000u);
+  EXPECT_EQ(Inbox().uidvalidity, 1275660208u);
+  // What is stored afterwards comes above it, and is a change after it.
+  auto a = Append(4);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto msgs = f_.store().Read()->ListMessages(Inbox().id);
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_EQ(msgs[0].modseq, 1001u);
+  EXPECT_EQ(Inbox().highest_modseq, 1001u);
+  auto changes = f_.store().Read()->ChangesSince(Inbox().id, 999);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].uid, 4u);
+  EXPECT_TRUE(f_.store().Read()->ChangesSince(Inbox().id, 1001).empty());
+  // A lower floor, or none: unchanged (the same UIDVALIDITY, a rerun).
+  ASSERT_TRUE(SetState("INBOX", 1275660208, 1, 500).ok());
+  ASSERT_TRUE(SetState("INBOX", 0, 2, 0).ok());
+  EXPECT_EQ(Inbox().highest_modseq, 1001u);
+  EXPECT_EQ(Inbox().uidnext, 5u);
+  EXPECT_TRUE(f_.store().CheckConsistency().ok());
+  f_.Reopen();
+  EXPECT_EQ(Inbox().highest_modseq, 1001u);
 }
 
 TEST_F(ImportStateTest, UidlMovesWithTheMessageButNotToACopy) {
