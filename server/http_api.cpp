@@ -55,7 +55,7 @@ constexpr std::size_t kMaxListLimit = 1000;
 constexpr std::size_t kDefaultListLimit = 50;
 // Messages a ?q= search looks at per request at most: a bound on the loop
 // thread's work (the answer says where to go on from).
-constexpr std::size_t kMaxSearchScanned = 2000;
+constexpr std::size_t kMaxSearchScanned = 1000;
 // Message records a ?q= search reads at a time.
 constexpr std::size_t kSearchSliceRecords = 200;
 // Journal events one request returns at most.
@@ -326,10 +326,13 @@ std::optional<storage::UserRecord> FindUserOr404(HttpSession& s, storage::ReadVi
 // from a ranged read (ReadView::ListMessagesNewestFirst), POP3 states from
 // the journal of live POP3 sessions only (InboxRowsOf), and a search looks
 // at kMaxSearchScanned messages at most, newest first, stopping when the
-// page is full. Only include=gone reads the user's journal whole.
+// page is full. Only include=gone reads the user's journal whole, and only
+// when the page reaches past the messages.
 //
-// `total`: the length of the whole listing (without `before`). A search
-// knows it only when it looked at everything: then `total_exact` is true;
+// `total`: the length of the whole listing (without `before`), exact when
+// `total_exact` is. A listing with include=gone whose page ends among the
+// messages counts the messages only (the rows that left INBOX need the
+// journal read). A search knows it only when it looked at everything;
 // otherwise `total` is what it found so far (a lower bound) and `next` says
 // how to go on: the same request with `before` and `offset` from it.
 void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Config& config) {
@@ -362,13 +365,15 @@ void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Con
   const bool inbox = mb->name == "INBOX";
   const auto below = static_cast<storage::Uid>(*before);
 
-  // INBOX with include=gone: what left it, from the journal.
+  // INBOX with include=gone: what left it, from the journal; read only when
+  // the page reaches past the messages (it reads the whole journal).
+  const bool want_gone = inbox && include == "gone";
   services::InboxView gone;
-  if (inbox && include == "gone") {
+  auto load_gone = [&] {
     gone.user = *u;
     gone.inbox = *mb;
     services::BuildInboxGone(*view, config, &gone);
-  }
+  };
 
   // The page's records (with their parsed structure when a search had to
   // parse it anyway), then the gone rows of the page.
@@ -377,8 +382,12 @@ void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Con
   std::vector<Json> gone_page;
   Json out;
   if (q.empty()) {
-    page = view->ListMessagesNewestFirst(mb->id, below, *offset, *limit);
+    if (*offset < mb->messages) {
+      page = view->ListMessagesNewestFirst(mb->id, below, *offset, *limit);
+    }
     structures.resize(page.size());
+    const bool gone_read = want_gone && page.size() < *limit;
+    if (gone_read) load_gone();
     if (page.size() < *limit && !gone.gone.empty()) {
       // Past the messages (no `before` here): the gone rows, latest first.
       std::size_t skip = *offset > mb->messages ? *offset - mb->messages : 0;
@@ -387,8 +396,9 @@ void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Con
         gone_page.push_back(GoneMessageJson(*view, gone, *it));
       }
     }
+    // Without the journal read, the rows that left INBOX are not counted.
     out["total"] = mb->messages + gone.gone.size();
-    out["total_exact"] = true;
+    out["total_exact"] = !want_gone || gone_read;
     out["next"] = nullptr;
   } else {
     std::size_t to_skip = *offset;
@@ -428,8 +438,9 @@ void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Con
     }
     // The gone rows are bounded by the journal, not by kMaxSearchScanned
     // (a continuation starts them over).
-    bool gone_done = gone.gone.empty();
-    if (messages_done && !full) {
+    bool gone_done = !want_gone;
+    if (want_gone && messages_done && !full) {
+      load_gone();
       gone_done = true;
       for (auto it = gone.gone.rbegin(); it != gone.gone.rend(); ++it) {
         if (page.size() + gone_page.size() >= *limit) {
