@@ -2,7 +2,10 @@
 """HTTP API figures against a fresh server with its own data directory:
 
   1. listing a large INBOX: time to first byte and total for
-     GET .../messages?limit=50, ?limit=1000 and a ?q= search over all;
+     GET .../messages?limit=50, ?limit=1000, the last page (?offset=),
+     what the console asks (?limit=200&include=gone) and two ?q= searches
+     (one request each: a search looks at a bounded number of messages and
+     says where to go on);
   2. the event stream under LMTP load: N deliveries over C LMTP connections
      while one client reads GET /api/v1/events; reports delivery rate, the
      rate of delivery events received, and how long after the last LMTP
@@ -150,7 +153,10 @@ def main():
         deliver(ports["lmtp"], args.messages, args.connections)
         print(f"filled INBOX with {args.messages} messages in {time.perf_counter() - t0:.1f} s")
         base = "/api/v1/users/bench/mailboxes/INBOX/messages"
-        for path in (f"{base}?limit=50", f"{base}?limit=1000", f"{base}?q=bench%20123&limit=50"):
+        deep = max(0, args.messages - 50)
+        for path in (f"{base}?limit=50", f"{base}?limit=1000", f"{base}?limit=50&offset={deep}",
+                     f"{base}?limit=200&include=gone", f"{base}?q=bench%20123&limit=50",
+                     f"{base}?q=bench%209999&limit=50"):
             runs = [timed_get(ports["http"], token, path) for _ in range(5)]
             ttfb = sorted(r[0] for r in runs)[2]
             total = sorted(r[1] for r in runs)[2]

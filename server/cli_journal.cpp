@@ -294,13 +294,13 @@ int Views(const config::Config& config, const ViewsArgs& args) {
     for (const auto& s : sessions) {
       live.push_back({"#" + std::to_string(s.id), CellText(s.protocol, 8),
                       Dash(CellText(s.peer, 24)), Dash(CellText(s.mailbox, 16)), ShortTime(s.since),
-                      std::to_string(s.pid), s.holds_pop3_lock ? "holds" : "-"});
+                      std::to_string(s.pid), s.holds_pop3_lock ? "holds" : "-", Dash(s.client_id)});
     }
-    std::fputs(
-        RenderFitted({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID", "POP3 LOCK"},
-                     std::move(live), kViewsColumns)
-            .c_str(),
-        stdout);
+    std::fputs(RenderFitted({"SESSION", "PROTOCOL", "CLIENT", "MAILBOX", "SINCE", "PID",
+                             "POP3 LOCK", "CLIENT ID"},
+                            std::move(live), kViewsColumns)
+                   .c_str(),
+               stdout);
   }
   if (lock_holder) {
     std::printf("\n");

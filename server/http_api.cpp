@@ -53,6 +53,11 @@ using http::Response;
 // Messages one listing returns at most (?limit=).
 constexpr std::size_t kMaxListLimit = 1000;
 constexpr std::size_t kDefaultListLimit = 50;
+// Messages a ?q= search looks at per request at most: a bound on the loop
+// thread's work (the answer says where to go on from).
+constexpr std::size_t kMaxSearchScanned = 1000;
+// Message records a ?q= search reads at a time.
+constexpr std::size_t kSearchSliceRecords = 200;
 // Journal events one request returns at most.
 constexpr std::size_t kMaxJournalLimit = 10000;
 // Decoded text of a message shown by GET .../messages/{uid}.
@@ -301,6 +306,189 @@ Json LifeOf(storage::ReadView& view, const config::Config& config, storage::User
     if (ev.guid == guid) life.push_back(api::JournalEventJson(ev));
   }
   return life;
+}
+
+// What ?q= looks in: subject, sender and recipients as MessageJson shows
+// them, folded.
+std::string SearchText(const mime::Part* structure) {
+  const mime::Envelope* env = structure ? structure->envelope.get() : nullptr;
+  if (env == nullptr) return "\n\n";
+  return AsciiFold((env->subject ? mime::DecodeHeaderValue(*env->subject) : std::string()) + "\n" +
+                   AddressText(env->from) + "\n" + AddressText(env->to));
+}
+
+std::optional<storage::UserRecord> FindUserOr404(HttpSession& s, storage::ReadView& view,
+                                                 const std::string& name);
+
+// GET .../messages?offset=&limit=&q=&before=&include=gone: a page of a
+// mailbox, newest first, then (include=gone, INBOX only) what left INBOX,
+// latest first. The work is the page's, not the mailbox's: the records come
+// from a ranged read (ReadView::ListMessagesNewestFirst), POP3 states from
+// the journal of live POP3 sessions only (InboxRowsOf), and a search looks
+// at kMaxSearchScanned messages at most, newest first, stopping when the
+// page is full. Only include=gone reads the user's journal whole, and only
+// when the page reaches past the messages.
+//
+// `total`: the length of the whole listing (without `before`), exact when
+// `total_exact` is. A listing with include=gone whose page ends among the
+// messages counts the messages only (the rows that left INBOX need the
+// journal read). A search knows it only when it looked at everything;
+// otherwise `total` is what it found so far (a lower bound) and `next` says
+// how to go on: the same request with `before` and `offset` from it.
+void ListMessages(HttpSession& s, Request& r, const Params& p, const config::Config& config) {
+  auto offset = ParseNumber(r.Query("offset", "0"), 1u << 31);
+  auto limit = ParseNumber(r.Query("limit", std::to_string(kDefaultListLimit)), kMaxListLimit);
+  if (!offset || !limit) {
+    return s.Respond(Error(
+        400, "offset and limit are numbers (limit at most " + std::to_string(kMaxListLimit) + ")"));
+  }
+  std::optional<std::uint64_t> before = 0;
+  if (std::string b = r.Query("before"); !b.empty()) {
+    before = ParseNumber(b, 0xffffffffu);
+    if (!before || *before == 0) {
+      return s.Respond(Error(400, "before is a UID from 1 to 4294967295"));
+    }
+  }
+  std::string include = r.Query("include");
+  if (!include.empty() && include != "gone") {
+    return s.Respond(Error(400, "include is \"gone\" or absent"));
+  }
+  std::string q = AsciiFold(r.Query("q"));
+  if (*before != 0 && include == "gone" && q.empty()) {
+    return s.Respond(Error(400, "before goes with include=gone only in a search (q=)"));
+  }
+  auto view = s.store().Read();
+  auto u = FindUserOr404(s, *view, p.at("name"));
+  if (!u) return;
+  auto mb = view->FindMailbox(u->id, p.at("mailbox"));
+  if (!mb.ok()) return s.Respond(Error(404, "no such mailbox: " + p.at("mailbox")));
+  const bool inbox = mb->name == "INBOX";
+  const auto below = static_cast<storage::Uid>(*before);
+
+  // INBOX with include=gone: what left it, from the journal; read only when
+  // the page reaches past the messages (it reads the whole journal).
+  const bool want_gone = inbox && include == "gone";
+  services::InboxView gone;
+  auto load_gone = [&] {
+    gone.user = *u;
+    gone.inbox = *mb;
+    services::BuildInboxGone(*view, config, &gone);
+  };
+
+  // The page's records (with their parsed structure when a search had to
+  // parse it anyway), then the gone rows of the page.
+  std::vector<storage::MessageRecord> page;
+  std::vector<std::optional<mime::Part>> structures;
+  std::vector<Json> gone_page;
+  Json out;
+  if (q.empty()) {
+    if (*offset < mb->messages) {
+      page = view->ListMessagesNewestFirst(mb->id, below, *offset, *limit);
+    }
+    structures.resize(page.size());
+    const bool gone_read = want_gone && page.size() < *limit;
+    if (gone_read) load_gone();
+    if (page.size() < *limit && !gone.gone.empty()) {
+      // Past the messages (no `before` here): the gone rows, latest first.
+      std::size_t skip = *offset > mb->messages ? *offset - mb->messages : 0;
+      for (auto it = gone.gone.rbegin() + std::min(skip, gone.gone.size());
+           it != gone.gone.rend() && page.size() + gone_page.size() < *limit; ++it) {
+        gone_page.push_back(GoneMessageJson(*view, gone, *it));
+      }
+    }
+    // Without the journal read, the rows that left INBOX are not counted.
+    out["total"] = mb->messages + gone.gone.size();
+    out["total_exact"] = !want_gone || gone_read;
+    out["next"] = nullptr;
+  } else {
+    std::size_t to_skip = *offset;
+    std::size_t found = 0;  // matches seen, the skipped ones included
+    std::size_t scanned = 0;
+    std::size_t gone_found = 0;  // matches among the gone rows
+    storage::Uid next_below = below;
+    bool messages_done = below == 1;
+    bool full = false;
+    auto take = [&]() {
+      ++found;
+      if (to_skip > 0) {
+        --to_skip;
+        return false;
+      }
+      return true;
+    };
+    while (!messages_done && !full && scanned < kMaxSearchScanned) {
+      std::size_t want = std::min(kSearchSliceRecords, kMaxSearchScanned - scanned);
+      auto slice = view->ListMessagesNewestFirst(mb->id, next_below, 0, want);
+      if (slice.size() < want) messages_done = true;
+      for (std::size_t i = 0; i < slice.size(); ++i) {
+        ++scanned;
+        next_below = slice[i].uid;
+        std::optional<mime::Part> st = StructureOf(*view, slice[i]);
+        if (SearchText(st ? &*st : nullptr).find(q) != std::string::npos && take()) {
+          page.push_back(std::move(slice[i]));
+          structures.push_back(std::move(st));
+          if (page.size() >= *limit) {
+            full = true;
+            // The rest of the slice was not looked at.
+            messages_done = messages_done && i + 1 == slice.size();
+            break;
+          }
+        }
+      }
+    }
+    // The gone rows are bounded by the journal, not by kMaxSearchScanned
+    // (a continuation starts them over).
+    bool gone_done = !want_gone;
+    if (want_gone && messages_done && !full) {
+      load_gone();
+      gone_done = true;
+      for (auto it = gone.gone.rbegin(); it != gone.gone.rend(); ++it) {
+        if (page.size() + gone_page.size() >= *limit) {
+          gone_done = false;
+          break;
+        }
+        Json m = GoneMessageJson(*view, gone, *it);
+        std::string hay =
+            AsciiFold(m["subject"].get<std::string>() + "\n" + m["from"].get<std::string>() + "\n" +
+                      m["to"].get<std::string>());
+        if (hay.find(q) == std::string::npos) continue;
+        ++gone_found;
+        if (take()) gone_page.push_back(std::move(m));
+      }
+    }
+    const bool everything = messages_done && gone_done;
+    out["total"] = found;
+    out["total_exact"] = everything && below == 0;
+    out["scanned"] = scanned;
+    if (everything) {
+      out["next"] = nullptr;
+    } else if (!messages_done) {
+      out["next"] = {{"before", next_below}, {"offset", to_skip}};
+    } else {
+      // Stopped at the gone rows: they start over after every message.
+      out["next"] = {{"before", 1}, {"offset", gone_found + to_skip}};
+    }
+  }
+
+  Json list = Json::array();
+  if (inbox) {
+    auto rows = services::InboxRowsOf(*view, config, u->id, std::move(page));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      list.push_back(
+          MessageJson(*view, rows[i].message, &rows[i], structures[i] ? &*structures[i] : nullptr));
+    }
+  } else {
+    for (std::size_t i = 0; i < page.size(); ++i) {
+      list.push_back(
+          MessageJson(*view, page[i], nullptr, structures[i] ? &*structures[i] : nullptr));
+    }
+  }
+  for (auto& g : gone_page) list.push_back(std::move(g));
+  out["user"] = u->name;
+  out["mailbox"] = MailboxJson(*mb);
+  out["offset"] = *offset;
+  out["messages"] = std::move(list);
+  s.Respond(api::JsonResponse(200, out));
 }
 
 std::string CookieValue(const std::string& header, std::string_view name) {
@@ -647,72 +835,9 @@ void HttpApi::AddRoutes() {
                 s.Respond(api::JsonResponse(200, {{"user", u->name}, {"mailboxes", list}}));
               });
 
-  router_.Add("GET", "/api/v1/users/{name}/mailboxes/{mailbox}/messages",
-              [&config](HttpSession& s, Request& r, const Params& p) {
-                auto offset = ParseNumber(r.Query("offset", "0"), 1u << 31);
-                auto limit =
-                    ParseNumber(r.Query("limit", std::to_string(kDefaultListLimit)), kMaxListLimit);
-                if (!offset || !limit) {
-                  return s.Respond(Error(400, "offset and limit are numbers (limit at most " +
-                                                  std::to_string(kMaxListLimit) + ")"));
-                }
-                std::string include = r.Query("include");
-                if (!include.empty() && include != "gone") {
-                  return s.Respond(Error(400, "include is \"gone\" or absent"));
-                }
-                std::string q = AsciiFold(r.Query("q"));
-                auto view = s.store().Read();
-                auto u = FindUserOr404(s, *view, p.at("name"));
-                if (!u) return;
-                auto mb = view->FindMailbox(u->id, p.at("mailbox"));
-                if (!mb.ok()) return s.Respond(Error(404, "no such mailbox: " + p.at("mailbox")));
-                // INBOX: the services' view of it (POP3 states, what left it).
-                services::InboxView inbox;
-                std::vector<storage::MessageRecord> others;
-                if (mb->name == "INBOX") {
-                  if (auto o = services::BuildInboxView(s.store(), config, u->name, &inbox);
-                      !o.ok()) {
-                    return s.Respond(api::OutcomeError(s.id(), o));
-                  }
-                } else {
-                  others = view->ListMessages(mb->id);
-                }
-                Json list = Json::array();
-                std::size_t matched = 0;
-                auto offer = [&](const std::function<Json()>& make) {
-                  if (q.empty()) {
-                    if (matched++ < *offset || list.size() >= *limit) return;
-                    list.push_back(make());
-                    return;
-                  }
-                  Json m = make();
-                  std::string hay =
-                      AsciiFold(m["subject"].get<std::string>() + "\n" +
-                                m["from"].get<std::string>() + "\n" + m["to"].get<std::string>());
-                  if (hay.find(q) == std::string::npos) return;
-                  if (matched++ < *offset) return;
-                  if (list.size() < *limit) list.push_back(std::move(m));
-                };
-                // Newest first; then, with include=gone, what left INBOX, latest first.
-                for (auto it = inbox.rows.rbegin(); it != inbox.rows.rend(); ++it) {
-                  offer([&] { return MessageJson(*view, it->message, &*it, nullptr); });
-                }
-                for (auto it = others.rbegin(); it != others.rend(); ++it) {
-                  offer([&] { return MessageJson(*view, *it, nullptr, nullptr); });
-                }
-                if (include == "gone") {
-                  for (auto it = inbox.gone.rbegin(); it != inbox.gone.rend(); ++it) {
-                    offer([&] { return GoneMessageJson(*view, inbox, *it); });
-                  }
-                }
-                Json out;
-                out["user"] = u->name;
-                out["mailbox"] = MailboxJson(*mb);
-                out["total"] = matched;
-                out["offset"] = *offset;
-                out["messages"] = std::move(list);
-                s.Respond(api::JsonResponse(200, out));
-              });
+  router_.Add(
+      "GET", "/api/v1/users/{name}/mailboxes/{mailbox}/messages",
+      [&config](HttpSession& s, Request& r, const Params& p) { ListMessages(s, r, p, config); });
 
   // The message of a route, with its view; nullopt when answered (404).
   // With `inbox_config`, a message of INBOX also gets its row of the
@@ -913,8 +1038,12 @@ void HttpApi::AddRoutes() {
     Json list = Json::array();
     for (const auto& ls : view->LiveSessions(0)) {
       auto u = view->GetUser(ls.user);
-      std::string client;
-      if (auto* live = s.ctx().registry->Find(ls.id)) client = live->ClientId();
+      // Stored with the session (any process); this process's own sessions
+      // also answer for themselves (an ID not yet committed).
+      std::string client = ls.client_id;
+      if (auto* live = s.ctx().registry->Find(ls.id); live && client.empty()) {
+        client = live->ClientId();
+      }
       list.push_back({{"session", ls.id},
                       {"protocol", ls.protocol},
                       {"user", u.ok() ? u->name : ""},

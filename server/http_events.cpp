@@ -62,7 +62,8 @@ Json SessionJson(const storage::ReadView::LiveSession& s, const std::string& use
           {"peer", s.peer},
           {"mailbox", s.mailbox},
           {"since", api::IsoTime(s.since)},
-          {"holds_pop3_lock", s.holds_pop3_lock}};
+          {"holds_pop3_lock", s.holds_pop3_lock},
+          {"client_id", s.client_id}};
 }
 
 void Wake(http::HttpSession& s, const std::shared_ptr<StreamState>& st);

@@ -105,7 +105,8 @@ Json ViewsJson(const services::InboxView& v) {
                     {"mailbox", s.mailbox},
                     {"since", IsoTime(s.since)},
                     {"pid", s.pid},
-                    {"holds_pop3_lock", s.holds_pop3_lock}});
+                    {"holds_pop3_lock", s.holds_pop3_lock},
+                    {"client_id", s.client_id}});
   }
   Json out;
   out["user"] = v.user.name;

@@ -73,4 +73,19 @@ Departure DepartureOf(const storage::JournalEvent& ev);
 Outcome BuildInboxView(storage::Store& store, const config::Config& config, std::string_view user,
                        InboxView* out);
 
+// The rows of some INBOX messages (a page of a listing) without reading the
+// rest of INBOX: a DELE is pending only while its POP3 session lives, so
+// the journal is read only from when the oldest live POP3 session of the
+// user began (nothing at all when there is none). `pop3_number` and
+// `subject` are left empty (they need every message, or the whole journal).
+std::vector<InboxRow> InboxRowsOf(storage::ReadView& view, const config::Config& config,
+                                  storage::UserId user, std::vector<storage::MessageRecord> page);
+
+// InboxView::gone and gone_inbox_uids of `out` (whose `user` and `inbox`
+// are set) from the journal alone: a message that came back into INBOX is
+// recognized by the UID the journal last gave it there, not by reading
+// every message of INBOX. Costs one read of the user's journal (bounded by
+// journal.max_events_per_user).
+void BuildInboxGone(storage::ReadView& view, const config::Config& config, InboxView* out);
+
 }  // namespace pillarbox::services

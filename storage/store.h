@@ -92,6 +92,10 @@ struct StoreOptions {
   std::function<std::optional<MessageDate>(std::string_view bytes)> message_date;
 };
 
+// The longest LiveSession::client_id a store keeps (a client's name and
+// version; RFC 2971 allows 1024-byte values, which no display needs).
+constexpr std::size_t kMaxLiveClientIdBytes = 160;
+
 template <typename T>
 using Callback = std::function<void(Result<T>)>;
 using StatusCallback = std::function<void(Status)>;
@@ -112,6 +116,15 @@ class ReadView {
   virtual std::vector<std::string> ListSubscriptions(UserId user) = 0;
 
   virtual std::vector<MessageRecord> ListMessages(MailboxId mailbox) = 0;  // ascending UID
+  // A page of `mailbox` newest first (descending UID): the messages with a
+  // UID below `below` (0: every UID, i.e. from UIDNEXT down), passing over
+  // the first `skip` of them and returning the next `limit` at most. Walks
+  // skip + limit records and decodes only the ones returned, so a page
+  // costs its size (plus the skip), not the mailbox's. Expunged UIDs leave
+  // no hole in the count: `skip` counts messages, not UIDs.
+  virtual std::vector<MessageRecord> ListMessagesNewestFirst(MailboxId mailbox, Uid below,
+                                                             std::size_t skip,
+                                                             std::size_t limit) = 0;
   virtual Result<MessageRecord> GetMessage(MailboxId mailbox, Uid uid) = 0;
   // Raw RFC 5322 bytes (CRLF line endings). Valid while this view lives.
   virtual Result<std::string_view> Blob(const BlobId& blob) = 0;
@@ -137,6 +150,10 @@ class ReadView {
     std::string mailbox;
     bool holds_pop3_lock = false;
     UnixTime since = 0;
+    // What the client said it is (IMAP ID: "name version"), made safe to
+    // show (LogSafe: no control bytes, well-formed UTF-8); "" when it said
+    // nothing. RegisterLiveSession keeps kMaxLiveClientIdBytes of it.
+    std::string client_id;
   };
   // Sessions of `user` (0: of every user) in every process that uses this
   // store; rows of processes that are gone are left out.

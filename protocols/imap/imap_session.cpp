@@ -501,8 +501,14 @@ void ImapSession::RegisterLive() {
   live.user = user_.id;
   live.mailbox = selected_ ? selected_->name : std::string();
   live.since = static_cast<storage::UnixTime>(std::time(nullptr));
+  live.client_id = client_id_;
   store().RegisterLiveSession(std::move(live));
   live_registered_ = true;
+}
+
+void ImapSession::set_client_id(std::string text) {
+  client_id_ = std::move(text);
+  if (live_registered_) RegisterLive();
 }
 
 storage::Origin ImapSession::MakeOrigin() const {

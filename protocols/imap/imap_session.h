@@ -158,7 +158,9 @@ class ImapSession : public protocols::Session {
   std::uint64_t id() const override { return id_; }
   std::string ClientId() const override { return client_id_; }
   // What the client said in ID (RFC 2971): "name version".
-  void set_client_id(std::string text) { client_id_ = std::move(text); }
+  // Also stored with the live-session record, so that other processes on
+  // the store (the CLI, the HTTP API of another server) see it.
+  void set_client_id(std::string text);
 
   // ---- for command handlers (command_*.cpp) ------------------------------
 

@@ -205,6 +205,8 @@ std::string EncodeLiveSession(const ReadView::LiveSession& s) {
   Encoder e;
   e.U64(s.user).Str(s.protocol).Str(s.peer).Str(s.mailbox).U8(s.holds_pop3_lock ? 1 : 0);
   e.I64(s.since);
+  // Optional (FORMAT.md): absent in rows written before it existed.
+  if (!s.client_id.empty()) e.Str(s.client_id);
   return e.Take();
 }
 
@@ -216,6 +218,8 @@ bool DecodeLiveSession(std::string_view v, ReadView::LiveSession* s) {
   s->mailbox = d.Str();
   s->holds_pop3_lock = d.U8() != 0;
   s->since = d.I64();
+  s->client_id.clear();
+  if (d.ok() && !d.done()) s->client_id = d.Str();
   return d.done();
 }
 

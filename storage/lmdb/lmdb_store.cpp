@@ -136,6 +136,13 @@ class LmdbReadView final : public ReadView {
     if (!msgs.ok()) return {};
     return std::move(*msgs);
   }
+  std::vector<MessageRecord> ListMessagesNewestFirst(MailboxId mailbox, Uid below, std::size_t skip,
+                                                     std::size_t limit) override {
+    if (!ok()) return {};
+    auto msgs = ops_.MailboxMessagesNewestFirst(mailbox, below, skip, limit);
+    if (!msgs.ok()) return {};
+    return std::move(*msgs);
+  }
   Result<MessageRecord> GetMessage(MailboxId mailbox, Uid uid) override {
     if (!ok()) return Broken();
     return ops_.LoadMessage(mailbox, uid);
@@ -894,6 +901,12 @@ void LmdbStore::PollExternalChanges() {
 void LmdbStore::RegisterLiveSession(ReadView::LiveSession session) {
   AssertOwnerThread();
   session.pid = static_cast<std::uint64_t>(getpid());
+  if (session.client_id.size() > kMaxLiveClientIdBytes) {
+    // Cut at a character boundary: the id is shown as UTF-8 text.
+    std::size_t n = kMaxLiveClientIdBytes;
+    while (n > 0 && (static_cast<unsigned char>(session.client_id[n]) & 0xc0) == 0x80) --n;
+    session.client_id.resize(n);
+  }
   SubmitStatus(
       [session = std::move(session)](WriteOps& ops) {
         return ops.Put(ops.db().live_sessions, LiveSessionKey(session.pid, session.id),

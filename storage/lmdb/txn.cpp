@@ -136,19 +136,25 @@ Status TxnOps::Scan(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn,
   return Status::Ok();
 }
 
-Status TxnOps::ScanBackward(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn) {
+Status TxnOps::ScanBackward(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn,
+                            std::string_view before) {
   MDB_cursor* cur = nullptr;
   int rc = mdb_cursor_open(txn_, dbi, &cur);
   if (rc != MDB_SUCCESS) return Check(rc, "cursor open");
   // Position after the prefix range: the prefix followed by 0xFF... bytes
-  // is not a valid key prefix end, so seek to the successor of the prefix.
-  std::string succ(prefix);
-  while (!succ.empty() && static_cast<unsigned char>(succ.back()) == 0xff) succ.pop_back();
+  // is not a valid key prefix end, so seek to the successor of the prefix
+  // (or to `before`, and step back from the first key at or after it).
+  std::string succ(before.empty() ? prefix : before);
+  if (before.empty()) {
+    while (!succ.empty() && static_cast<unsigned char>(succ.back()) == 0xff) succ.pop_back();
+  }
   MDB_val k, v;
   if (succ.empty()) {
     rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
   } else {
-    succ.back() = static_cast<char>(static_cast<unsigned char>(succ.back()) + 1);
+    if (before.empty()) {
+      succ.back() = static_cast<char>(static_cast<unsigned char>(succ.back()) + 1);
+    }
     k = Val(succ);
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     if (rc == MDB_SUCCESS) {
@@ -257,6 +263,37 @@ Result<std::vector<MessageRecord>> TxnOps::MailboxMessages(MailboxId mailbox) {
     out.push_back(std::move(m));
     return true;
   });
+  if (!s.ok()) return s;
+  if (bad) return Status::Corruption("bad message record");
+  return out;
+}
+
+Result<std::vector<MessageRecord>> TxnOps::MailboxMessagesNewestFirst(MailboxId mailbox, Uid below,
+                                                                      std::size_t skip,
+                                                                      std::size_t limit) {
+  std::vector<MessageRecord> out;
+  if (limit == 0 || below == 1) return out;
+  bool bad = false;
+  std::size_t passed = 0;
+  // UID 0 is never stored, so MessageKey(mailbox, 0) is "below every UID".
+  std::string before = below == 0 ? std::string() : MessageKey(mailbox, below);
+  Status s = ScanBackward(
+      db_->messages, U64Key(mailbox),
+      [&](std::string_view k, std::string_view v) {
+        if (passed < skip) {
+          ++passed;
+          return true;
+        }
+        MessageRecord m;
+        if (k.size() != 12 || !DecodeMessage(v, &m)) {
+          bad = true;
+          return false;
+        }
+        m.uid = GetBigEndian32(k.data() + 8);
+        out.push_back(std::move(m));
+        return out.size() < limit;
+      },
+      before);
   if (!s.ok()) return s;
   if (bad) return Status::Corruption("bad message record");
   return out;

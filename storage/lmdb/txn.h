@@ -65,8 +65,10 @@ class TxnOps {
   // empty: the prefix itself) in key order, until fn returns false.
   using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
   Status Scan(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn, std::string_view start = {});
-  // Like Scan, but from the last key with the prefix backwards.
-  Status ScanBackward(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn);
+  // Like Scan, but from the last key with the prefix backwards; with
+  // `before` (> prefix), from the last key below it.
+  Status ScanBackward(MDB_dbi dbi, std::string_view prefix, const ScanFn& fn,
+                      std::string_view before = {});
 
   Result<UserRecord> LoadUser(UserId id);
   Result<UserId> FindUserId(std::string_view name);
@@ -77,6 +79,10 @@ class TxnOps {
   Result<std::vector<MailboxRow>> UserMailboxes(UserId user);
   Result<MessageRecord> LoadMessage(MailboxId mailbox, Uid uid);
   Result<std::vector<MessageRecord>> MailboxMessages(MailboxId mailbox);
+  // ReadView::ListMessagesNewestFirst.
+  Result<std::vector<MessageRecord>> MailboxMessagesNewestFirst(MailboxId mailbox, Uid below,
+                                                                std::size_t skip,
+                                                                std::size_t limit);
   // The analyzer's subject of a blob, "" when unknown.
   std::string SubjectOf(const BlobId& blob);
   Result<std::uint64_t> Counter(std::string_view name);

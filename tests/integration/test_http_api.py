@@ -363,6 +363,158 @@ def test_sessions_show_the_imap_client_id(server):
     imap.logout()
 
 
+def test_sessions_client_id_is_stored_for_other_processes(server):
+    """The ID string rides with the live-session row, so the CLI (another
+    process on the store) and /views see it, not only the serving process."""
+    import imaplib
+    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
+    imap.login("alice", "secret")
+    imap.xatom("ID", '("name" "Probe\\"Mail" "version" "7.1")')
+    try:
+        def in_views():
+            live = call(server, "GET", "/api/v1/users/alice/views")[2]["live_sessions"]
+            return [s for s in live if s["protocol"] == "imap" and s["client_id"]]
+        live = wait_for(in_views, what="the client ID in /views")
+        assert live[0]["client_id"] == 'Probe"Mail 7.1'
+        sessions = call(server, "GET", "/api/v1/sessions")[2]["sessions"]
+        assert [s["client_id"] for s in sessions if s["protocol"] == "imap"] == ['Probe"Mail 7.1']
+        out = server.cli("views", "alice").stdout.decode()
+        live_part = out.split("Live sessions")[1]
+        assert "CLIENT ID" in live_part and 'Probe"Mail 7.1' in live_part, out
+    finally:
+        imap.logout()
+
+
+def fill_inbox(srv, subjects, connections=4):
+    """Delivers one message per subject over a few LMTP connections."""
+    todo = list(enumerate(subjects))
+    lock = threading.Lock()
+    errors = []
+
+    def worker():
+        try:
+            with smtplib.LMTP("127.0.0.1", srv.ports["lmtp"], timeout=60) as lmtp:
+                while True:
+                    with lock:
+                        if not todo:
+                            return
+                        _, subject = todo.pop()
+                    lmtp.sendmail("bob@example.org", ["alice@example.org"],
+                                  message(subject=subject).encode())
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+
+
+def test_listing_pages_newest_first_and_search_goes_on_across_pages(server):
+    count = 2300  # more than twice what one search request looks at (1000)
+    fill_inbox(server, [f"Item {i:04d}" + (" needle" if i % 10 == 7 else "") for i in range(count)])
+    inbox = "/api/v1/users/alice/mailboxes/INBOX/messages"
+
+    # Plain pages: newest first, contiguous, no message twice, exact total.
+    everything = []
+    for offset in range(0, count, 1000):
+        status, _, body = call(server, "GET", f"{inbox}?limit=1000&offset={offset}", timeout=30)
+        assert status == 200 and body["total"] == count and body["total_exact"] is True
+        everything += body["messages"]
+    uids = [m["uid"] for m in everything]
+    assert len(uids) == count and uids == sorted(uids, reverse=True) and len(set(uids)) == count
+    assert uids[0] == count and uids[-1] == 1
+    for offset, limit in ((0, 1), (49, 50), (2299, 50), (2250, 100)):
+        status, _, body = call(server, "GET", f"{inbox}?limit={limit}&offset={offset}")
+        assert [m["uid"] for m in body["messages"]] == uids[offset:offset + limit]
+    status, _, body = call(server, "GET", f"{inbox}?limit=50&offset=5000")
+    assert body["messages"] == [] and body["total"] == count
+    status, _, body = call(server, "GET", f"{inbox}?limit=0")
+    assert body["messages"] == [] and body["total"] == count
+    # include=gone reads the journal only for a page that reaches past the
+    # messages; before that its total counts the messages only.
+    status, _, body = call(server, "GET", f"{inbox}?limit=50&include=gone")
+    assert body["total"] == count and body["total_exact"] is False
+    assert [m["uid"] for m in body["messages"]] == uids[:50]
+    status, _, body = call(server, "GET", f"{inbox}?limit=50&offset=2290&include=gone")
+    assert body["total"] == count and body["total_exact"] is True
+    assert [m["uid"] for m in body["messages"]] == uids[2290:]
+    # before= starts below a UID.
+    status, _, body = call(server, "GET", f"{inbox}?limit=3&before=100")
+    assert [m["uid"] for m in body["messages"]] == [99, 98, 97]
+    status, _, _ = call(server, "GET", f"{inbox}?before=0")
+    assert status == 400
+    status, _, _ = call(server, "GET", f"{inbox}?before=5&include=gone")
+    assert status == 400
+
+    needles = [m["uid"] for m in everything if "needle" in m["subject"]]
+    assert len(needles) == count // 10
+
+    def search(q, limit, offset=0):
+        """Follows `next` to the end: (uids, responses)."""
+        got, responses = [], []
+        query = f"{inbox}?q={q}&limit={limit}&offset={offset}"
+        for _ in range(100):
+            status, _, body = call(server, "GET", query, timeout=30)
+            assert status == 200, body
+            assert body["scanned"] <= 1000
+            responses.append(body)
+            got += [m["uid"] for m in body["messages"]]
+            nxt = body["next"]
+            if nxt is None:
+                return got, responses
+            query = (f"{inbox}?q={q}&limit={limit}&before={nxt['before']}"
+                     f"&offset={nxt['offset']}")
+        raise AssertionError("the search did not end")
+
+    # Pages of 50 matches: each request stops when its page is full.
+    got, responses = search("NEEDLE", 50)
+    assert got == needles
+    assert all(len(r["messages"]) == 50 for r in responses[:-1])
+    assert responses[0]["total_exact"] is False and responses[0]["scanned"] < 1000
+    # A page larger than one request's look finds what it can, then goes on.
+    got, responses = search("needle", 1000)
+    assert got == needles
+    assert responses[0]["scanned"] == 1000 and len(responses[0]["messages"]) < 1000
+    assert responses[0]["total"] == len(responses[0]["messages"])
+    # offset counts matches, also across a continuation.
+    got, _ = search("needle", 50, offset=205)
+    assert got == needles[205:]
+    # Nothing matches: the search still ends, request by request.
+    got, responses = search("nothing-here", 50)
+    assert got == [] and len(responses) == 3
+    # A search over a mailbox small enough to look at whole is exact.
+    server.deliver("alice", message(subject="Small one"), mailbox="Archive")
+    status, _, body = call(server, "GET", "/api/v1/users/alice/mailboxes/Archive/messages?q=small")
+    assert body["total"] == 1 and body["total_exact"] is True and body["next"] is None
+
+
+def test_listing_page_shows_a_pending_dele(server):
+    for i in range(3):
+        server.deliver("alice", message(subject=f"M{i}"))
+    inbox = "/api/v1/users/alice/mailboxes/INBOX/messages"
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=10)
+    pop.user("alice")
+    pop.pass_("secret")
+    try:
+        pop.dele(1)  # UID 1, the oldest: the last row
+        body = wait_for(lambda: (lambda b: b if b["messages"][-1]["pop3_state"] == "delete_pending"
+                                 else None)(call(server, "GET", inbox)[2]),
+                        what="a pending DELE in the listing")
+        assert [m["pop3_state"] for m in body["messages"]] == ["visible", "visible", "delete_pending"]
+        assert body["messages"][-1]["delete_pending_session"] is not None
+        status, _, page = call(server, "GET", inbox + "?offset=2&limit=1")
+        assert [(m["uid"], m["pop3_state"]) for m in page["messages"]] == [(1, "delete_pending")]
+        status, _, page = call(server, "GET", inbox + "?q=m0")
+        assert [(m["uid"], m["pop3_state"]) for m in page["messages"]] == [(1, "delete_pending")]
+    finally:
+        pop.rset()
+        pop.quit()
+    status, _, body = call(server, "GET", inbox)
+    assert [m["pop3_state"] for m in body["messages"]] == ["visible"] * 3
+
+
 class EventReader:
     """Reads a Server-Sent Events stream on a thread; events as (name, data)."""
 

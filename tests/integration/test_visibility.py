@@ -304,7 +304,7 @@ def test_json_output_has_the_documented_fields(server):
                                         "hidden_from_pop3", "downloaded", "delete_pending_session",
                                         "pop3_state", "subject"}
     assert set(data["live_sessions"][0]) == {"session", "protocol", "peer", "mailbox", "since", "pid",
-                                             "holds_pop3_lock"}
+                                             "holds_pop3_lock", "client_id"}
     assert data["pop3_lock_session"] == data["live_sessions"][0]["session"]
     events = journal_json(srv)
     assert isinstance(events, list) and events[0]["kind"] == "delivered"

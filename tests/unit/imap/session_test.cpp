@@ -964,6 +964,28 @@ TEST_F(ImapSessionTest, LiveSessionRegistered) {
   EXPECT_EQ(live[0].id, c->session->id());
 }
 
+TEST_F(ImapSessionTest, LiveSessionCarriesTheClientIdForOtherProcesses) {
+  auto c = LoggedIn();
+  Run(*c, "a ID (\"name\" \"Mail\\\\Client\" \"version\" \"2.0\")\r\n", "a");
+  fx_.store().Flush();
+  fx_.RunPending();
+  {
+    auto view = fx_.store().Read();
+    auto live = view->LiveSessions(user_.id);
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0].client_id, "Mail\\Client 2.0");
+  }
+  // SELECT registers the session again: the ID stays.
+  Run(*c, "b SELECT INBOX\r\n", "b");
+  fx_.store().Flush();
+  fx_.RunPending();
+  auto view = fx_.store().Read();
+  auto live = view->LiveSessions(user_.id);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].mailbox, "INBOX");
+  EXPECT_EQ(live[0].client_id, "Mail\\Client 2.0");
+}
+
 TEST_F(ImapSessionTest, UnicodeMailboxNames) {
   auto c = LoggedIn();
   EXPECT_EQ(Created("a", "Entwürfe", Run(*c, "a CREATE Entw&APw-rfe\r\n", "a")), "");

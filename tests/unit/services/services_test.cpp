@@ -1,6 +1,7 @@
 // The service layer against a real store in a temporary directory.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <optional>
 #include <utility>
 
@@ -407,6 +408,98 @@ TEST_F(ServicesTest, JournalReaderReturnsEachEventOnceAndViewsNumberForPop3) {
   EXPECT_EQ(v.pop3_visible, 2u);
   EXPECT_TRUE(v.gone.empty());
   EXPECT_EQ(v.delete_mode.source, "default");
+}
+
+TEST_F(ServicesTest, GoneFromTheJournalAloneMatchesTheWholeView) {
+  auto alice = f_.AddUser("alice", "pw");
+  auto one = f_.Deliver(alice.id, "Subject: one\r\n\r\nx\r\n");
+  f_.Deliver(alice.id, "Subject: two\r\n\r\nx\r\n");
+  f_.Deliver(alice.id, "Subject: three\r\n\r\nx\r\n");
+  const storage::MailboxId inbox = one.mailbox;
+  storage::MailboxId archive = 0;
+  {
+    auto view = store().Read();
+    archive = view->FindMailbox(alice.id, "Archive")->id;
+  }
+  auto move = [&](storage::MailboxId from, storage::Uid uid, storage::MailboxId to) {
+    storage::CopyRequest req;
+    req.from = from;
+    req.uids = {uid};
+    req.to = to;
+    req.move = true;
+    auto r = f_.Wait<storage::CopyResult>([&](auto cb) { store().Copy(req, cb); });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() && !r->dest_uids.empty() ? r->dest_uids[0] : 0;
+  };
+  // One: out and back in (UID 4 now). Two: expunged. Three: moved out.
+  storage::Uid there = move(inbox, 1, archive);
+  EXPECT_EQ(move(archive, there, inbox), 4u);
+  storage::ExpungeRequest ex;
+  ex.mailbox = inbox;
+  ex.uids = std::vector<storage::Uid>{2};
+  ex.require_deleted = false;
+  ASSERT_TRUE(f_.Wait<std::vector<storage::Uid>>([&](auto cb) { store().Expunge(ex, cb); }).ok());
+  move(inbox, 3, archive);
+
+  InboxView whole;
+  ASSERT_TRUE(BuildInboxView(store(), config_, "alice", &whole).ok());
+  InboxView journal_only;
+  journal_only.user = whole.user;
+  journal_only.inbox = whole.inbox;
+  BuildInboxGone(*store().Read(), config_, &journal_only);
+  ASSERT_EQ(whole.gone.size(), 2u);
+  ASSERT_EQ(journal_only.gone.size(), whole.gone.size());
+  for (std::size_t i = 0; i < whole.gone.size(); ++i) {
+    EXPECT_EQ(journal_only.gone[i].guid, whole.gone[i].guid);
+    EXPECT_EQ(journal_only.gone[i].kind, whole.gone[i].kind);
+  }
+  EXPECT_EQ(whole.gone[0].subject, "two");
+  EXPECT_EQ(whole.gone[1].subject, "three");
+  EXPECT_EQ(journal_only.gone_inbox_uids, whole.gone_inbox_uids);
+  EXPECT_EQ(journal_only.gone_inbox_uids.at(whole.gone[1].guid), 3u);
+}
+
+TEST_F(ServicesTest, InboxRowsOfAPageSeeADeleOfALivePop3SessionOnly) {
+  auto alice = f_.AddUser("alice", "pw");
+  f_.Deliver(alice.id, "Subject: one\r\n\r\nx\r\n");
+  f_.Deliver(alice.id, "Subject: two\r\n\r\nx\r\n");
+  auto page = [&] {
+    auto view = store().Read();
+    auto inbox = view->FindMailbox(alice.id, "INBOX");
+    return InboxRowsOf(*view, config_, alice.id,
+                       view->ListMessagesNewestFirst(inbox->id, 0, 0, 10));
+  };
+  auto rows = page();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].message.uid, 2u);
+  EXPECT_EQ(rows[0].pending_session, 0u);
+  // A DELE of message 2 by session 77 (live) and of message 1 by session
+  // 78 (gone: it never registered).
+  storage::ReadView::LiveSession live;
+  live.id = 77;
+  live.protocol = "pop3";
+  live.user = alice.id;
+  live.mailbox = "INBOX";
+  live.since = static_cast<storage::UnixTime>(std::time(nullptr));
+  store().RegisterLiveSession(live);
+  for (auto [uid, session] : {std::pair<storage::Uid, std::uint64_t>{2, 77}, {1, 78}}) {
+    storage::JournalEvent ev;
+    ev.kind = storage::JournalKind::kPop3DeletePending;
+    ev.origin.protocol = "pop3";
+    ev.origin.session = session;
+    ev.mailbox = "INBOX";
+    ev.uid = uid;
+    ev.guid = rows[2 - uid].message.guid;
+    ASSERT_TRUE(f_.WaitStatus([&](auto cb) { store().RecordJournal(alice.id, ev, cb); }).ok());
+  }
+  rows = page();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].pending_session, 77u);
+  EXPECT_EQ(rows[1].pending_session, 0u);
+  store().UnregisterLiveSession(77);
+  store().Flush();
+  rows = page();
+  EXPECT_EQ(rows[0].pending_session, 0u);
 }
 
 // --- settings -----------------------------------------------------------------

@@ -105,6 +105,32 @@ TEST(CodecTest, TruncatedOrTrailingBytesAreRejected) {
   EXPECT_EQ(c.uid, 5u);
 }
 
+TEST(CodecTest, LiveSessionClientIdIsOptionalAtTheEnd) {
+  ReadView::LiveSession s;
+  s.user = 7;
+  s.protocol = "imap";
+  s.peer = "127.0.0.1";
+  s.mailbox = "INBOX";
+  s.since = 99;
+  // Without a client id the record is the one of builds before it.
+  const std::string old = EncodeLiveSession(s);
+  ReadView::LiveSession out;
+  out.client_id = "stale";
+  ASSERT_TRUE(DecodeLiveSession(old, &out));
+  EXPECT_EQ(out.client_id, "");
+  EXPECT_EQ(out.since, 99);
+  s.client_id = "K-9 Mail 6.8";
+  const std::string v = EncodeLiveSession(s);
+  EXPECT_GT(v.size(), old.size());
+  ASSERT_TRUE(DecodeLiveSession(v, &out));
+  EXPECT_EQ(out.client_id, "K-9 Mail 6.8");
+  EXPECT_EQ(out.mailbox, "INBOX");
+  for (std::size_t n = old.size() + 1; n < v.size(); ++n) {
+    EXPECT_FALSE(DecodeLiveSession(v.substr(0, n), &out)) << n;
+  }
+  EXPECT_FALSE(DecodeLiveSession(v + "x", &out));
+}
+
 TEST(CodecTest, LongKeysAreHashedAndShortOnesKept) {
   std::string shortk = UserNameKey(1, "INBOX");
   EXPECT_EQ(shortk.size(), 13u);

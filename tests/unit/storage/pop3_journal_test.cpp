@@ -451,5 +451,33 @@ TEST_F(Pop3JournalTest, EveryPathLeavesModSeqsInTheChangeLog) {
   ExpectConsistent();
 }
 
+TEST_F(Pop3JournalTest, LiveSessionKeepsTheClientIdBoundedAtACharacterBoundary) {
+  auto u = f_.AddUser("ida", "pw");
+  ReadView::LiveSession s;
+  s.id = 21;
+  s.protocol = "imap";
+  s.user = u.id;
+  store().RegisterLiveSession(s);  // no ID yet
+  store().Flush();
+  auto live = store().Read()->LiveSessions(u.id);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].client_id, "");
+  // ID arrives: the same session, registered again.
+  s.client_id = "Thunderbird 128.0";
+  store().RegisterLiveSession(s);
+  store().Flush();
+  live = store().Read()->LiveSessions(u.id);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].client_id, "Thunderbird 128.0");
+  // Longer than the bound: cut, never inside a UTF-8 character ("é" is
+  // two bytes and straddles the bound).
+  s.client_id = std::string(kMaxLiveClientIdBytes - 1, 'a') + "\xc3\xa9" + "tail";
+  store().RegisterLiveSession(s);
+  store().Flush();
+  live = store().Read()->LiveSessions(u.id);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].client_id, std::string(kMaxLiveClientIdBytes - 1, 'a'));
+}
+
 }  // namespace
 }  // namespace pillarbox::storage

@@ -395,6 +395,77 @@ TEST_F(StoreTest, UidsAreNeverReusedAcrossExpungeAndReopen) {
   ExpectConsistent();
 }
 
+std::vector<Uid> UidsOf(const std::vector<MessageRecord>& msgs) {
+  std::vector<Uid> out;
+  for (const auto& m : msgs) out.push_back(m.uid);
+  return out;
+}
+
+TEST_F(StoreTest, NewestFirstOfAnEmptyMailboxIsEmpty) {
+  auto u = f_.AddUser("ned", "pw");
+  auto view = store().Read();
+  auto inbox = view->FindMailbox(u.id, "INBOX");
+  ASSERT_TRUE(inbox.ok());
+  EXPECT_TRUE(view->ListMessagesNewestFirst(inbox->id, 0, 0, 10).empty());
+  EXPECT_TRUE(view->ListMessagesNewestFirst(inbox->id, 5, 0, 10).empty());
+  EXPECT_TRUE(view->ListMessagesNewestFirst(inbox->id, 0, 3, 10).empty());
+}
+
+TEST_F(StoreTest, NewestFirstPagesSkipAndLimitByMessagesNotUids) {
+  auto u = f_.AddUser("nora", "pw");
+  MailboxId mb = 0;
+  for (int i = 1; i <= 8; ++i) mb = f_.Deliver(u.id, Msg(std::to_string(i))).mailbox;
+  // Another mailbox around it must not leak into the walk.
+  f_.Deliver(u.id, Msg("archived"), "Archive");
+  // Holes: UIDs 2, 5 and 8 (the newest) expunged.
+  ASSERT_TRUE(ExpungeMsgs(mb, std::vector<Uid>{2, 5, 8}, false).ok());
+  auto view = store().Read();
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 0, 100)),
+            (std::vector<Uid>{7, 6, 4, 3, 1}));
+  // limit 0, 1 and the exact count.
+  EXPECT_TRUE(view->ListMessagesNewestFirst(mb, 0, 0, 0).empty());
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 0, 1)), (std::vector<Uid>{7}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 0, 5)), (std::vector<Uid>{7, 6, 4, 3, 1}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 0, static_cast<std::size_t>(-1))),
+            (std::vector<Uid>{7, 6, 4, 3, 1}));
+  // skip counts messages: the third page of two is UID 1 alone.
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 2, 2)), (std::vector<Uid>{4, 3}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 0, 4, 2)), (std::vector<Uid>{1}));
+  // Past the end.
+  EXPECT_TRUE(view->ListMessagesNewestFirst(mb, 0, 5, 2).empty());
+  EXPECT_TRUE(view->ListMessagesNewestFirst(mb, 0, 1000, 2).empty());
+  // below: strictly below that UID, whether it exists or not.
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 6, 0, 10)), (std::vector<Uid>{4, 3, 1}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 5, 0, 10)), (std::vector<Uid>{4, 3, 1}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 5, 1, 1)), (std::vector<Uid>{3}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(mb, 1000, 0, 1)), (std::vector<Uid>{7}));
+  EXPECT_TRUE(view->ListMessagesNewestFirst(mb, 1, 0, 10).empty());
+  EXPECT_TRUE(view->ListMessagesNewestFirst(mb, 2, 1, 10).empty());
+  // The records are whole, as GetMessage returns them.
+  auto page = view->ListMessagesNewestFirst(mb, 0, 1, 1);
+  auto one = view->GetMessage(mb, 6);
+  ASSERT_EQ(page.size(), 1u);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(page[0].guid, one->guid);
+  EXPECT_EQ(page[0].size, one->size);
+  EXPECT_EQ(page[0].modseq, one->modseq);
+}
+
+TEST_F(StoreTest, NewestFirstOfTheLastMailboxStopsAtItsOwnRecords) {
+  auto u = f_.AddUser("nell", "pw");
+  // The newest mailbox id has the last keys of the database: the walk
+  // starts from the database's end.
+  ASSERT_TRUE(CreateMailbox(u.id, "Zeta").ok());
+  auto zeta = Mailbox(u.id, "Zeta");
+  auto inbox = f_.Deliver(u.id, Msg("in inbox"));
+  EXPECT_TRUE(store().Read()->ListMessagesNewestFirst(zeta.id, 0, 0, 10).empty());
+  f_.Deliver(u.id, Msg("z1"), "Zeta");
+  f_.Deliver(u.id, Msg("z2"), "Zeta");
+  auto view = store().Read();
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(zeta.id, 0, 0, 10)), (std::vector<Uid>{2, 1}));
+  EXPECT_EQ(UidsOf(view->ListMessagesNewestFirst(inbox.mailbox, 0, 0, 10)), (std::vector<Uid>{1}));
+}
+
 TEST_F(StoreTest, StoreFlagsAddRemoveReplaceWithModseqsAndCounts) {
   auto u = f_.AddUser("kim", "pw");
   auto a = f_.Deliver(u.id, Msg("a"));
