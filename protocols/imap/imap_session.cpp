@@ -960,7 +960,9 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   for (const auto& rec : flag_updates) {
     std::uint32_t seq = sel.SeqOf(rec.uid);
     if (seq == 0) continue;
-    out += FlagsFetchLine(seq, rec, sel.IsRecent(rec.uid), condstore_);
+    std::string line = FlagsFetchLine(seq, rec, sel.IsRecent(rec.uid), condstore_);
+    if (notify_) NotifyFlagsLine(*this, rec.uid, &line);
+    out += line;
     fetched = true;
   }
   if (sel.pending_expunge.empty()) {

@@ -466,6 +466,16 @@ void NotifyNewMessages(ImapSession& s, const std::vector<storage::Uid>& uids) {
   if (!out.empty()) s.Write(std::move(out));
 }
 
+void NotifyFlagsLine(ImapSession& s, storage::Uid uid, std::string* line) {
+  NotifyState* n = s.notify();
+  if (n == nullptr || !n->PushSelected() || (n->spec.selected_events & kNotifyFlagChange) == 0 ||
+      s.condstore()) {
+    return;  // with CONDSTORE the line has UID already
+  }
+  std::size_t at = line->find("FETCH (");
+  if (at != std::string::npos) line->insert(at + 7, "UID " + std::to_string(uid) + " ");
+}
+
 void NotifyOwnMessages(ImapSession& s, const std::string& mailbox,
                        const std::vector<storage::Uid>& uids) {
   NotifyState* n = s.notify();

@@ -134,6 +134,9 @@ void NotifyOnUserChange(ImapSession& s, storage::MailboxId mailbox);
 // After EXISTS for `uids` in the selected mailbox: the MessageNew FETCH
 // responses with the attributes NOTIFY asked for.
 void NotifyNewMessages(ImapSession& s, const std::vector<storage::Uid>& uids);
+// A FETCH FLAGS line for the selected mailbox: with FlagChange asked for
+// it, UID goes with FLAGS (RFC 5465 5.1) even without CONDSTORE.
+void NotifyFlagsLine(ImapSession& s, storage::Uid uid, std::string* line);
 // This session appended or copied `uids` into `mailbox`.
 void NotifyOwnMessages(ImapSession& s, const std::string& mailbox,
                        const std::vector<storage::Uid>& uids);

@@ -264,7 +264,7 @@ TEST_F(NotifyTest, SelectedPushesExpungesAtOnceSelectedDelayedWaitsForACommand) 
   Ok(*b, "SELECT INBOX");
   Ok(*a, "NOTIFY SET (selected (MessageNew MessageExpunge FlagChange))");
   Ok(*b, "STORE 1 +FLAGS.SILENT (\\Deleted)");
-  EXPECT_EQ(a->out.Take(), "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n");
+  EXPECT_EQ(a->out.Take(), "* 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent))\r\n");  // 5.1: with UID
   Ok(*b, "EXPUNGE");
   EXPECT_EQ(a->out.Take(), "* 1 EXPUNGE\r\n");
 
