@@ -10,7 +10,7 @@ namespace {
 
 struct Named {
   std::string_view name;
-  unsigned bit;
+  std::uint64_t bit;
 };
 
 constexpr std::array kImapExtensions = {
@@ -53,6 +53,7 @@ constexpr std::array kImapExtensions = {
     Named{"CONTEXT=SEARCH", kImapContext},
     Named{"CONTEXT=SORT", kImapContext},
     Named{"PARTIAL", kImapContext},  // RFC 9394; first defined with CONTEXT (RFC 5267)
+    Named{"NOTIFY", kImapNotify},
 };
 
 constexpr std::array kPop3Capabilities = {
@@ -68,11 +69,11 @@ constexpr std::array kPop3Capabilities = {
     Named{"LOGIN-DELAY", kPop3LoginDelay},
 };
 
-constexpr unsigned kAllImap = ~0u;
+constexpr std::uint64_t kAllImap = ~std::uint64_t{0};
 
 struct Profile {
   std::string_view name;
-  unsigned disabled;
+  std::uint64_t disabled;
 };
 
 constexpr std::array kProfiles = {
@@ -92,7 +93,7 @@ std::string Upper(std::string_view s) {
 }
 
 template <typename Table>
-unsigned BitOf(const Table& table, std::string_view upper) {
+std::uint64_t BitOf(const Table& table, std::string_view upper) {
   for (const Named& n : table) {
     if (n.name == upper) return n.bit;
   }
@@ -134,8 +135,8 @@ Status CheckRemovals(const Table& table, std::string_view list) {
 }
 
 template <typename Table>
-unsigned Removed(const Table& table, std::string_view list) {
-  unsigned bits = 0;
+std::uint64_t Removed(const Table& table, std::string_view list) {
+  std::uint64_t bits = 0;
   (void)ForEachRemoval(list, [&](const std::string& name) {
     bits |= BitOf(table, name);
     return Status::Ok();
@@ -145,7 +146,7 @@ unsigned Removed(const Table& table, std::string_view list) {
 
 }  // namespace
 
-unsigned ImapExtensionBit(std::string_view name) { return BitOf(kImapExtensions, name); }
+std::uint64_t ImapExtensionBit(std::string_view name) { return BitOf(kImapExtensions, name); }
 
 Status CheckImapProfile(std::string_view profile) {
   for (const Profile& p : kProfiles) {
@@ -214,8 +215,8 @@ void ApplyListenerOverride(Pop3Config* pop3, std::string_view value) {
   pop3->capabilities += (pop3->capabilities.empty() ? "" : " ") + std::string(value);
 }
 
-unsigned ImapDisabled(const ImapConfig& imap) {
-  unsigned bits = 0;
+std::uint64_t ImapDisabled(const ImapConfig& imap) {
+  std::uint64_t bits = 0;
   for (const Profile& p : kProfiles) {
     if (p.name == imap.profile) bits = p.disabled;
   }
@@ -223,7 +224,7 @@ unsigned ImapDisabled(const ImapConfig& imap) {
 }
 
 unsigned Pop3Disabled(const Pop3Config& pop3) {
-  return Removed(kPop3Capabilities, pop3.capabilities);
+  return static_cast<unsigned>(Removed(kPop3Capabilities, pop3.capabilities));
 }
 
 }  // namespace pillarbox::config

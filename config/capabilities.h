@@ -10,6 +10,7 @@
 // commands are refused as by a server without it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,38 +23,39 @@ struct ImapConfig;
 struct Pop3Config;
 
 // IMAP extensions that can be turned off (bits of ImapDisabled()).
-inline constexpr unsigned kImapLiteralPlus = 1u << 0;        // RFC 7888
-inline constexpr unsigned kImapSaslIr = 1u << 1;             // RFC 4959
-inline constexpr unsigned kImapId = 1u << 2;                 // RFC 2971
-inline constexpr unsigned kImapEnable = 1u << 3;             // RFC 5161
-inline constexpr unsigned kImapIdle = 1u << 4;               // RFC 2177
-inline constexpr unsigned kImapNamespace = 1u << 5;          // RFC 2342
-inline constexpr unsigned kImapUnselect = 1u << 6;           // RFC 3691
-inline constexpr unsigned kImapChildren = 1u << 7;           // RFC 3348
-inline constexpr unsigned kImapUidPlus = 1u << 8;            // RFC 4315
-inline constexpr unsigned kImapMove = 1u << 9;               // RFC 6851
-inline constexpr unsigned kImapSpecialUse = 1u << 10;        // RFC 6154
-inline constexpr unsigned kImapListExtended = 1u << 11;      // RFC 5258
-inline constexpr unsigned kImapCondstore = 1u << 12;         // RFC 7162
-inline constexpr unsigned kImapQresync = 1u << 13;           // RFC 7162
-inline constexpr unsigned kImapEsearch = 1u << 14;           // RFC 4731
-inline constexpr unsigned kImapSearchRes = 1u << 15;         // RFC 5182
-inline constexpr unsigned kImapSort = 1u << 16;              // RFC 5256, 5957, 5267 (ESORT)
-inline constexpr unsigned kImapThread = 1u << 17;            // RFC 5256
-inline constexpr unsigned kImapListStatus = 1u << 18;        // RFC 5819
-inline constexpr unsigned kImapStatusSize = 1u << 19;        // RFC 8438
-inline constexpr unsigned kImapCreateSpecialUse = 1u << 20;  // RFC 6154
-inline constexpr unsigned kImapMultiAppend = 1u << 21;       // RFC 3502
-inline constexpr unsigned kImapCatenate = 1u << 22;          // RFC 4469
-inline constexpr unsigned kImapAppendLimit = 1u << 23;       // RFC 7889
-inline constexpr unsigned kImapBinary = 1u << 24;            // RFC 3516
-inline constexpr unsigned kImapQuota = 1u << 25;             // RFC 9208
-inline constexpr unsigned kImapCompress = 1u << 26;          // RFC 4978
-inline constexpr unsigned kImapUtf8Accept = 1u << 27;        // RFC 6855
-inline constexpr unsigned kImapRev2 = 1u << 28;              // RFC 9051
-inline constexpr unsigned kImapSaveDate = 1u << 29;          // RFC 8514
-inline constexpr unsigned kImapObjectId = 1u << 30;          // RFC 8474
-inline constexpr unsigned kImapContext = 1u << 31;           // RFC 5267 CONTEXT=SEARCH/SORT
+inline constexpr std::uint64_t kImapLiteralPlus = 1ull << 0;        // RFC 7888
+inline constexpr std::uint64_t kImapSaslIr = 1ull << 1;             // RFC 4959
+inline constexpr std::uint64_t kImapId = 1ull << 2;                 // RFC 2971
+inline constexpr std::uint64_t kImapEnable = 1ull << 3;             // RFC 5161
+inline constexpr std::uint64_t kImapIdle = 1ull << 4;               // RFC 2177
+inline constexpr std::uint64_t kImapNamespace = 1ull << 5;          // RFC 2342
+inline constexpr std::uint64_t kImapUnselect = 1ull << 6;           // RFC 3691
+inline constexpr std::uint64_t kImapChildren = 1ull << 7;           // RFC 3348
+inline constexpr std::uint64_t kImapUidPlus = 1ull << 8;            // RFC 4315
+inline constexpr std::uint64_t kImapMove = 1ull << 9;               // RFC 6851
+inline constexpr std::uint64_t kImapSpecialUse = 1ull << 10;        // RFC 6154
+inline constexpr std::uint64_t kImapListExtended = 1ull << 11;      // RFC 5258
+inline constexpr std::uint64_t kImapCondstore = 1ull << 12;         // RFC 7162
+inline constexpr std::uint64_t kImapQresync = 1ull << 13;           // RFC 7162
+inline constexpr std::uint64_t kImapEsearch = 1ull << 14;           // RFC 4731
+inline constexpr std::uint64_t kImapSearchRes = 1ull << 15;         // RFC 5182
+inline constexpr std::uint64_t kImapSort = 1ull << 16;              // RFC 5256, 5957, 5267 (ESORT)
+inline constexpr std::uint64_t kImapThread = 1ull << 17;            // RFC 5256
+inline constexpr std::uint64_t kImapListStatus = 1ull << 18;        // RFC 5819
+inline constexpr std::uint64_t kImapStatusSize = 1ull << 19;        // RFC 8438
+inline constexpr std::uint64_t kImapCreateSpecialUse = 1ull << 20;  // RFC 6154
+inline constexpr std::uint64_t kImapMultiAppend = 1ull << 21;       // RFC 3502
+inline constexpr std::uint64_t kImapCatenate = 1ull << 22;          // RFC 4469
+inline constexpr std::uint64_t kImapAppendLimit = 1ull << 23;       // RFC 7889
+inline constexpr std::uint64_t kImapBinary = 1ull << 24;            // RFC 3516
+inline constexpr std::uint64_t kImapQuota = 1ull << 25;             // RFC 9208
+inline constexpr std::uint64_t kImapCompress = 1ull << 26;          // RFC 4978
+inline constexpr std::uint64_t kImapUtf8Accept = 1ull << 27;        // RFC 6855
+inline constexpr std::uint64_t kImapRev2 = 1ull << 28;              // RFC 9051
+inline constexpr std::uint64_t kImapSaveDate = 1ull << 29;          // RFC 8514
+inline constexpr std::uint64_t kImapObjectId = 1ull << 30;          // RFC 8474
+inline constexpr std::uint64_t kImapContext = 1ull << 31;           // RFC 5267 CONTEXT=SEARCH/SORT
+inline constexpr std::uint64_t kImapNotify = 1ull << 32;            // RFC 5465
 
 // POP3 capabilities that can be turned off (bits of Pop3Disabled()).
 inline constexpr unsigned kPop3Top = 1u << 0;
@@ -69,7 +71,7 @@ inline constexpr unsigned kPop3LoginDelay = 1u << 9;
 
 // The bit of an IMAP extension by its CAPABILITY name (upper case), 0 when
 // it cannot be turned off.
-unsigned ImapExtensionBit(std::string_view name);
+std::uint64_t ImapExtensionBit(std::string_view name);
 
 // "full" (default), "rfc3501" (IMAP4rev1 only), "minimal-sync" (no
 // CONDSTORE/QRESYNC), "no-literal-plus", "no-idle".
@@ -92,7 +94,7 @@ void ApplyListenerOverride(ImapConfig* imap, std::string_view value);
 void ApplyListenerOverride(Pop3Config* pop3, std::string_view value);
 
 // The extensions turned off by the profile and the removals.
-unsigned ImapDisabled(const ImapConfig& imap);
+std::uint64_t ImapDisabled(const ImapConfig& imap);
 unsigned Pop3Disabled(const Pop3Config& pop3);
 
 }  // namespace pillarbox::config

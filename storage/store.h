@@ -379,6 +379,13 @@ class Store {
   // change bus publishes the user's mailboxes. Sessions end themselves then.
   using UserListener = std::function<void(UserId)>;
   virtual std::uint64_t WatchUser(UserId user, UserListener listener) = 0;
+  // Change bus for all of a user's mailboxes (IMAP NOTIFY): `listener` runs
+  // on the owner thread once per commit that touched `user`'s mailboxes:
+  // with the mailbox's id when only one mailbox's messages changed, else
+  // with 0 (several mailboxes, the mailbox list or the subscriptions may
+  // have changed: create, delete, rename, a commit of another process).
+  // Ended by Unsubscribe().
+  virtual std::uint64_t SubscribeUser(UserId user, Listener listener) = 0;
   // Detects commits made by other processes (cheap when there are none),
   // tells the watchers of users that no longer exist, and publishes the
   // mailboxes they touched.

@@ -19,6 +19,7 @@
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/imap/notify.h"
 #include "protocols/mime/binary_parts.h"
 #include "protocols/mime/message.h"
 #include "protocols/mime/section.h"
@@ -325,7 +326,7 @@ void CmdAppend(ImapSession& s, Command& cmd) {
   std::vector<AppendMessage> messages;
   std::string bad = ParseMessages(args, messages);
   if (!bad.empty()) return s.FinishBad(cmd, bad);
-  const unsigned disabled = s.disabled_extensions();
+  const std::uint64_t disabled = s.disabled_extensions();
   bool binary = false, catenate = false, utf8 = false;
   for (const auto& m : messages) {
     binary = binary || m.binary;
@@ -431,6 +432,11 @@ void CmdAppend(ImapSession& s, Command& cmd) {
         SelectedMailbox* sel = s2.selected();
         if (sel != nullptr && !r->empty() && sel->id == r->front().mailbox) {
           sel->changes_pending = true;
+        }
+        if (s2.notify() != nullptr) {
+          std::vector<storage::Uid> uids;
+          for (const auto& one : *r) uids.push_back(one.uid);
+          NotifyOwnMessages(s2, n, uids);
         }
         if (s2.disabled_extensions() & config::kImapUidPlus) {
           return s2.Finish(h, "OK Append completed.");

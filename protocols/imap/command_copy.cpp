@@ -2,6 +2,7 @@
 // 4315): the store copies references to the same blobs. COPYUID goes in the
 // tagged OK of COPY, and for MOVE in an untagged OK before the EXPUNGEs.
 #include "protocols/imap/commands.h"
+#include "protocols/imap/notify.h"
 #include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
@@ -49,6 +50,7 @@ void CopyOrMove(ImapSession& s, Command& cmd, bool move) {
           return s2.FinishError(h, r.status(), n);
         }
         if (SelectedMailbox* sel2 = s2.selected()) sel2->changes_pending = true;
+        NotifyOwnMessages(s2, n, r->dest_uids);
         std::string code;
         if (!r->source_uids.empty() && (s2.disabled_extensions() & config::kImapUidPlus) == 0) {
           code = "[COPYUID " + std::to_string(r->dest_uidvalidity) + " " +

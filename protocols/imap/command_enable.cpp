@@ -10,8 +10,8 @@ namespace pillarbox::imap {
 namespace {
 
 struct Enableable {
-  std::string_view name;  // upper case
-  unsigned capability;    // config::kImap* bit
+  std::string_view name;     // upper case
+  std::uint64_t capability;  // config::kImap* bit
 };
 
 // Extensions that change a session's behaviour once enabled.

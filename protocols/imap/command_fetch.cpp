@@ -159,9 +159,10 @@ void CmdFetch(ImapSession& s, Command& cmd) {
   // Items of a turned-off extension are unknown, as on a server without it.
   for (const FetchItem& item : spec->items) {
     using K = FetchItem::Kind;
-    unsigned ext = item.kind == K::kSaveDate                               ? config::kImapSaveDate
-                   : item.kind == K::kEmailId || item.kind == K::kThreadId ? config::kImapObjectId
-                                                                           : 0u;
+    std::uint64_t ext = item.kind == K::kSaveDate ? config::kImapSaveDate
+                        : item.kind == K::kEmailId || item.kind == K::kThreadId
+                            ? config::kImapObjectId
+                            : 0;
     if ((ext & s.disabled_extensions()) != 0) return s.FinishBad(cmd, "Invalid fetch item");
   }
   auto picked = SelectMessages(s, cmd, cmd.args[0]);

@@ -45,7 +45,7 @@ struct Node {
 };
 
 struct Options {
-  unsigned disabled = 0;  // config::kImap* bits turned off
+  std::uint64_t disabled = 0;  // config::kImap* bits turned off
   bool extended = false;
   bool sel_subscribed = false;
   bool sel_special_use = false;

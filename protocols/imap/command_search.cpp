@@ -166,7 +166,7 @@ bool FillSavedResult(SearchKey& key, const ImapSession& s, const SelectedMailbox
 
 void CmdSearch(ImapSession& s, Command& cmd) {
   SelectedMailbox* sel = s.selected();
-  const unsigned disabled = s.disabled_extensions();
+  const std::uint64_t disabled = s.disabled_extensions();
   SearchReturnAllowed allowed;
   allowed.esearch = (disabled & config::kImapEsearch) == 0;
   allowed.save = SearchResAllowed(s);

@@ -68,7 +68,7 @@ void Open(ImapSession& s, Command& cmd, bool read_only) {
   if (cmd.args.size() == 2) {
     const Value& params = cmd.args[1];
     if (!params.IsList()) return s.FinishBad(cmd, "Invalid SELECT parameters");
-    const unsigned disabled = s.disabled_extensions();
+    const std::uint64_t disabled = s.disabled_extensions();
     for (std::size_t i = 0; i < params.items.size(); ++i) {
       const Value& p = params.items[i];
       if (p.AtomIs("CONDSTORE") && (disabled & config::kImapCondstore) == 0) {

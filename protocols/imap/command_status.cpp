@@ -15,7 +15,7 @@ namespace pillarbox::imap {
 
 bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<StatusItem>* items) {
   if (!list.IsList() || list.items.empty()) return false;
-  const unsigned disabled = s.disabled_extensions();
+  const std::uint64_t disabled = s.disabled_extensions();
   for (const Value& v : list.items) {
     if (v.AtomIs("MESSAGES")) {
       items->push_back(StatusItem::kMessages);

@@ -34,6 +34,7 @@ constexpr std::array kCommands = {
     CommandDef{"APPEND", kAuthOrSelected, 0, CmdAppend},
     CommandDef{"NAMESPACE", kAuthOrSelected, kCmdNeeds(config::kImapNamespace), CmdNamespace},
     CommandDef{"IDLE", kAuthOrSelected, kCmdNeeds(config::kImapIdle), CmdIdle},
+    CommandDef{"NOTIFY", kAuthOrSelected, kCmdNeeds(config::kImapNotify), CmdNotify},
     CommandDef{"GETQUOTA", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdGetQuota},
     CommandDef{"GETQUOTAROOT", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdGetQuotaRoot},
     CommandDef{"SETQUOTA", kAuthOrSelected, kCmdNeeds(config::kImapQuota), CmdSetQuota},

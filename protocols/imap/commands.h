@@ -35,6 +35,7 @@ void CmdStatus(ImapSession& s, Command& cmd);
 void CmdAppend(ImapSession& s, Command& cmd);
 void CmdNamespace(ImapSession& s, Command& cmd);
 void CmdIdle(ImapSession& s, Command& cmd);
+void CmdNotify(ImapSession& s, Command& cmd);
 void CmdGetQuota(ImapSession& s, Command& cmd);
 void CmdGetQuotaRoot(ImapSession& s, Command& cmd);
 void CmdSetQuota(ImapSession& s, Command& cmd);

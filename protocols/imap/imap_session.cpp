@@ -14,6 +14,7 @@
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/mutf7.h"
+#include "protocols/imap/notify.h"
 #include "protocols/imap/object_id.h"
 #include "protocols/imap/sequence_set.h"
 
@@ -91,6 +92,7 @@ void ImapSession::OnDrained() {
   }
   // Pipelined commands that waited for the client to read its answers.
   if (!busy_ && !OverHighWater()) ProcessInput();
+  if (notify_) PushNotifications();
 }
 
 void ImapSession::OnTlsEstablished() {
@@ -131,6 +133,7 @@ void ImapSession::OnClosed() {
   SetIdling(false);
   continuation_ = nullptr;
   line_handler_ = nullptr;
+  NotifyStop(*this);
   if (user_watch_ != 0) {
     store().Unsubscribe(user_watch_);
     user_watch_ = 0;
@@ -324,6 +327,7 @@ void ImapSession::Finish(const Command& cmd, std::string response) {
     return;
   }
   if (state_ == State::kSelected && selected_) SyncMailbox(!current_uses_seqs_);
+  if (notify_) NotifyOnFinish(*this, cmd, response);
   Write(cmd.tag + " " + response + "\r\n");
   busy_ = false;
   continuation_ = nullptr;
@@ -409,7 +413,8 @@ std::string ImapSession::Capabilities() const {
          {"SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"}) {
       add(ext);
     }
-    for (std::string_view ext : {"COMPRESS=DEFLATE", "UTF8=ACCEPT", "SAVEDATE", "OBJECTID"}) {
+    for (std::string_view ext :
+         {"COMPRESS=DEFLATE", "UTF8=ACCEPT", "SAVEDATE", "OBJECTID", "NOTIFY"}) {
       add(ext);
     }
     // RFC 7889: the largest message APPEND takes (the parser's literal cap).
@@ -814,7 +819,23 @@ void ImapSession::FinishWithHighestModSeq(const Command& cmd, std::string_view t
 void ImapSession::OnMailboxChanged() {
   if (!selected_) return;
   selected_->changes_pending = true;
-  if (idling_) SyncMailbox(true);
+  if (idling_) {
+    SyncMailbox(true);
+  } else if (notify_) {
+    PushNotifications();
+  }
+}
+
+void ImapSession::set_notify(std::unique_ptr<NotifyState> n) { notify_ = std::move(n); }
+
+void ImapSession::PushNotifications() {
+  if (!notify_ || closed_ || state_ == State::kLogout || tls_pending_ || continuation_) return;
+  if (busy_ && !idling_) return;  // Finish() sends them with the command's answer
+  const bool selected_due = selected_ && selected_->changes_pending && notify_->PushSelected();
+  if (!selected_due && !notify_->dirty_all && notify_->dirty.empty()) return;
+  if (OverHighWater()) return NotifyDefer(*this);  // OnDrained() comes back
+  if (selected_due) SyncMailbox(idling_ || !notify_->spec.selected_delayed);
+  NotifyFlush(*this);
 }
 
 void ImapSession::MarkReported(const storage::MessageRecord& rec) {
@@ -927,6 +948,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   sel.flags_dirty.clear();
   view.reset();
   // 3. EXISTS and RECENT.
+  std::vector<storage::Uid> announced_new;
   if (!sel.pending_new.empty()) {
     storage::Uid first = store().ClaimRecent(sel.id, sel.read_only || imap4rev2() ? 0 : uidnext);
     for (storage::Uid uid : sel.pending_new) {
@@ -934,6 +956,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     }
     std::sort(sel.pending_new.begin(), sel.pending_new.end());
     for (storage::Uid uid : sel.pending_new) sel.uids.push_back(uid);
+    if (notify_) announced_new = sel.pending_new;  // NOTIFY MessageNew fetch attributes
     sel.pending_new.clear();
     out += "* " + std::to_string(sel.uids.size()) + " EXISTS\r\n";
     if (!imap4rev2()) out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
@@ -943,7 +966,9 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   for (const auto& rec : flag_updates) {
     std::uint32_t seq = sel.SeqOf(rec.uid);
     if (seq == 0) continue;
-    out += FlagsFetchLine(seq, rec, sel.IsRecent(rec.uid), condstore_);
+    std::string line = FlagsFetchLine(seq, rec, sel.IsRecent(rec.uid), condstore_);
+    if (notify_) NotifyFlagsLine(*this, rec.uid, &line);
+    out += line;
     fetched = true;
   }
   if (sel.pending_expunge.empty()) {
@@ -955,6 +980,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     out += "* OK [HIGHESTMODSEQ " + std::to_string(sel.announced_modseq) + "] Highest\r\n";
   }
   if (!out.empty()) Write(std::move(out));
+  if (!announced_new.empty()) NotifyNewMessages(*this, announced_new);
 }
 
 // ---- IDLE ------------------------------------------------------------------------
@@ -973,6 +999,7 @@ void ImapSession::BeginIdle(const Command& cmd) {
   ++idle_generation_;
   Write("+ idling\r\n");
   if (selected_) SyncMailbox(true);
+  if (notify_) NotifyFlush(*this);
   ArmIdleKeepalive();
 }
 

@@ -84,18 +84,19 @@ inline constexpr unsigned kCmdUidPlus = 1u << 2;
 // The command belongs to extension `ext` (a config::kImap* bit): with the
 // extension turned off (a capability profile) it is an unknown command.
 // Kept as the bit's index + 1 above kCmdExtShift, since the bits themselves
-// (up to 1u << 31) would not fit shifted.
-constexpr unsigned kCmdNeeds(unsigned ext) {
+// (up to 1ull << 63) would not fit shifted.
+constexpr unsigned kCmdNeeds(std::uint64_t ext) {
   return static_cast<unsigned>(std::countr_zero(ext) + 1) << 8;
 }
 inline constexpr unsigned kCmdExtShift = 8;
 // The config::kImap* bit of a command's flags, 0 when none.
-constexpr unsigned CmdExtension(unsigned flags) {
-  unsigned index = flags >> kCmdExtShift;
-  return index == 0 ? 0u : 1u << (index - 1);
+constexpr std::uint64_t CmdExtension(std::uint64_t flags) {
+  std::uint64_t index = flags >> kCmdExtShift;
+  return index == 0 ? 0u : std::uint64_t{1} << (index - 1);
 }
 
 class ImapSession;
+struct NotifyState;  // notify.h
 // One entry of the command table (commands.cpp; protocols/command_table.h).
 using CommandDef = protocols::CommandDef<ImapSession, Command&>;
 using CommandHandler = CommandDef::Handler;
@@ -262,6 +263,13 @@ class ImapSession : public protocols::Session {
   // IDLE.
   void BeginIdle(const Command& cmd);
 
+  // NOTIFY (notify.h): the state of NOTIFY SET, nullptr without one.
+  NotifyState* notify() { return notify_.get(); }
+  void set_notify(std::unique_ptr<NotifyState> n);
+  // Writes the notifications due now if no command runs (or IDLE does)
+  // and the client reads its output.
+  void PushNotifications();
+
   // Mailbox names: wire (modified UTF-7 astring) to UTF-8, validated.
   // `allow_trailing_delimiter`: CREATE "foo/".
   std::optional<std::string> DecodeMailboxName(const Value& v, bool allow_trailing_delimiter,
@@ -306,7 +314,7 @@ class ImapSession : public protocols::Session {
 
   // Extensions turned off by the capability profile (config::kImap* bits):
   // the global one before login, the user's from login on.
-  unsigned disabled_extensions() const { return disabled_; }
+  std::uint64_t disabled_extensions() const { return disabled_; }
 
  private:
   void ProcessInput();
@@ -336,8 +344,8 @@ class ImapSession : public protocols::Session {
   std::optional<config::Config> user_config_;  // resolved at login
   std::optional<SelectedMailbox> selected_;
   std::set<std::string> enabled_;
-  bool condstore_ = false;  // condstore()
-  unsigned disabled_ = 0;   // disabled_extensions()
+  bool condstore_ = false;      // condstore()
+  std::uint64_t disabled_ = 0;  // disabled_extensions()
   // A disconnect fault: bytes still to write before the connection drops
   // (0: none).
   protocols::OutputCutoff cutoff_;  // a disconnect fault with after_bytes
@@ -360,6 +368,8 @@ class ImapSession : public protocols::Session {
   bool idling_ = false;
   std::string idle_tag_;
   std::uint64_t idle_generation_ = 0;
+
+  std::unique_ptr<NotifyState> notify_;  // NOTIFY SET
 };
 
 }  // namespace pillarbox::imap

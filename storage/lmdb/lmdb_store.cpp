@@ -254,6 +254,22 @@ void ChangeBus::Publish(MailboxId mailbox) {
   }
 }
 
+void ChangeBus::PublishUser(UserId user, MailboxId mailbox) {
+  auto it = by_user.find(user);
+  if (it == by_user.end()) return;
+  // Listeners may subscribe or unsubscribe while we call them.
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, fn] : it->second) ids.push_back(id);
+  for (std::uint64_t id : ids) {
+    auto uit = by_user.find(user);
+    if (uit == by_user.end()) return;
+    auto lit = uit->second.find(id);
+    if (lit == uit->second.end()) continue;
+    Store::Listener fn = lit->second;
+    fn(mailbox);
+  }
+}
+
 void ChangeBus::PublishUserDeleted(UserId user) {
   auto it = user_watches.find(user);
   if (it == user_watches.end()) return;
@@ -524,10 +540,16 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<Status> results(batch.size());
   std::vector<std::pair<MailboxId, ModSeq>> published;
+  // For SubscribeUser(): the user of each touched mailbox still there, and
+  // the users whose mailbox list or subscriptions changed.
+  std::vector<std::pair<UserId, MailboxId>> published_users;
+  std::set<UserId> listed_users;
   Status batch_status;
   enum class Outcome { kDone, kGrow, kResized };
   for (int attempt = 0;; ++attempt) {
     published.clear();
+    published_users.clear();
+    listed_users.clear();
     batch_status = Status::Ok();
     Outcome outcome = [&]() -> Outcome {
       std::shared_lock lock(map_mu_);
@@ -561,7 +583,10 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
             return Outcome::kGrow;
           }
           s = MdbStatus(rc, "commit nested transaction");
-          if (s.ok()) touched.insert(ops.touched().begin(), ops.touched().end());
+          if (s.ok()) {
+            touched.insert(ops.touched().begin(), ops.touched().end());
+            listed_users.insert(ops.touched_users().begin(), ops.touched_users().end());
+          }
         } else {
           mdb_txn_abort(child);
         }
@@ -573,6 +598,7 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
       for (MailboxId mb : touched) {
         auto row = reader.LoadMailbox(mb);
         published.emplace_back(mb, row.ok() ? row->rec.highest_modseq : 0);
+        if (row.ok()) published_users.emplace_back(row->rec.user, mb);
       }
       // A commit frees the transaction whether it succeeds or not.
       rc = mdb_txn_commit(txn);
@@ -611,6 +637,8 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
     LOG_ERROR("store: a batch of {} mutations failed: {}", batch.size(), batch_status.ToString());
     for (auto& r : results) r = batch_status;
     published.clear();
+    published_users.clear();
+    listed_users.clear();
   }
   std::vector<std::function<void(Status)>> completions;
   completions.reserve(batch.size());
@@ -618,7 +646,8 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
   // Completions first, then the change bus: a session sees its own result
   // before the notifications it caused.
   options_.post([completions = std::move(completions), results = std::move(results),
-                 published = std::move(published), bus = bus_]() mutable {
+                 published = std::move(published), published_users = std::move(published_users),
+                 listed_users = std::move(listed_users), bus = bus_]() mutable {
     for (std::size_t i = 0; i < completions.size(); ++i) {
       if (completions[i]) completions[i](std::move(results[i]));
     }
@@ -626,6 +655,16 @@ void LmdbStore::RunBatch(std::vector<Mutation>& batch) {
       if (bus->by_mailbox.count(mb)) bus->known[mb] = modseq;
       bus->Publish(mb);
     }
+    if (bus->by_user.empty()) return;
+    // One call per user and commit: the mailbox when it is the only one
+    // touched, else 0 (a rename of a parent moves its children in one go).
+    std::map<UserId, MailboxId> per_user;
+    for (UserId user : listed_users) per_user[user] = 0;
+    for (const auto& [user, mb] : published_users) {
+      auto [it, added] = per_user.emplace(user, mb);
+      if (!added && it->second != mb) it->second = 0;
+    }
+    for (const auto& [user, mb] : per_user) bus->PublishUser(user, mb);
   });
 }
 
@@ -833,8 +872,25 @@ std::uint64_t LmdbStore::WatchUser(UserId user, UserListener listener) {
   return id;
 }
 
+std::uint64_t LmdbStore::SubscribeUser(UserId user, Listener listener) {
+  AssertOwnerThread();
+  std::uint64_t id = bus_->next_id++;
+  bus_->by_user[user].emplace(id, std::move(listener));
+  bus_->user_sub[id] = user;
+  return id;
+}
+
 void LmdbStore::Unsubscribe(std::uint64_t subscription) {
   AssertOwnerThread();
+  if (auto u = bus_->user_sub.find(subscription); u != bus_->user_sub.end()) {
+    auto uit = bus_->by_user.find(u->second);
+    bus_->user_sub.erase(u);
+    if (uit != bus_->by_user.end()) {
+      uit->second.erase(subscription);
+      if (uit->second.empty()) bus_->by_user.erase(uit);
+    }
+    return;
+  }
   if (auto w = bus_->watch_user.find(subscription); w != bus_->watch_user.end()) {
     auto uit = bus_->user_watches.find(w->second);
     bus_->watch_user.erase(w);
@@ -876,7 +932,7 @@ void LmdbStore::PollExternalChanges() {
     std::uint64_t known = std::max(polled_txnid_, own_txnid_.load());
     if (!external && last == known) return;
     polled_txnid_ = last;
-    if (bus_->by_mailbox.empty() && bus_->user_watches.empty()) return;
+    if (bus_->by_mailbox.empty() && bus_->user_watches.empty() && bus_->by_user.empty()) return;
     // A user deleted by another process (`pillarbox user del`).
     for (const auto& [user, watchers] : bus_->user_watches) {
       auto u = view->GetUser(user);
@@ -896,6 +952,11 @@ void LmdbStore::PollExternalChanges() {
   // (one read transaction per thread at a time).
   for (UserId user : deleted) bus_->PublishUserDeleted(user);
   for (MailboxId mb : changed) bus_->Publish(mb);
+  // Which mailboxes another process changed is not known here: the users'
+  // listeners look again at all of them.
+  std::vector<UserId> users;
+  for (const auto& [user, subs] : bus_->by_user) users.push_back(user);
+  for (UserId user : users) bus_->PublishUser(user, 0);
 }
 
 void LmdbStore::RegisterLiveSession(ReadView::LiveSession session) {

@@ -73,10 +73,16 @@ struct ChangeBus {
   // WatchUser(): listeners per user, and the user of each watch id.
   std::unordered_map<UserId, std::map<std::uint64_t, Store::UserListener>> user_watches;
   std::unordered_map<std::uint64_t, UserId> watch_user;
+  // SubscribeUser(): listeners per user, and the user of each id.
+  std::unordered_map<UserId, std::map<std::uint64_t, Store::Listener>> by_user;
+  std::unordered_map<std::uint64_t, UserId> user_sub;
 
   void Publish(MailboxId mailbox);
   // Calls (once) and forgets every watcher of `user`.
   void PublishUserDeleted(UserId user);
+  // Calls the SubscribeUser() listeners of `user` with `mailbox` (0: the
+  // mailbox list).
+  void PublishUser(UserId user, MailboxId mailbox);
 };
 
 class LmdbStore final : public Store {
@@ -135,6 +141,7 @@ class LmdbStore final : public Store {
   std::uint64_t Subscribe(MailboxId mailbox, Listener listener) override;
   void Unsubscribe(std::uint64_t subscription) override;
   std::uint64_t WatchUser(UserId user, UserListener listener) override;
+  std::uint64_t SubscribeUser(UserId user, Listener listener) override;
   void PollExternalChanges() override;
 
   void Flush() override;

@@ -359,6 +359,7 @@ void LmdbStore::SetSubscribed(UserId user, std::string name, bool subscribed, St
         auto u = ops.LoadUser(user);
         if (!u.ok()) return u.status();
         std::string key = UserNameKey(user, *norm);
+        ops.TouchUser(user);
         if (subscribed) return ops.Put(ops.db().subscriptions, key, *norm);
         return ops.Del(ops.db().subscriptions, key);
       },

@@ -392,6 +392,7 @@ Result<MailboxRow> WriteOps::CreateMailbox(UserId user, const std::string& name,
   PB_RETURN_IF_ERROR(Put(db_->mailboxes, UserNameKey(user, name), U64Key(*id)));
   PB_RETURN_IF_ERROR(SaveMailbox(row));
   if (subscribe) PB_RETURN_IF_ERROR(Put(db_->subscriptions, UserNameKey(user, name), name));
+  TouchUser(user);
   return row;
 }
 
@@ -609,6 +610,7 @@ Result<std::uint32_t> WriteOps::DestroyMailbox(MailboxRow& mb, UserRecord& user)
   PB_RETURN_IF_ERROR(Del(db_->mailbox_meta, U64Key(mb.rec.id)));
   PB_RETURN_IF_ERROR(Del(db_->mailboxes, UserNameKey(mb.rec.user, mb.rec.name)));
   Touch(mb.rec.id);
+  TouchUser(mb.rec.user);
   return static_cast<std::uint32_t>(msgs->size());
 }
 

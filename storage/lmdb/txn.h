@@ -104,6 +104,9 @@ class WriteOps : public TxnOps {
   bool map_full() const { return map_full_; }
   const std::set<MailboxId>& touched() const { return touched_; }
   void Touch(MailboxId id) { touched_.insert(id); }
+  // The user's mailbox list or subscriptions changed (change bus).
+  const std::set<UserId>& touched_users() const { return touched_users_; }
+  void TouchUser(UserId id) { touched_users_.insert(id); }
   const StoreOptions& options() const { return *options_; }
 
   Status Put(MDB_dbi dbi, std::string_view key, std::string_view value);
@@ -170,6 +173,7 @@ class WriteOps : public TxnOps {
   const StoreOptions* options_;
   bool map_full_ = false;
   std::set<MailboxId> touched_;
+  std::set<UserId> touched_users_;
 };
 
 // Sorted, unique (case-insensitive) keywords; system flags masked.

@@ -108,6 +108,9 @@ class CountingStore : public storage::Store {
   std::uint64_t WatchUser(storage::UserId user, UserListener listener) override {
     return inner_->WatchUser(user, std::move(listener));
   }
+  std::uint64_t SubscribeUser(storage::UserId user, Listener listener) override {
+    return inner_->SubscribeUser(user, std::move(listener));
+  }
   std::uint64_t SessionIdBase() const override { return inner_->SessionIdBase(); }
   void PollExternalChanges() override { inner_->PollExternalChanges(); }
   void Flush() override { inner_->Flush(); }

@@ -726,6 +726,12 @@ TEST(CapabilityProfiles, ValidatedAndResolved) {
   c.imap.profile = "rfc3501";
   EXPECT_NE(ImapDisabled(c.imap) & kImapLiteralPlus, 0u);
   EXPECT_EQ(ImapDisabled(Config().imap), 0u);
+  // Bits above 31 (the mask is 64 bits wide).
+  c = UserConfig(Config(), {{"imap.capabilities", "-NOTIFY -CONTEXT=SEARCH"}});
+  EXPECT_EQ(ImapDisabled(c.imap), kImapNotify | kImapContext);
+  EXPECT_EQ(kImapNotify, std::uint64_t{1} << 32);
+  c.imap.profile = "rfc3501";
+  EXPECT_NE(ImapDisabled(c.imap) & kImapNotify, 0u);
 }
 
 }  // namespace

@@ -869,6 +869,37 @@ TEST_F(StoreTest, ChangeBusPublishesAfterCompletionsOnOwnerThread) {
   store().Unsubscribe(other);  // idempotent
 }
 
+// IMAP NOTIFY's view of the bus: every mailbox of one user, once per
+// commit; 0 when the mailbox list or the subscriptions changed.
+TEST_F(StoreTest, UserChangeBusNamesTheMailboxOrZeroForTheList) {
+  auto u = f_.AddUser("zoe", "pw");
+  auto other = f_.AddUser("ann", "pw");
+  std::vector<MailboxId> seen;
+  auto sub = store().SubscribeUser(u.id, [&](MailboxId id) { seen.push_back(id); });
+  f_.Deliver(u.id, Msg("x"), "Trash");
+  f_.Deliver(other.id, Msg("y"));  // another user's: not told
+  f_.RunPending();
+  EXPECT_EQ(seen, (std::vector<MailboxId>{Mailbox(u.id, "Trash").id}));
+  seen.clear();
+  EXPECT_TRUE(CreateMailbox(u.id, "Projects/2024").ok());
+  f_.RunPending();
+  EXPECT_EQ(seen, (std::vector<MailboxId>{0}));
+  seen.clear();
+  bool done = false;
+  store().SetSubscribed(u.id, "Projects", true, [&](Status s) {
+    EXPECT_TRUE(s.ok());
+    done = true;
+  });
+  f_.RunUntil([&] { return done; });
+  f_.RunPending();
+  EXPECT_EQ(seen, (std::vector<MailboxId>{0}));
+  store().Unsubscribe(sub);
+  seen.clear();
+  f_.Deliver(u.id, Msg("z"));
+  f_.RunPending();
+  EXPECT_TRUE(seen.empty());
+}
+
 TEST_F(StoreTest, ListenerMayUnsubscribeItself) {
   auto u = f_.AddUser("zed", "pw");
   auto inbox = Mailbox(u.id, "INBOX");
