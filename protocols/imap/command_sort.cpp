@@ -54,9 +54,9 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
         for (std::uint32_t i : order) numbers.push_back(job->h.uid ? items[i].uid : items[i].seq);
         out = RenderEsort(job->h.tag, job->h.uid, *job->esort, numbers);
         if (job->esort->update) {
-          std::vector<SortInput> sorted;
+          std::vector<storage::Uid> sorted;
           sorted.reserve(order.size());
-          for (std::uint32_t i : order) sorted.push_back(job->matched[i]);
+          for (std::uint32_t i : order) sorted.push_back(items[i].uid);
           if (!AddUpdateContext(*s.selected(), job->h.tag, job->h.uid, job->program, job->criteria,
                                 std::move(sorted))) {
             out = NoUpdateResponse(job->h.tag) + out;  // the other options are still answered

@@ -64,17 +64,26 @@ struct Candidate {
   storage::MessageRecord record;
 };
 
-// Reads sort keys for one pass over a SORT context, each message once.
+// Reads sort keys for one pass over the SORT contexts, each message once.
 class SortKeyReader {
  public:
   SortKeyReader(storage::ReadView& view, const SelectedMailbox& sel) : view_(view), sel_(sel) {}
-  const SortItem& Get(const SortInput& in) {
-    auto it = items_.find(in.uid);
+  const SortItem& Get(storage::Uid uid) {
+    auto it = items_.find(uid);
     if (it != items_.end()) return it->second;
-    SortInput one = in;
-    one.seq = sel_.SeqOf(in.uid);
-    std::vector<SortItem> loaded = LoadSortItems(view_, {one}, &arena_);
-    return items_.emplace(in.uid, loaded.at(0)).first->second;
+    SortInput in;
+    in.seq = sel_.SeqOf(uid);
+    in.uid = uid;
+    // A message gone from the store meanwhile sorts with empty keys; the
+    // pass that announces its expunge removes it.
+    auto rec = view_.GetMessage(sel_.id, uid);
+    if (rec.ok()) {
+      in.internal_date = rec->internal_date;
+      in.size = rec->size;
+      in.blob = rec->blob;
+    }
+    std::vector<SortItem> loaded = LoadSortItems(view_, {in}, &arena_);
+    return items_.emplace(uid, loaded.at(0)).first->second;
   }
 
  private:
@@ -141,17 +150,16 @@ void UpdateSearch(UpdateContext& c, const SelectedMailbox& sel, const SyncDelta&
 std::string RemoveFromOrder(UpdateContext& c, const std::vector<bool>& marked,
                             const std::vector<std::uint32_t>& numbers) {
   std::string pairs = ContextPairs(numbers, marked, true);
-  std::vector<SortInput> kept;
   std::vector<storage::Uid> gone;
-  kept.reserve(c.order.size());
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < c.order.size(); ++i) {
     if (marked[i]) {
-      gone.push_back(c.order[i].uid);
+      gone.push_back(c.order[i]);
     } else {
-      kept.push_back(c.order[i]);
+      c.order[kept++] = c.order[i];
     }
   }
-  c.order = std::move(kept);
+  c.order.resize(kept);
   std::sort(gone.begin(), gone.end());
   EraseMembers(c, gone);
   return pairs;
@@ -171,7 +179,7 @@ void UpdateSort(UpdateContext& c, const SelectedMailbox& sel, const SyncDelta& d
       std::vector<bool> marked(c.order.size(), false);
       std::vector<std::uint32_t> numbers(c.order.size(), 0);
       for (std::size_t i = 0; i < c.order.size(); ++i) {
-        auto it = old_seq.find(c.order[i].uid);
+        auto it = old_seq.find(c.order[i]);
         if (it != old_seq.end()) {
           marked[i] = true;
           numbers[i] = c.uid ? it->first : it->second;
@@ -195,17 +203,16 @@ void UpdateSort(UpdateContext& c, const SelectedMailbox& sel, const SyncDelta& d
     std::vector<bool> marked(c.order.size(), false);
     std::vector<std::uint32_t> numbers(c.order.size(), 0);
     for (std::size_t i = 0; i < c.order.size(); ++i) {
-      numbers[i] = number(c.order[i].uid);
-      marked[i] = std::binary_search(stop.begin(), stop.end(), c.order[i].uid);
+      marked[i] = std::binary_search(stop.begin(), stop.end(), c.order[i]);
+      if (marked[i]) numbers[i] = number(c.order[i]);
     }
     line += " REMOVEFROM (" + RemoveFromOrder(c, marked, numbers) + ")";
   }
   if (!start.empty()) {
     std::vector<bool> is_new(c.order.size(), false);
     for (const Candidate* cand : start) {
-      SortInput in{cand->seq, cand->uid, cand->record.internal_date, cand->record.size,
-                   cand->record.blob};
-      const SortItem item = keys.Get(in);
+      const storage::Uid uid = cand->uid;
+      const SortItem item = keys.Get(uid);
       std::size_t lo = 0;
       std::size_t hi = c.order.size();
       while (lo < hi) {
@@ -216,12 +223,14 @@ void UpdateSort(UpdateContext& c, const SelectedMailbox& sel, const SyncDelta& d
           lo = mid + 1;
         }
       }
-      c.order.insert(c.order.begin() + static_cast<std::ptrdiff_t>(lo), in);
+      c.order.insert(c.order.begin() + static_cast<std::ptrdiff_t>(lo), uid);
       is_new.insert(is_new.begin() + static_cast<std::ptrdiff_t>(lo), true);
-      c.members.insert(std::lower_bound(c.members.begin(), c.members.end(), in.uid), in.uid);
+      c.members.insert(std::lower_bound(c.members.begin(), c.members.end(), uid), uid);
     }
     std::vector<std::uint32_t> numbers(c.order.size(), 0);
-    for (std::size_t i = 0; i < c.order.size(); ++i) numbers[i] = number(c.order[i].uid);
+    for (std::size_t i = 0; i < c.order.size(); ++i) {
+      if (is_new[i]) numbers[i] = number(c.order[i]);
+    }
     line += " ADDTO (" + ContextPairs(numbers, is_new, false) + ")";
   }
   *after += line + "\r\n";
@@ -256,10 +265,8 @@ bool AddUpdateContext(SelectedMailbox& sel, std::string tag, bool uid, SearchPro
 }
 
 bool AddUpdateContext(SelectedMailbox& sel, std::string tag, bool uid, SearchProgram program,
-                      std::vector<SortCriterion> criteria, std::vector<SortInput> result) {
-  std::vector<storage::Uid> members;
-  members.reserve(result.size());
-  for (const SortInput& in : result) members.push_back(in.uid);
+                      std::vector<SortCriterion> criteria, std::vector<storage::Uid> sorted) {
+  std::vector<storage::Uid> members = sorted;
   std::sort(members.begin(), members.end());
   if (!AddUpdateContext(sel, std::move(tag), uid, std::move(program), std::move(members))) {
     return false;
@@ -267,7 +274,7 @@ bool AddUpdateContext(SelectedMailbox& sel, std::string tag, bool uid, SearchPro
   UpdateContext& c = sel.search_updates->contexts.back();
   c.sort = true;
   c.criteria = std::move(criteria);
-  c.order = std::move(result);
+  c.order = std::move(sorted);
   return true;
 }
 

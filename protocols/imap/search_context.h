@@ -9,7 +9,7 @@
 // they named when the search ran (so that expunges do not shift what it
 // matches; "*" is frozen the same way), and the result as UIDs: ascending
 // for SEARCH, in sort order for SORT (with what is needed to read a
-// message's sort keys again).
+// message's sort keys are read from the store when needed).
 //
 // ImapSession::SyncMailbox calls ReportContextUpdates once per pass with
 // what that pass announced. Only the messages named there are evaluated
@@ -59,7 +59,7 @@ struct UpdateContext {
   SearchProgram program;                // sequence sets frozen as UID sets
   std::vector<SortCriterion> criteria;  // SORT
   std::vector<storage::Uid> members;    // the result, ascending
-  std::vector<SortInput> order;         // SORT: the result in sort order (seq unused)
+  std::vector<storage::Uid> order;      // SORT: the result in sort order
 };
 
 // The contexts of the selected mailbox.
@@ -84,12 +84,12 @@ bool HasUpdateContexts(const SelectedMailbox& sel);
 bool UpdateTagInUse(const SelectedMailbox& sel, std::string_view tag);
 
 // Adds a context for a search that just ran over `sel`'s view. `result`:
-// the matching UIDs ascending (SEARCH) or the matches in sort order (SORT,
-// `criteria` not empty). False when kMaxUpdateContexts are active.
+// the matching UIDs ascending (SEARCH), or in sort order (`sorted`, SORT). False when
+// kMaxUpdateContexts are active.
 bool AddUpdateContext(SelectedMailbox& sel, std::string tag, bool uid, SearchProgram program,
                       std::vector<storage::Uid> result);
 bool AddUpdateContext(SelectedMailbox& sel, std::string tag, bool uid, SearchProgram program,
-                      std::vector<SortCriterion> criteria, std::vector<SortInput> result);
+                      std::vector<SortCriterion> criteria, std::vector<storage::Uid> sorted);
 // Ends the context of `tag`; false when there is none.
 bool CancelUpdateContext(SelectedMailbox& sel, std::string_view tag);
 
@@ -104,7 +104,8 @@ std::string NoUpdateResponse(std::string_view tag);
 void ReportContextUpdates(ImapSession& s, const SyncDelta& delta, std::string* out);
 
 // Exposed for tests: the REMOVEFROM or ADDTO pairs of a SORT context for
-// `marked` positions (0-based) of `numbers` (in result order): runs of
+// `marked` positions (0-based) of `numbers` (in result order; only the
+// marked entries are read): runs of
 // consecutive positions, each "<1-based position> <set>". Removals are
 // listed from the last run back (so that every position is the one before
 // any removal); additions from the first (positions after all additions).
