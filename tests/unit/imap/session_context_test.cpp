@@ -11,6 +11,7 @@
 
 #include "protocols/imap/imap_session.h"
 #include "protocols/imap/search_context.h"
+#include "protocols/imap/sort.h"
 #include "tests/support/test_support.h"
 
 namespace pillarbox::imap {
@@ -354,6 +355,34 @@ TEST(ContextPairsTest, RunsOfPositions) {
   EXPECT_EQ(ContextPairs({5, 3, 4, 2, 1}, {true, true, false, false, true}, false), "1 5,3 5 1");
   EXPECT_EQ(ContextPairs({7, 8, 9}, {true, true, true}, false), "1 7:9");
   EXPECT_EQ(ContextPairs({7, 8, 9}, {false, false, false}, true), "");
+}
+
+}  // namespace
+}  // namespace pillarbox::imap
+
+namespace pillarbox::imap {
+namespace {
+
+TEST(EsortContextTest, PartialUpdateAndContextOptions) {
+  auto ret = ParseEsortReturn(Value::List(
+      {Value::Atom("PARTIAL"), Value::Atom("2:4"), Value::Atom("UPDATE"), Value::Atom("CONTEXT")}));
+  ASSERT_TRUE(ret.ok());
+  EXPECT_TRUE(ret->update && ret->context && !ret->all);
+  EXPECT_EQ(RenderEsort("t", false, *ret, {5, 3, 4, 2, 1}),
+            "* ESEARCH (TAG \"t\") PARTIAL (2:4 3:4,2)\r\n");
+  EXPECT_EQ(RenderEsort("t", true, *ret, {5}), "* ESEARCH (TAG \"t\") UID PARTIAL (2:4 NIL)\r\n");
+  // Without CONTEXT=SORT (a capability profile) they are unknown.
+  for (const char* opt : {"UPDATE", "CONTEXT"}) {
+    EXPECT_FALSE(ParseEsortReturn(Value::List({Value::Atom(opt)}), false).ok()) << opt;
+  }
+  EXPECT_FALSE(
+      ParseEsortReturn(Value::List({Value::Atom("PARTIAL"), Value::Atom("1:2")}), false).ok());
+  for (auto list : {std::vector<Value>{Value::Atom("PARTIAL")},
+                    std::vector<Value>{Value::Atom("PARTIAL"), Value::Atom("1:*")},
+                    std::vector<Value>{Value::Atom("PARTIAL"), Value::Atom("1:2"),
+                                       Value::Atom("PARTIAL"), Value::Atom("3:4")}}) {
+    EXPECT_FALSE(ParseEsortReturn(Value::List(list)).ok());
+  }
 }
 
 }  // namespace
