@@ -15,12 +15,14 @@
 // (SEARCHRES, RFC 5182) keeps the matches' UIDs in the selected mailbox as
 // "$": replaced on success, emptied when the search fails with NO, left as
 // it was when the command is refused with BAD. "$" inside the search keys
-// is read before the new result replaces it.
+// is read before the new result replaces it. RETURN (UPDATE) (CONTEXT=SEARCH,
+// RFC 5267) keeps the result up to date afterwards (search_context.h).
 #include <algorithm>
 
 #include "protocols/imap/commands.h"
 #include "protocols/imap/esearch.h"
 #include "protocols/imap/search.h"
+#include "protocols/imap/search_context.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -85,7 +87,7 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
           job->max_modseq = std::max(job->max_modseq, rec->modseq);
           if (job->ret.esearch) {
             job->hits.push_back(job->h.uid ? uid : ctx.seq);
-            if (job->ret.save) job->hit_uids.push_back(uid);
+            if (job->ret.save || job->ret.update) job->hit_uids.push_back(uid);
             if (job->want_modseq) job->hit_modseqs.push_back(rec->modseq);
           } else {
             job->out += ' ';
@@ -129,6 +131,10 @@ void Step(ImapSession& s, const std::shared_ptr<SearchJob>& job) {
     s.Write(std::move(job->out));
     return s.Finish(job->h, "OK Search completed.");
   }
+  if (job->ret.update &&
+      !AddUpdateContext(*sel, job->h.tag, job->h.uid, job->program, job->hit_uids)) {
+    s.Write(NoUpdateResponse(job->h.tag));  // the other options are still answered
+  }
   if (job->ret.WantsResponse()) {
     std::optional<std::uint64_t> modseq;
     if (job->want_modseq) modseq = EsearchModSeq(job->hit_modseqs, job->ret);
@@ -171,9 +177,12 @@ void CmdSearch(ImapSession& s, Command& cmd) {
   allowed.esearch = (disabled & config::kImapEsearch) == 0;
   allowed.save = SearchResAllowed(s);
   allowed.partial = allowed.esearch && (disabled & config::kImapContext) == 0;
+  allowed.context = allowed.partial;
   std::size_t pos = 0;
   auto ret = ParseSearchReturn(cmd.args, &pos, allowed);
   if (!ret.ok()) return s.FinishBad(cmd, ret.status().message());
+  // RFC 5267 4.3: the tag names the context in every update.
+  if (ret->update && UpdateTagInUse(*sel, cmd.tag)) return s.FinishBad(cmd, "Tag reuse");
   // IMAP4rev2 (RFC 9051 6.4.4): SEARCH always answers ESEARCH.
   if (!ret->esearch && s.imap4rev2()) {
     ret->esearch = true;

@@ -6,12 +6,15 @@
 // (command_search.cpp); then one read view reads the sort keys of the
 // matching messages (kept by the store per blob, see mime/sort_keys.h) and
 // the result is computed and written at once. A message expunged elsewhere
-// but still in this session's view matches nothing.
+// but still in this session's view matches nothing. SORT RETURN (UPDATE)
+// (CONTEXT=SORT, RFC 5267) keeps the sorted result up to date afterwards
+// (search_context.h).
 #include <algorithm>
 #include <deque>
 
 #include "protocols/imap/commands.h"
 #include "protocols/imap/search.h"
+#include "protocols/imap/search_context.h"
 #include "protocols/imap/sort.h"
 
 namespace pillarbox::imap {
@@ -50,6 +53,15 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
         numbers.reserve(order.size());
         for (std::uint32_t i : order) numbers.push_back(job->h.uid ? items[i].uid : items[i].seq);
         out = RenderEsort(job->h.tag, job->h.uid, *job->esort, numbers);
+        if (job->esort->update) {
+          std::vector<storage::Uid> sorted;
+          sorted.reserve(order.size());
+          for (std::uint32_t i : order) sorted.push_back(items[i].uid);
+          if (!AddUpdateContext(*s.selected(), job->h.tag, job->h.uid, job->program, job->criteria,
+                                std::move(sorted))) {
+            out = NoUpdateResponse(job->h.tag) + out;  // the other options are still answered
+          }
+        }
       } else {
         out = "* SORT";
         out.reserve(order.size() * 7 + 16);
@@ -166,8 +178,14 @@ void CmdSort(ImapSession& s, Command& cmd) {
   std::size_t i = 0;
   if (!cmd.args.empty() && cmd.args[0].AtomIs("RETURN")) {
     if (cmd.args.size() < 2) return s.FinishBad(cmd, "Missing RETURN options");
-    auto ret = ParseEsortReturn(cmd.args[1]);
+    // CONTEXT=SORT (RFC 5267 4): PARTIAL, UPDATE and CONTEXT.
+    const bool context =
+        (s.disabled_extensions() & (config::kImapContext | config::kImapEsearch)) == 0;
+    auto ret = ParseEsortReturn(cmd.args[1], context);
     if (!ret.ok()) return s.FinishBad(cmd, ret.status().message());
+    if (ret->update && UpdateTagInUse(*s.selected(), cmd.tag)) {
+      return s.FinishBad(cmd, "Tag reuse");
+    }
     job->esort = *ret;
     i = 2;
   }

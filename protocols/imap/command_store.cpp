@@ -12,6 +12,7 @@
 #include "common/strings.h"
 #include "protocols/imap/commands.h"
 #include "protocols/imap/imap_format.h"
+#include "protocols/imap/search_context.h"
 #include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
@@ -84,6 +85,9 @@ void CmdStore(ImapSession& s, Command& cmd) {
         if (!r.ok()) return s2.FinishError(h, r.status());
         SelectedMailbox* sel2 = s2.selected();
         if (sel2 == nullptr) return s2.Finish(h, "OK Store completed.");
+        // The change bus comes after this completion: read the change log
+        // now, so that live results (RFC 5267) change before the OK.
+        if (HasUpdateContexts(*sel2)) sel2->changes_pending = true;
         const bool condstore = s2.condstore();
         std::string done = "OK Store completed.";
         std::set<storage::Uid> failed(r->modified.begin(), r->modified.end());

@@ -53,6 +53,7 @@ constexpr std::array kCommands = {
     CommandDef{"STORE", kStateSelected, kCmdUid | kCmdUsesSeqs, CmdStore},
     CommandDef{"COPY", kStateSelected, kCmdUid, CmdCopy},
     CommandDef{"MOVE", kStateSelected, kCmdUid | kCmdNeeds(config::kImapMove), CmdMove},
+    CommandDef{"CANCELUPDATE", kStateSelected, kCmdNeeds(config::kImapContext), CmdCancelUpdate},
 };
 
 }  // namespace

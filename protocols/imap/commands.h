@@ -52,6 +52,7 @@ void CmdFetch(ImapSession& s, Command& cmd);
 void CmdStore(ImapSession& s, Command& cmd);
 void CmdCopy(ImapSession& s, Command& cmd);
 void CmdMove(ImapSession& s, Command& cmd);
+void CmdCancelUpdate(ImapSession& s, Command& cmd);
 
 // Shared by the message commands: the session's view indexes (0-based)
 // selected by args[i] as a sequence set (or UID set for UID commands), or

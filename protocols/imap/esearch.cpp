@@ -86,6 +86,10 @@ Result<SearchReturn> ParseSearchReturn(const std::vector<Value>& args, std::size
       ret.all = true;
     } else if (o.AtomIs("COUNT")) {
       ret.count = true;
+    } else if (o.AtomIs("UPDATE") && allowed.context) {
+      ret.update = true;
+    } else if (o.AtomIs("CONTEXT") && allowed.context) {
+      ret.context = true;
     } else if (o.AtomIs("SAVE") && allowed.save) {
       ret.save = true;
     } else if (o.AtomIs("PARTIAL") && allowed.partial) {

@@ -45,10 +45,15 @@ struct SearchReturn {
   bool count = false;
   bool save = false;  // SEARCHRES: remember the result as "$"
   std::optional<PartialRange> partial;
+  // CONTEXT=SEARCH/SORT (RFC 5267 4.2, 4.3): keep the result up to date
+  // (search_context.h); CONTEXT is a hint, accepted and ignored.
+  bool update = false;
+  bool context = false;
 
   // Whether the ESEARCH response has anything to carry: SAVE alone asks
-  // for no untagged response at all (RFC 5182 section 1).
-  bool WantsResponse() const { return min || max || all || count || partial.has_value(); }
+  // for no untagged response at all (RFC 5182 section 1). UPDATE always
+  // gets one, if empty, that names the context's tag (as Dovecot).
+  bool WantsResponse() const { return min || max || all || count || partial.has_value() || update; }
 };
 
 // Which RETURN options the session may accept (its capability profile).
@@ -56,6 +61,7 @@ struct SearchReturnAllowed {
   bool esearch = true;  // RETURN itself, MIN MAX ALL COUNT
   bool save = true;     // SEARCHRES
   bool partial = true;  // PARTIAL
+  bool context = true;  // UPDATE and CONTEXT (CONTEXT=SEARCH)
 };
 
 // Parses "RETURN (<option> ...)" at args[*pos] when args[*pos] is the atom
@@ -64,7 +70,7 @@ struct SearchReturnAllowed {
 // case-insensitive and may repeat. Errors are kInvalidArgument, for a
 // tagged BAD: an unknown or disallowed option, a missing or malformed
 // PARTIAL range ("1", "1:*", "0:3", "1:-3"), PARTIAL twice, PARTIAL with
-// ALL (RFC 9394 section 3).
+// ALL (RFC 9394 section 3). UPDATE and CONTEXT when allowed.context.
 Result<SearchReturn> ParseSearchReturn(const std::vector<Value>& args, std::size_t* pos,
                                        const SearchReturnAllowed& allowed = {});
 

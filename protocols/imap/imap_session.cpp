@@ -16,6 +16,7 @@
 #include "protocols/imap/mutf7.h"
 #include "protocols/imap/notify.h"
 #include "protocols/imap/object_id.h"
+#include "protocols/imap/search_context.h"
 #include "protocols/imap/sequence_set.h"
 
 namespace pillarbox::imap {
@@ -407,12 +408,15 @@ std::string ImapSession::Capabilities() const {
     if ((disabled_ & config::kImapEsearch) == 0) {
       add("SEARCHRES");
       add("PARTIAL");
+      add("CONTEXT=SEARCH");  // RFC 5267: UPDATE and CONTEXT on SEARCH
     }
     for (std::string_view ext : {"MULTIAPPEND", "BINARY", "CATENATE"}) add(ext);
     for (std::string_view ext :
          {"SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"}) {
       add(ext);
     }
+    // The same on SORT: only with SORT itself (RFC 5267 4.1).
+    if ((disabled_ & (config::kImapSort | config::kImapEsearch)) == 0) add("CONTEXT=SORT");
     for (std::string_view ext :
          {"COMPRESS=DEFLATE", "UTF8=ACCEPT", "SAVEDATE", "OBJECTID", "NOTIFY"}) {
       add(ext);
@@ -848,6 +852,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
   bool expunges = allow_expunge && !sel.pending_expunge.empty();
   if (!sel.changes_pending && !expunges) return;
 
+  SyncDelta delta;  // for the CONTEXT=SEARCH/SORT updates
   auto view = store().Read();
   if (sel.changes_pending) {
     sel.changes_pending = false;
@@ -873,6 +878,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
           break;
         }
         case storage::Change::Kind::kFlags: {
+          delta.flags_changed.push_back(c.uid);
           auto rep = sel.reported.find(c.uid);
           if (rep != sel.reported.end() && c.modseq <= rep->second) break;
           if (sel.pending_expunge.count(c.uid)) break;
@@ -899,6 +905,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     for (std::size_t i = 0; i < sel.uids.size(); ++i) {
       storage::Uid uid = sel.uids[i];
       if (sel.pending_expunge.count(uid)) {
+        delta.expunged.emplace_back(uid, static_cast<std::uint32_t>(i + 1));
         if (qresync()) {
           vanished.push_back(uid);
         } else {
@@ -957,6 +964,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     std::sort(sel.pending_new.begin(), sel.pending_new.end());
     for (storage::Uid uid : sel.pending_new) sel.uids.push_back(uid);
     if (notify_) announced_new = sel.pending_new;  // NOTIFY MessageNew fetch attributes
+    delta.added = sel.pending_new;
     sel.pending_new.clear();
     out += "* " + std::to_string(sel.uids.size()) + " EXISTS\r\n";
     if (!imap4rev2()) out += "* " + std::to_string(sel.recent.size()) + " RECENT\r\n";
@@ -979,6 +987,7 @@ void ImapSession::SyncMailbox(bool allow_expunge) {
     // HIGHESTMODSEQ (RFC 7162 3.2).
     out += "* OK [HIGHESTMODSEQ " + std::to_string(sel.announced_modseq) + "] Highest\r\n";
   }
+  ReportContextUpdates(*this, delta, &out);
   if (!out.empty()) Write(std::move(out));
   if (!announced_new.empty()) NotifyNewMessages(*this, announced_new);
 }

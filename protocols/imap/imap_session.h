@@ -97,6 +97,7 @@ constexpr std::uint64_t CmdExtension(std::uint64_t flags) {
 
 class ImapSession;
 struct NotifyState;  // notify.h
+struct SearchUpdates;  // search_context.h
 // One entry of the command table (commands.cpp; protocols/command_table.h).
 using CommandDef = protocols::CommandDef<ImapSession, Command&>;
 using CommandHandler = CommandDef::Handler;
@@ -131,6 +132,9 @@ struct SelectedMailbox {
   // UNSELECT drops it with the rest of this struct. Expunged UIDs simply
   // no longer resolve to a message.
   std::vector<storage::Uid> saved_search;
+  // CONTEXT=SEARCH/SORT (RFC 5267): the live results asked with RETURN
+  // (UPDATE), kept up to date by SyncMailbox; null until the first.
+  std::shared_ptr<SearchUpdates> search_updates;
   std::uint64_t subscription = 0;
   bool changes_pending = false;
 

@@ -512,11 +512,24 @@ std::string Thread(const std::vector<SortItem>& items, ThreadAlgorithm algorithm
   return RenderThreads(threader.nodes(), roots, items, uid);
 }
 
-Result<EsortReturn> ParseEsortReturn(const Value& list) {
+Result<EsortReturn> ParseEsortReturn(const Value& list, bool allow_context) {
   if (!list.IsList()) return Status::InvalidArgument("RETURN needs a list of options");
   EsortReturn r;
-  for (const Value& v : list.items) {
-    if (v.AtomIs("MIN")) {
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    const Value& v = list.items[i];
+    if (allow_context && v.AtomIs("PARTIAL")) {
+      if (r.partial) return Status::InvalidArgument("PARTIAL can be used only once");
+      if (i + 1 >= list.items.size() || !list.items[i + 1].IsAtom()) {
+        return Status::InvalidArgument("PARTIAL range missing");
+      }
+      auto range = ParsePartialRange(list.items[++i].text);
+      if (!range.ok()) return range.status();
+      r.partial = *range;
+    } else if (allow_context && v.AtomIs("UPDATE")) {
+      r.update = true;
+    } else if (allow_context && v.AtomIs("CONTEXT")) {
+      r.context = true;
+    } else if (v.AtomIs("MIN")) {
       r.min = true;
     } else if (v.AtomIs("MAX")) {
       r.max = true;
@@ -528,6 +541,7 @@ Result<EsortReturn> ParseEsortReturn(const Value& list) {
       return Status::InvalidArgument("Unknown RETURN option " + v.text);
     }
   }
+  if (r.partial && r.all) return Status::InvalidArgument("PARTIAL conflicts with ALL");
   if (list.items.empty()) r.all = true;
   return r;
 }
@@ -556,6 +570,18 @@ std::string RenderEsort(std::string_view tag, bool uid, const EsortReturn& ret,
       if (j > i) out += ":" + std::to_string(numbers[j]);
       i = j + 1;
     }
+  }
+  if (ret.partial) {
+    out += " PARTIAL (" + ret.partial->ToString() + ' ';
+    auto [begin, end] = PartialWindow(*ret.partial, numbers.size());
+    if (begin == end) {
+      out += "NIL";
+    } else {
+      out += FormatOrderedSet(
+          std::vector<std::uint32_t>(numbers.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     numbers.begin() + static_cast<std::ptrdiff_t>(end)));
+    }
+    out += ')';
   }
   out += "\r\n";
   return out;

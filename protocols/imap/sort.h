@@ -26,11 +26,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "protocols/imap/esearch.h"
 #include "protocols/imap/value.h"
 #include "protocols/mime/sort_keys.h"
 #include "storage/store.h"
@@ -107,9 +109,14 @@ std::string Thread(const std::vector<SortItem>& items, ThreadAlgorithm algorithm
 // order, joining ascending runs). One shared renderer can take its place.
 struct EsortReturn {
   bool min = false, max = false, count = false, all = false;
+  // CONTEXT=SORT (RFC 5267 4.2-4.4): a window of the sorted result (see
+  // PartialRange in esearch.h), keeping the result up to date, the hint.
+  std::optional<PartialRange> partial;
+  bool update = false, context = false;
 };
-// Parses the RETURN option list; an empty list means ALL.
-Result<EsortReturn> ParseEsortReturn(const Value& list);
+// Parses the RETURN option list; an empty list means ALL. PARTIAL, UPDATE
+// and CONTEXT only when `allow_context` (PARTIAL not with ALL, once).
+Result<EsortReturn> ParseEsortReturn(const Value& list, bool allow_context = true);
 std::string RenderEsort(std::string_view tag, bool uid, const EsortReturn& ret,
                         const std::vector<std::uint32_t>& numbers);
 
