@@ -13,6 +13,7 @@
 #include "protocols/imap/commands.h"
 #include "protocols/imap/search.h"
 #include "protocols/imap/sort.h"
+#include "protocols/imap/sort_cache.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -37,7 +38,23 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
   {
     auto view = s.store().Read();
     std::deque<std::string> arena;
-    std::vector<SortItem> items = LoadSortItems(*view, job->matched, &arena);
+    SortLoad load;  // keeps the keys `items` point to
+    std::vector<SortItem> items;
+    const SelectedMailbox* sel = s.selected();
+    if (s.ctx().sort_cache != nullptr && sel != nullptr) {
+      // Ranks for the string keys it compares (THREAD=REFERENCES hashes subjects).
+      std::vector<SortKey> ranked;
+      if (!job->thread) {
+        for (const SortCriterion& c : job->criteria) ranked.push_back(c.key);
+      } else if (job->algorithm == ThreadAlgorithm::kOrderedSubject) {
+        ranked.push_back(SortKey::kSubject);
+      }
+      load = s.ctx().sort_cache->Load(*view, sel->id, sel->uidvalidity, sel->uids.size(),
+                                      job->matched, ranked);
+      items = std::move(load.items);
+    } else {
+      items = LoadSortItems(*view, job->matched, &arena);
+    }
     if (job->thread) {
       out = "* THREAD";
       std::string threads = Thread(items, job->algorithm, job->h.uid);

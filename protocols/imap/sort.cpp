@@ -37,19 +37,54 @@ int CompareBy(const SortItem& a, const SortItem& b, SortKey key) {
   return 0;
 }
 
-// A number that orders like `key` (equal numbers may still differ in the
-// full comparison): numbers themselves (signed ones with the sign bit
-// flipped), strings by their first 8 bytes.
-std::uint64_t SortPrefix(const SortItem& item, SortKey key) {
+// The rank of a string key (0 for the others).
+std::uint32_t RankOf(const SortItem& item, SortKey key) {
+  switch (key) {
+    case SortKey::kCc:
+      return item.ranks.cc;
+    case SortKey::kFrom:
+      return item.ranks.from;
+    case SortKey::kSubject:
+      return item.ranks.subject;
+    case SortKey::kTo:
+      return item.ranks.to;
+    case SortKey::kDisplayFrom:
+      return item.ranks.display_from;
+    case SortKey::kDisplayTo:
+      return item.ranks.display_to;
+    default:
+      return 0;
+  }
+}
+
+// Which keys every item has ranks for.
+std::uint16_t CommonRanks(const std::vector<SortItem>& items) {
+  std::uint16_t mask = 0xffff;
+  for (const SortItem& item : items) mask &= item.ranked;
+  return items.empty() ? 0 : mask;
+}
+
+// A pair of numbers that orders like `key` (equal pairs may still differ in
+// the full comparison): numbers themselves (signed ones with the sign bit
+// flipped), ranked strings by their rank (then equal pairs are equal keys),
+// other strings by their first 16 bytes.
+struct Prefix {
+  std::uint64_t hi = 0, lo = 0;
+  bool operator==(const Prefix&) const = default;
+  bool operator<(const Prefix& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
+};
+
+Prefix SortPrefix(const SortItem& item, SortKey key, std::uint16_t ranked) {
   constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
+  if ((ranked & RankBit(key)) != 0) return {RankOf(item, key), 0};
   std::string_view s;
   switch (key) {
     case SortKey::kArrival:
-      return static_cast<std::uint64_t>(item.internal_date) ^ kSignBit;
+      return {static_cast<std::uint64_t>(item.internal_date) ^ kSignBit, 0};
     case SortKey::kDate:
-      return static_cast<std::uint64_t>(item.SentDate()) ^ kSignBit;
+      return {static_cast<std::uint64_t>(item.SentDate()) ^ kSignBit, 0};
     case SortKey::kSize:
-      return item.size;
+      return {item.size, 0};
     case SortKey::kCc:
       s = item.keys.cc;
       break;
@@ -69,11 +104,7 @@ std::uint64_t SortPrefix(const SortItem& item, SortKey key) {
       s = item.keys.display_to;
       break;
   }
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
-  }
-  return v;
+  return {StringPrefix(s, 0), StringPrefix(s, 8)};
 }
 
 // ---- THREAD=REFERENCES ------------------------------------------------------
@@ -364,10 +395,15 @@ std::string RenderThreads(const std::vector<Node>& nodes, const std::vector<int>
 }
 
 std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
+  const bool ranked = (CommonRanks(items) & RankBit(SortKey::kSubject)) != 0;
+  auto compare_subjects = [&](const SortItem& a, const SortItem& b) {
+    return ranked ? Compare(a.ranks.subject, b.ranks.subject)
+                  : a.keys.subject.compare(b.keys.subject);
+  };
   std::vector<std::uint32_t> order(items.size());
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    int c = items[a].keys.subject.compare(items[b].keys.subject);
+    int c = compare_subjects(items[a], items[b]);
     if (c != 0) return c < 0;
     std::int64_t da = items[a].SentDate(), db = items[b].SentDate();
     if (da != db) return da < db;
@@ -377,7 +413,7 @@ std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
   std::vector<std::pair<std::size_t, std::size_t>> threads;
   for (std::size_t i = 0; i < order.size();) {
     std::size_t j = i + 1;
-    while (j < order.size() && items[order[j]].keys.subject == items[order[i]].keys.subject) ++j;
+    while (j < order.size() && compare_subjects(items[order[j]], items[order[i]]) == 0) ++j;
     threads.emplace_back(i, j);
     i = j;
   }
@@ -409,31 +445,65 @@ std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
 
 }  // namespace
 
+std::vector<std::string_view> ReadEncodedSortKeys(storage::ReadView& view,
+                                                  const std::vector<const storage::BlobId*>& blobs,
+                                                  std::deque<std::string>* arena,
+                                                  std::vector<mime::SortKeysView>* decoded,
+                                                  const SortKeysFn& each) {
+  if (decoded != nullptr) decoded->assign(blobs.size(), mime::SortKeysView{});
+  // Blob ids are SHA-256 digests: their first 8 bytes almost always decide.
+  struct ByBlob {
+    std::uint64_t prefix;
+    std::uint32_t index;
+  };
+  std::vector<ByBlob> by_blob(blobs.size());
+  for (std::uint32_t i = 0; i < blobs.size(); ++i) {
+    std::uint64_t p = 0;
+    for (int k = 0; k < 8; ++k) p = (p << 8) | blobs[i]->bytes[k];
+    by_blob[i] = {p, i};
+  }
+  std::sort(by_blob.begin(), by_blob.end(), [&](const ByBlob& a, const ByBlob& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return std::memcmp(blobs[a.index]->bytes, blobs[b.index]->bytes, sizeof blobs[a.index]->bytes) <
+           0;
+  });
+  std::vector<std::string_view> out(blobs.size());
+  for (const ByBlob& b : by_blob) {
+    const storage::BlobId& blob = *blobs[b.index];
+    if (auto stored = view.SortKeys(blob); stored.ok()) {
+      if (auto keys = mime::DecodeSortKeys(*stored)) {
+        out[b.index] = *stored;
+        if (decoded != nullptr) (*decoded)[b.index] = *keys;
+        if (each) each(b.index, *stored, *keys);
+        continue;
+      }
+    }
+    if (auto raw = view.Blob(blob); raw.ok()) {
+      arena->push_back(mime::EncodeSortKeys(mime::ComputeSortKeys(*raw)));
+      out[b.index] = arena->back();
+      auto keys = *mime::DecodeSortKeys(arena->back());
+      if (decoded != nullptr) (*decoded)[b.index] = keys;
+      if (each) each(b.index, arena->back(), keys);
+    }
+  }
+  return out;
+}
+
 std::vector<SortItem> LoadSortItems(storage::ReadView& view, const std::vector<SortInput>& inputs,
                                     std::deque<std::string>* arena) {
+  std::vector<const storage::BlobId*> blobs(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) blobs[i] = &inputs[i].blob;
+  std::vector<mime::SortKeysView> decoded;
+  std::vector<std::string_view> encoded = ReadEncodedSortKeys(view, blobs, arena, &decoded);
   std::vector<SortItem> items(inputs.size());
-  // Looked up in key order: neighbouring lookups share the store's pages.
-  std::vector<std::uint32_t> by_blob(inputs.size());
-  std::iota(by_blob.begin(), by_blob.end(), 0u);
-  std::sort(by_blob.begin(), by_blob.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return std::memcmp(inputs[a].blob.bytes, inputs[b].blob.bytes, sizeof inputs[a].blob.bytes) < 0;
-  });
-  for (std::uint32_t i : by_blob) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
     const SortInput& in = inputs[i];
     SortItem& item = items[i];
     item.seq = in.seq;
     item.uid = in.uid;
     item.internal_date = in.internal_date;
     item.size = in.size;
-    std::optional<mime::SortKeysView> keys;
-    if (auto stored = view.SortKeys(in.blob); stored.ok()) keys = mime::DecodeSortKeys(*stored);
-    if (!keys) {
-      if (auto raw = view.Blob(in.blob); raw.ok()) {
-        arena->push_back(mime::EncodeSortKeys(mime::ComputeSortKeys(*raw)));
-        keys = mime::DecodeSortKeys(arena->back());
-      }
-    }
-    if (keys) item.keys = *keys;
+    item.keys = decoded[i];
   }
   return items;
 }
@@ -483,22 +553,26 @@ std::vector<std::uint32_t> SortOrder(const std::vector<SortItem>& items,
   // the index: most comparisons end there without touching the keys, which
   // lie scattered in the store's pages.
   struct Entry {
-    std::uint64_t prefix;
+    Prefix prefix;
     std::uint32_t index;
   };
   std::vector<Entry> entries(items.size());
   const SortKey first = criteria.empty() ? SortKey::kArrival : criteria.front().key;
   const bool first_reverse = !criteria.empty() && criteria.front().reverse;
+  const std::uint16_t ranked = CommonRanks(items);
   for (std::uint32_t i = 0; i < items.size(); ++i) {
-    entries[i] = {SortPrefix(items[i], first), i};
+    entries[i] = {SortPrefix(items[i], first, ranked), i};
   }
   std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
-    if (a.prefix != b.prefix) return first_reverse ? a.prefix > b.prefix : a.prefix < b.prefix;
+    if (!(a.prefix == b.prefix)) return first_reverse ? b.prefix < a.prefix : a.prefix < b.prefix;
+    const SortItem& x = items[a.index];
+    const SortItem& y = items[b.index];
     for (const SortCriterion& c : criteria) {
-      int r = CompareBy(items[a.index], items[b.index], c.key);
+      int r = (ranked & RankBit(c.key)) != 0 ? Compare(RankOf(x, c.key), RankOf(y, c.key))
+                                             : CompareBy(x, y, c.key);
       if (r != 0) return c.reverse ? r > 0 : r < 0;
     }
-    return items[a.index].seq < items[b.index].seq;
+    return x.seq < y.seq;
   });
   std::vector<std::uint32_t> order(items.size());
   for (std::size_t i = 0; i < entries.size(); ++i) order[i] = entries[i].index;
