@@ -165,6 +165,11 @@ bool ParseCharsetAndKeys(ImapSession& s, Command& cmd, std::size_t start, SortJo
     }
     return false;
   }
+  if (std::string key = RefusedSearchKey(*program, s.disabled_extensions(), s.imap4rev2());
+      !key.empty()) {
+    s.FinishBad(cmd, "Unknown argument " + key);
+    return false;
+  }
   job->program = std::move(*program);
   return true;
 }
