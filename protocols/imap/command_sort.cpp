@@ -8,6 +8,7 @@
 // the result is computed and written at once. A message expunged elsewhere
 // but still in this session's view matches nothing.
 #include <algorithm>
+#include <charconv>
 #include <deque>
 
 #include "protocols/imap/commands.h"
@@ -71,8 +72,10 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
         out = "* SORT";
         out.reserve(order.size() * 7 + 16);
         for (std::uint32_t i : order) {
-          out += ' ';
-          out += std::to_string(job->h.uid ? items[i].uid : items[i].seq);
+          char buf[16] = {' '};
+          out.append(buf, std::to_chars(buf + 1, buf + sizeof buf,
+                                        job->h.uid ? items[i].uid : items[i].seq)
+                              .ptr);
         }
         out += "\r\n";
       }
