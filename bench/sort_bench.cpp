@@ -200,6 +200,8 @@ void RunSort(benchmark::State& state, BenchStore& s, std::vector<Value> criteria
     if (order.size() != kMessages) state.SkipWithError("wrong count");
   }
   state.SetItemsProcessed(state.iterations() * kMessages);
+  if (mode == kRepeated)
+    state.counters["cache_MiB"] = static_cast<double>(cache.bytes()) / (1 << 20);
 }
 
 void BM_SortDate100k(benchmark::State& state) { RunSort(state, Full(), {Value::Atom("DATE")}); }

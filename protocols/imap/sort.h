@@ -15,7 +15,9 @@
 //   seen again gets treated as if the message had none. Dummies at the top
 //   with one child are replaced by it, deeper ones by their children.
 //
-// Cost: sorting is O(n log n) comparisons of keys kept in memory. THREAD
+// Cost: sorting is O(n log n) comparisons of keys kept in memory, most of
+// them on two numbers per message (the first criterion's value, or its
+// first 16 bytes, or its rank when SortKeyCache gave ranks). THREAD
 // builds its tree without recursion (a 100k-long reply chain is fine) and
 // spends at most kMaxThreadLoopChecks steps checking for loops beyond the
 // cheap cases; past that, links that would need a long check are not made.
