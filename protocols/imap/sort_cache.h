@@ -12,7 +12,7 @@
 // entries, the entry starts afresh.
 //
 // Memory: bounded by `max_bytes` (kDefaultSortCacheBytes: 100k messages take
-// about 35 MB): after each Load the least recently used mailboxes are
+// about 28 MiB): after each Load the least recently used mailboxes are
 // dropped until the rest fit. A mailbox that alone needs more is used for
 // its command and then dropped, so its SORTs read the store each time.
 //
