@@ -2,7 +2,10 @@
 // command_sort.cpp runs them: every message's record read and matched
 // against "ALL", the sort keys read from the store, sorted or threaded, and
 // the response line built. Also the parts alone, and the path of a store
-// made before sort keys were kept (keys computed from each message).
+// made before sort keys were kept (keys computed from each message). Each
+// SORT and THREAD runs in three modes: mode:0 reads the keys from the store
+// (no cache), mode:1 into a fresh SortKeyCache (the first SORT after
+// SELECT), mode:2 from a cache that holds them (a repeated SORT).
 //
 //   cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release
 //   cmake --build build-release --target sort_bench
@@ -20,6 +23,7 @@
 #include "protocols/analyzer.h"
 #include "protocols/imap/search.h"
 #include "protocols/imap/sort.h"
+#include "protocols/imap/sort_cache.h"
 #include "storage/store.h"
 
 namespace pillarbox::imap {
@@ -151,13 +155,44 @@ std::vector<storage::Uid> Uids(BenchStore& s) {
   return uids;
 }
 
+// How the keys are read: from the store each time (no cache: the path of
+// a session without a SortKeyCache), into a fresh cache each time (the
+// first SORT after SELECT), from a cache that holds them (a repeated SORT).
+enum Mode : int { kNoCache = 0, kFirst = 1, kRepeated = 2 };
+
+void ModeArgs(benchmark::internal::Benchmark* b) {
+  b->ArgName("mode")->Arg(kNoCache)->Arg(kFirst)->Arg(kRepeated)->Unit(benchmark::kMillisecond);
+}
+
+// The items of `inputs` the way `mode` reads them; `load` keeps them.
+std::vector<SortItem> Items(Mode mode, SortKeyCache& cache, BenchStore& s, storage::ReadView& view,
+                            const std::vector<SortInput>& inputs,
+                            const std::vector<SortKey>& ranked, std::deque<std::string>* arena,
+                            SortLoad* load) {
+  if (mode == kNoCache) return LoadSortItems(view, inputs, arena);
+  SortKeyCache fresh;
+  SortKeyCache& c = mode == kFirst ? fresh : cache;
+  *load = c.Load(view, s.inbox(), 1, kMessages, inputs, ranked);
+  return std::move(load->items);
+}
+
 void RunSort(benchmark::State& state, BenchStore& s, std::vector<Value> criteria) {
+  auto mode = static_cast<Mode>(state.range(0));
   auto uids = Uids(s);
   auto crit = *ParseSortCriteria(Value::List(std::move(criteria)));
+  std::vector<SortKey> ranked;
+  for (const auto& c : crit) ranked.push_back(c.key);
+  SortKeyCache cache;
+  if (mode == kRepeated) {
+    auto view = s.store().Read();
+    cache.Load(*view, s.inbox(), 1, kMessages, Select(*view, s.inbox(), uids), ranked);
+  }
   for (auto _ : state) {
     auto view = s.store().Read();
     std::deque<std::string> arena;
-    auto items = LoadSortItems(*view, Select(*view, s.inbox(), uids), &arena);
+    SortLoad load;
+    auto items =
+        Items(mode, cache, s, *view, Select(*view, s.inbox(), uids), ranked, &arena, &load);
     auto order = SortOrder(items, crit);
     std::string out = "* SORT";
     for (auto i : order) out += " " + std::to_string(items[i].seq);
@@ -165,33 +200,45 @@ void RunSort(benchmark::State& state, BenchStore& s, std::vector<Value> criteria
     if (order.size() != kMessages) state.SkipWithError("wrong count");
   }
   state.SetItemsProcessed(state.iterations() * kMessages);
+  if (mode == kRepeated)
+    state.counters["cache_MiB"] = static_cast<double>(cache.bytes()) / (1 << 20);
 }
 
 void BM_SortDate100k(benchmark::State& state) { RunSort(state, Full(), {Value::Atom("DATE")}); }
-BENCHMARK(BM_SortDate100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortDate100k)->Apply(ModeArgs);
 
 void BM_SortSubject100k(benchmark::State& state) {
   RunSort(state, Full(), {Value::Atom("SUBJECT")});
 }
-BENCHMARK(BM_SortSubject100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortSubject100k)->Apply(ModeArgs);
 
 void BM_SortReverseFromSize100k(benchmark::State& state) {
   RunSort(state, Full(), {Value::Atom("REVERSE"), Value::Atom("FROM"), Value::Atom("SIZE")});
 }
-BENCHMARK(BM_SortReverseFromSize100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortReverseFromSize100k)->Apply(ModeArgs);
 
 void BM_SortDisplayFrom100k(benchmark::State& state) {
   RunSort(state, Full(), {Value::Atom("DISPLAYFROM")});
 }
-BENCHMARK(BM_SortDisplayFrom100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortDisplayFrom100k)->Apply(ModeArgs);
 
 void RunThread(benchmark::State& state, ThreadAlgorithm algorithm) {
+  auto mode = static_cast<Mode>(state.range(0));
   BenchStore& s = Full();
   auto uids = Uids(s);
+  std::vector<SortKey> ranked;
+  if (algorithm == ThreadAlgorithm::kOrderedSubject) ranked.push_back(SortKey::kSubject);
+  SortKeyCache cache;
+  if (mode == kRepeated) {
+    auto view = s.store().Read();
+    cache.Load(*view, s.inbox(), 1, kMessages, Select(*view, s.inbox(), uids), ranked);
+  }
   for (auto _ : state) {
     auto view = s.store().Read();
     std::deque<std::string> arena;
-    auto items = LoadSortItems(*view, Select(*view, s.inbox(), uids), &arena);
+    SortLoad load;
+    auto items =
+        Items(mode, cache, s, *view, Select(*view, s.inbox(), uids), ranked, &arena, &load);
     std::string out = "* THREAD " + Thread(items, algorithm, false);
     benchmark::DoNotOptimize(out.data());
   }
@@ -201,12 +248,12 @@ void RunThread(benchmark::State& state, ThreadAlgorithm algorithm) {
 void BM_ThreadReferences100k(benchmark::State& state) {
   RunThread(state, ThreadAlgorithm::kReferences);
 }
-BENCHMARK(BM_ThreadReferences100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ThreadReferences100k)->Apply(ModeArgs);
 
 void BM_ThreadOrderedSubject100k(benchmark::State& state) {
   RunThread(state, ThreadAlgorithm::kOrderedSubject);
 }
-BENCHMARK(BM_ThreadOrderedSubject100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ThreadOrderedSubject100k)->Apply(ModeArgs);
 
 // The parts: selecting (records + ALL), loading keys, sorting alone.
 void BM_PartSelect100k(benchmark::State& state) {
@@ -231,6 +278,23 @@ void BM_PartLoadKeys100k(benchmark::State& state) {
 }
 BENCHMARK(BM_PartLoadKeys100k)->Unit(benchmark::kMillisecond);
 
+void BM_PartCacheLoad100k(benchmark::State& state) {
+  auto mode = static_cast<Mode>(state.range(0));
+  BenchStore& s = Full();
+  auto uids = Uids(s);
+  auto view = s.store().Read();
+  auto inputs = Select(*view, s.inbox(), uids);
+  SortKeyCache warm;
+  warm.Load(*view, s.inbox(), 1, kMessages, inputs, {SortKey::kSubject});
+  for (auto _ : state) {
+    SortKeyCache fresh;
+    SortKeyCache& c = mode == kFirst ? fresh : warm;
+    benchmark::DoNotOptimize(
+        c.Load(*view, s.inbox(), 1, kMessages, inputs, {SortKey::kSubject}).items.data());
+  }
+}
+BENCHMARK(BM_PartCacheLoad100k)->Arg(kFirst)->Arg(kRepeated)->Unit(benchmark::kMillisecond);
+
 void BM_PartSortSubjectOnly100k(benchmark::State& state) {
   BenchStore& s = Full();
   auto uids = Uids(s);
@@ -247,7 +311,7 @@ void BM_SortDateOldStore100k(benchmark::State& state) {
   static BenchStore* old = new BenchStore(false);
   RunSort(state, *old, {Value::Atom("DATE")});
 }
-BENCHMARK(BM_SortDateOldStore100k)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SortDateOldStore100k)->Arg(kNoCache)->Arg(kRepeated)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace pillarbox::imap

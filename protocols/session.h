@@ -20,6 +20,10 @@
 #include "protocols/login_name.h"
 #include "storage/store.h"
 
+namespace pillarbox::imap {
+class SortKeyCache;
+}  // namespace pillarbox::imap
+
 namespace pillarbox::protocols {
 
 // What a session asks of its connection.
@@ -130,6 +134,8 @@ struct SessionContext {
   const config::Config* config = nullptr;
   SessionRegistry* registry = nullptr;
   AuthThrottle* throttle = nullptr;
+  // IMAP SORT/THREAD keys shared by the loop's sessions; null: none kept.
+  imap::SortKeyCache* sort_cache = nullptr;
   TimerFn timer;
   std::string hostname = "localhost";
 };

@@ -419,6 +419,7 @@ void Server::Accept(Listener* l) {
   ctx.config = &config_;
   ctx.registry = &registry_;
   ctx.throttle = throttle_.get();
+  ctx.sort_cache = &sort_cache_;
   ctx.hostname = hostname_;
   // Timers die with the connection (Timers::CancelOwner in OnConnectionClosed).
   ctx.timer = [this, id](std::chrono::milliseconds delay, std::function<void()> fn) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "protocols/imap/sort_cache.h"
 #include "protocols/session.h"
 #include "server/connection.h"
 #include "server/limits.h"
@@ -147,6 +148,7 @@ class Server final : public ConnectionHost {
   std::unique_ptr<storage::Store> store_;
   protocols::SessionRegistry registry_;
   std::unique_ptr<protocols::AuthThrottle> throttle_;
+  imap::SortKeyCache sort_cache_;  // the IMAP sessions' (protocols/imap/sort_cache.h)
   std::unique_ptr<Timers> timers_;
   std::vector<storage::RetentionRule> retention_rules_;
 

@@ -197,6 +197,10 @@ void CmdSearch(ImapSession& s, Command& cmd) {
     }
     return s.FinishBad(cmd, program.status().message());
   }
+  if (std::string key = RefusedSearchKey(*program, s.disabled_extensions(), s.imap4rev2());
+      !key.empty()) {
+    return s.FinishBad(cmd, "Unknown argument " + key);
+  }
   if (!FillSavedResult(program->root, s, *sel)) return s.FinishBad(cmd, "Invalid messageset");
   if (program->has_modseq) {
     if ((s.disabled_extensions() & config::kImapCondstore) != 0) {

@@ -10,12 +10,14 @@
 // (CONTEXT=SORT, RFC 5267) keeps the sorted result up to date afterwards
 // (search_context.h).
 #include <algorithm>
+#include <charconv>
 #include <deque>
 
 #include "protocols/imap/commands.h"
 #include "protocols/imap/search.h"
 #include "protocols/imap/search_context.h"
 #include "protocols/imap/sort.h"
+#include "protocols/imap/sort_cache.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -40,7 +42,23 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
   {
     auto view = s.store().Read();
     std::deque<std::string> arena;
-    std::vector<SortItem> items = LoadSortItems(*view, job->matched, &arena);
+    SortLoad load;  // keeps the keys `items` point to
+    std::vector<SortItem> items;
+    const SelectedMailbox* sel = s.selected();
+    if (s.ctx().sort_cache != nullptr && sel != nullptr) {
+      // Ranks for the string keys it compares (THREAD=REFERENCES hashes subjects).
+      std::vector<SortKey> ranked;
+      if (!job->thread) {
+        for (const SortCriterion& c : job->criteria) ranked.push_back(c.key);
+      } else if (job->algorithm == ThreadAlgorithm::kOrderedSubject) {
+        ranked.push_back(SortKey::kSubject);
+      }
+      load = s.ctx().sort_cache->Load(*view, sel->id, sel->uidvalidity, sel->uids.size(),
+                                      job->matched, ranked);
+      items = std::move(load.items);
+    } else {
+      items = LoadSortItems(*view, job->matched, &arena);
+    }
     if (job->thread) {
       out = "* THREAD";
       std::string threads = Thread(items, job->algorithm, job->h.uid);
@@ -66,8 +84,10 @@ void Complete(ImapSession& s, const std::shared_ptr<SortJob>& job) {
         out = "* SORT";
         out.reserve(order.size() * 7 + 16);
         for (std::uint32_t i : order) {
-          out += ' ';
-          out += std::to_string(job->h.uid ? items[i].uid : items[i].seq);
+          char buf[16] = {' '};
+          out.append(buf, std::to_chars(buf + 1, buf + sizeof buf,
+                                        job->h.uid ? items[i].uid : items[i].seq)
+                              .ptr);
         }
         out += "\r\n";
       }
@@ -158,6 +178,11 @@ bool ParseCharsetAndKeys(ImapSession& s, Command& cmd, std::size_t start, SortJo
     } else {
       s.FinishBad(cmd, program.status().message());
     }
+    return false;
+  }
+  if (std::string key = RefusedSearchKey(*program, s.disabled_extensions(), s.imap4rev2());
+      !key.empty()) {
+    s.FinishBad(cmd, "Unknown argument " + key);
     return false;
   }
   job->program = std::move(*program);

@@ -19,7 +19,7 @@ bool ParseStatusItems(const ImapSession& s, const Value& list, std::vector<Statu
   for (const Value& v : list.items) {
     if (v.AtomIs("MESSAGES")) {
       items->push_back(StatusItem::kMessages);
-    } else if (v.AtomIs("RECENT")) {
+    } else if (v.AtomIs("RECENT") && !s.imap4rev2()) {  // RFC 9051 has no RECENT
       items->push_back(StatusItem::kRecent);
     } else if (v.AtomIs("UIDNEXT")) {
       items->push_back(StatusItem::kUidNext);

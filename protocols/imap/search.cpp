@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/strings.h"
+#include "config/capabilities.h"
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/object_id.h"
 #include "protocols/mime/address.h"
@@ -114,6 +115,7 @@ class Parser {
   bool needs_header = false;
   bool needs_body = false;
   bool has_modseq = false;
+  std::vector<GatedSearchKey> gated;
 
  private:
   const Value* Next() {
@@ -183,6 +185,7 @@ class Parser {
       keys_ = inner.keys_;
       needs_header |= inner.needs_header;
       needs_body |= inner.needs_body;
+      gated.insert(gated.end(), inner.gated.begin(), inner.gated.end());
       has_modseq |= inner.has_modseq;
       return Status::Ok();
     }
@@ -233,6 +236,7 @@ class Parser {
     }
     if (up == "RECENT" || up == "NEW" || up == "OLD") {
       key.kind = up == "RECENT" ? Kind::kRecent : up == "NEW" ? Kind::kNew : Kind::kOld;
+      gated.push_back({w, 0, true});
       return Status::Ok();
     }
     if (up == "NOT") {
@@ -299,6 +303,7 @@ class Parser {
       // RFC 7162: MODSEQ [<entry-name> <entry-type-req>] <mod-sequence-valzer>
       key.kind = Kind::kModSeq;
       has_modseq = true;
+      gated.push_back({w, config::kImapCondstore, false});
       if (pos_ < args_.size() && args_[pos_].IsString()) {
         std::string ignored;
         PB_RETURN_IF_ERROR(NextString(up, ignored));
@@ -312,10 +317,12 @@ class Parser {
     }
     if (up == "SAVEDATESUPPORTED") {
       key.kind = Kind::kAll;
+      gated.push_back({w, config::kImapSaveDate, false});
       return Status::Ok();
     }
     if (up == "EMAILID" || up == "THREADID") {
       key.kind = up == "EMAILID" ? Kind::kEmailId : Kind::kThreadId;
+      gated.push_back({w, config::kImapObjectId, false});
       const Value* c = Next();
       if (c == nullptr || !c->IsAtom() || !IsObjectId(c->text)) {
         return Status::InvalidArgument("Invalid argument for " + up);
@@ -343,6 +350,10 @@ class Parser {
         key.kind = d.kind;
         if (d.kind == Kind::kSentBefore || d.kind == Kind::kSentOn || d.kind == Kind::kSentSince) {
           needs_header = true;
+        }
+        if (d.kind == Kind::kSavedBefore || d.kind == Kind::kSavedOn ||
+            d.kind == Kind::kSavedSince) {
+          gated.push_back({w, config::kImapSaveDate, false});
         }
         return NextDate(up, key.days);
       }
@@ -1004,6 +1015,7 @@ Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t st
   PB_RETURN_IF_ERROR(parser.ParseAll(program.root));
   program.needs_blob = parser.needs_header || parser.needs_body;
   program.has_modseq = parser.has_modseq;
+  program.gated = std::move(parser.gated);
   program.cost = parser.needs_body     ? SearchCost::kBody
                  : parser.needs_header ? SearchCost::kHeaders
                                        : SearchCost::kCheap;
@@ -1013,6 +1025,13 @@ Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t st
 bool Matches(const SearchProgram& program, const SearchContext& context) {
   SearchRun run(program, UINT64_MAX);
   return run.Evaluate(context, UINT64_MAX) == SearchOutcome::kMatch;
+}
+
+std::string RefusedSearchKey(const SearchProgram& program, unsigned disabled, bool imap4rev2) {
+  for (const GatedSearchKey& k : program.gated) {
+    if ((k.extension & disabled) != 0 || (k.imap4rev1_only && imap4rev2)) return k.name;
+  }
+  return {};
 }
 
 }  // namespace pillarbox::imap

@@ -134,6 +134,14 @@ enum class SearchCost : std::uint8_t {
   kBody,     // decodes bodies
 };
 
+// A key that not every session may use: one of an extension a profile can
+// turn off, or one IMAP4rev2 removed (RFC 9051 has no RECENT, NEW, OLD).
+struct GatedSearchKey {
+  std::string name;        // as the client wrote it
+  unsigned extension = 0;  // config::kImap* bit, or 0
+  bool imap4rev1_only = false;
+};
+
 struct SearchProgram {
   SearchKey root;       // kAnd of the top-level keys
   std::string charset;  // "UTF-8" when given or implied
@@ -141,6 +149,7 @@ struct SearchProgram {
   // A MODSEQ key is used: the response ends with "(MODSEQ n)" (RFC 7162
   // 3.1.5) and the command is CONDSTORE-enabling.
   bool has_modseq = false;
+  std::vector<GatedSearchKey> gated;  // in the order written
   SearchCost cost = SearchCost::kCheap;
   // Messages to evaluate per slice before the session should yield.
   std::size_t BatchSize() const;
@@ -155,6 +164,14 @@ struct SearchProgram {
 //   any charset the MIME layer can convert to UTF-8 (search strings are
 //   converted to UTF-8).
 Result<SearchProgram> ParseSearch(const std::vector<Value>& args, std::size_t start);
+
+// The first key of `program` a session may not use, as written, "" when
+// there is none: a key of an extension in `disabled` (config::kImap* bits:
+// MODSEQ for CONDSTORE; SAVEDBEFORE, SAVEDON, SAVEDSINCE, SAVEDATESUPPORTED
+// for SAVEDATE; EMAILID, THREADID for OBJECTID), or RECENT, NEW, OLD in an
+// IMAP4rev2 session. Such a key is refused like an unknown one (tagged BAD
+// "Unknown argument KEY"), as on a server without it.
+std::string RefusedSearchKey(const SearchProgram& program, unsigned disabled, bool imap4rev2);
 
 // The charsets to list in a BADCHARSET response code: "UTF-8 US-ASCII".
 std::string SupportedSearchCharsets();

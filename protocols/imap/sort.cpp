@@ -1,6 +1,7 @@
 #include "protocols/imap/sort.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <numeric>
 #include <unordered_map>
@@ -37,19 +38,54 @@ int CompareBy(const SortItem& a, const SortItem& b, SortKey key) {
   return 0;
 }
 
-// A number that orders like `key` (equal numbers may still differ in the
-// full comparison): numbers themselves (signed ones with the sign bit
-// flipped), strings by their first 8 bytes.
-std::uint64_t SortPrefix(const SortItem& item, SortKey key) {
+// The rank of a string key (0 for the others).
+std::uint32_t RankOf(const SortItem& item, SortKey key) {
+  switch (key) {
+    case SortKey::kCc:
+      return item.ranks.cc;
+    case SortKey::kFrom:
+      return item.ranks.from;
+    case SortKey::kSubject:
+      return item.ranks.subject;
+    case SortKey::kTo:
+      return item.ranks.to;
+    case SortKey::kDisplayFrom:
+      return item.ranks.display_from;
+    case SortKey::kDisplayTo:
+      return item.ranks.display_to;
+    default:
+      return 0;
+  }
+}
+
+// Which keys every item has ranks for.
+std::uint16_t CommonRanks(const std::vector<SortItem>& items) {
+  std::uint16_t mask = 0xffff;
+  for (const SortItem& item : items) mask &= item.ranked;
+  return items.empty() ? 0 : mask;
+}
+
+// A pair of numbers that orders like `key` (equal pairs may still differ in
+// the full comparison): numbers themselves (signed ones with the sign bit
+// flipped), ranked strings by their rank (then equal pairs are equal keys),
+// other strings by their first 16 bytes.
+struct Prefix {
+  std::uint64_t hi = 0, lo = 0;
+  bool operator==(const Prefix&) const = default;
+  bool operator<(const Prefix& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
+};
+
+Prefix SortPrefix(const SortItem& item, SortKey key, std::uint16_t ranked) {
   constexpr std::uint64_t kSignBit = std::uint64_t{1} << 63;
+  if ((ranked & RankBit(key)) != 0) return {RankOf(item, key), 0};
   std::string_view s;
   switch (key) {
     case SortKey::kArrival:
-      return static_cast<std::uint64_t>(item.internal_date) ^ kSignBit;
+      return {static_cast<std::uint64_t>(item.internal_date) ^ kSignBit, 0};
     case SortKey::kDate:
-      return static_cast<std::uint64_t>(item.SentDate()) ^ kSignBit;
+      return {static_cast<std::uint64_t>(item.SentDate()) ^ kSignBit, 0};
     case SortKey::kSize:
-      return item.size;
+      return {item.size, 0};
     case SortKey::kCc:
       s = item.keys.cc;
       break;
@@ -69,14 +105,79 @@ std::uint64_t SortPrefix(const SortItem& item, SortKey key) {
       s = item.keys.display_to;
       break;
   }
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) {
-    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
-  }
-  return v;
+  return {StringPrefix(s, 0), StringPrefix(s, 8)};
 }
 
 // ---- THREAD=REFERENCES ------------------------------------------------------
+
+// Message-ID -> node: open addressing with linear probing over a power-of-two
+// table at most half full, hashing 8 bytes at a time. Cheaper than
+// std::unordered_map (no node per id, no byte-at-a-time hash) for the few
+// hundred thousand ids of a large mailbox.
+class IdTable {
+ public:
+  explicit IdTable(std::size_t expected) {
+    std::size_t capacity = 16;
+    while (capacity < expected * 2) capacity *= 2;
+    Rehash(capacity);
+  }
+
+  // The node of `id`; when it has none, `make()`'s (inserted).
+  template <typename Make>
+  int FindOrInsert(std::string_view id, Make make) {
+    if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
+    const std::uint64_t h = Hash(id);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& slot = slots_[i];
+      if (slot.node < 0) {
+        slot = {h, id, make()};
+        ++size_;
+        return slot.node;
+      }
+      if (slot.hash == h && slot.id == id) return slot.node;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::string_view id;
+    int node = -1;  // -1: empty
+  };
+
+  static std::uint64_t Hash(std::string_view s) {
+    std::uint64_t h = 0x9e3779b97f4a7c15ull ^ s.size();
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 31;
+    }
+    std::uint64_t tail = 0;
+    for (std::size_t k = 0; i < s.size(); ++i, k += 8) {
+      tail |= std::uint64_t{static_cast<unsigned char>(s[i])} << k;
+    }
+    h = (h ^ tail) * 0x94d049bb133111ebull;
+    return h ^ (h >> 29);
+  }
+
+  void Rehash(std::size_t capacity) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (const Slot& slot : old) {
+      if (slot.node < 0) continue;
+      std::size_t i = slot.hash & mask_;
+      while (slots_[i].node >= 0) i = (i + 1) & mask_;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
 
 struct Node {
   int msg = -1;  // index into items; -1: a dummy
@@ -91,7 +192,6 @@ class ReferencesThreader {
 
   std::vector<int> Run() {
     nodes_.reserve(items_.size() * 2);
-    by_id_.reserve(items_.size() * 2);
     Link();
     std::vector<int> roots;
     for (int i = 0; i < static_cast<int>(nodes_.size()); ++i) {
@@ -112,9 +212,7 @@ class ReferencesThreader {
     return static_cast<int>(nodes_.size()) - 1;
   }
   int NodeFor(std::string_view id) {
-    auto [it, inserted] = by_id_.try_emplace(id, 0);
-    if (inserted) it->second = NewNode();
-    return it->second;
+    return by_id_.FindOrInsert(id, [&] { return NewNode(); });
   }
   // True when `ancestor` is `node` or one of its ancestors. Unknown (out
   // of budget) counts as true: the link is not made.
@@ -315,11 +413,13 @@ class ReferencesThreader {
   const std::vector<SortItem>& items_;
   std::uint64_t budget_;
   std::vector<Node> nodes_;
-  std::unordered_map<std::string_view, int> by_id_;
+  IdTable by_id_{items_.size() * 2};
 };
 
 void AppendNumber(const SortItem& item, bool uid, std::string* out) {
-  *out += std::to_string(uid ? item.uid : item.seq);
+  char buf[16];
+  auto end = std::to_chars(buf, buf + sizeof buf, uid ? item.uid : item.seq).ptr;
+  out->append(buf, end);
 }
 
 // Writes the threads below `roots` without recursion. A node is its number
@@ -364,10 +464,15 @@ std::string RenderThreads(const std::vector<Node>& nodes, const std::vector<int>
 }
 
 std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
+  const bool ranked = (CommonRanks(items) & RankBit(SortKey::kSubject)) != 0;
+  auto compare_subjects = [&](const SortItem& a, const SortItem& b) {
+    return ranked ? Compare(a.ranks.subject, b.ranks.subject)
+                  : a.keys.subject.compare(b.keys.subject);
+  };
   std::vector<std::uint32_t> order(items.size());
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    int c = items[a].keys.subject.compare(items[b].keys.subject);
+    int c = compare_subjects(items[a], items[b]);
     if (c != 0) return c < 0;
     std::int64_t da = items[a].SentDate(), db = items[b].SentDate();
     if (da != db) return da < db;
@@ -377,7 +482,7 @@ std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
   std::vector<std::pair<std::size_t, std::size_t>> threads;
   for (std::size_t i = 0; i < order.size();) {
     std::size_t j = i + 1;
-    while (j < order.size() && items[order[j]].keys.subject == items[order[i]].keys.subject) ++j;
+    while (j < order.size() && compare_subjects(items[order[j]], items[order[i]]) == 0) ++j;
     threads.emplace_back(i, j);
     i = j;
   }
@@ -409,31 +514,65 @@ std::string OrderedSubject(const std::vector<SortItem>& items, bool uid) {
 
 }  // namespace
 
+std::vector<std::string_view> ReadEncodedSortKeys(storage::ReadView& view,
+                                                  const std::vector<const storage::BlobId*>& blobs,
+                                                  std::deque<std::string>* arena,
+                                                  std::vector<mime::SortKeysView>* decoded,
+                                                  const SortKeysFn& each) {
+  if (decoded != nullptr) decoded->assign(blobs.size(), mime::SortKeysView{});
+  // Blob ids are SHA-256 digests: their first 8 bytes almost always decide.
+  struct ByBlob {
+    std::uint64_t prefix;
+    std::uint32_t index;
+  };
+  std::vector<ByBlob> by_blob(blobs.size());
+  for (std::uint32_t i = 0; i < blobs.size(); ++i) {
+    std::uint64_t p = 0;
+    for (int k = 0; k < 8; ++k) p = (p << 8) | blobs[i]->bytes[k];
+    by_blob[i] = {p, i};
+  }
+  std::sort(by_blob.begin(), by_blob.end(), [&](const ByBlob& a, const ByBlob& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return std::memcmp(blobs[a.index]->bytes, blobs[b.index]->bytes, sizeof blobs[a.index]->bytes) <
+           0;
+  });
+  std::vector<std::string_view> out(blobs.size());
+  for (const ByBlob& b : by_blob) {
+    const storage::BlobId& blob = *blobs[b.index];
+    if (auto stored = view.SortKeys(blob); stored.ok()) {
+      if (auto keys = mime::DecodeSortKeys(*stored)) {
+        out[b.index] = *stored;
+        if (decoded != nullptr) (*decoded)[b.index] = *keys;
+        if (each) each(b.index, *stored, *keys);
+        continue;
+      }
+    }
+    if (auto raw = view.Blob(blob); raw.ok()) {
+      arena->push_back(mime::EncodeSortKeys(mime::ComputeSortKeys(*raw)));
+      out[b.index] = arena->back();
+      auto keys = *mime::DecodeSortKeys(arena->back());
+      if (decoded != nullptr) (*decoded)[b.index] = keys;
+      if (each) each(b.index, arena->back(), keys);
+    }
+  }
+  return out;
+}
+
 std::vector<SortItem> LoadSortItems(storage::ReadView& view, const std::vector<SortInput>& inputs,
                                     std::deque<std::string>* arena) {
+  std::vector<const storage::BlobId*> blobs(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) blobs[i] = &inputs[i].blob;
+  std::vector<mime::SortKeysView> decoded;
+  std::vector<std::string_view> encoded = ReadEncodedSortKeys(view, blobs, arena, &decoded);
   std::vector<SortItem> items(inputs.size());
-  // Looked up in key order: neighbouring lookups share the store's pages.
-  std::vector<std::uint32_t> by_blob(inputs.size());
-  std::iota(by_blob.begin(), by_blob.end(), 0u);
-  std::sort(by_blob.begin(), by_blob.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return std::memcmp(inputs[a].blob.bytes, inputs[b].blob.bytes, sizeof inputs[a].blob.bytes) < 0;
-  });
-  for (std::uint32_t i : by_blob) {
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
     const SortInput& in = inputs[i];
     SortItem& item = items[i];
     item.seq = in.seq;
     item.uid = in.uid;
     item.internal_date = in.internal_date;
     item.size = in.size;
-    std::optional<mime::SortKeysView> keys;
-    if (auto stored = view.SortKeys(in.blob); stored.ok()) keys = mime::DecodeSortKeys(*stored);
-    if (!keys) {
-      if (auto raw = view.Blob(in.blob); raw.ok()) {
-        arena->push_back(mime::EncodeSortKeys(mime::ComputeSortKeys(*raw)));
-        keys = mime::DecodeSortKeys(arena->back());
-      }
-    }
-    if (keys) item.keys = *keys;
+    item.keys = decoded[i];
   }
   return items;
 }
@@ -483,22 +622,26 @@ std::vector<std::uint32_t> SortOrder(const std::vector<SortItem>& items,
   // the index: most comparisons end there without touching the keys, which
   // lie scattered in the store's pages.
   struct Entry {
-    std::uint64_t prefix;
+    Prefix prefix;
     std::uint32_t index;
   };
   std::vector<Entry> entries(items.size());
   const SortKey first = criteria.empty() ? SortKey::kArrival : criteria.front().key;
   const bool first_reverse = !criteria.empty() && criteria.front().reverse;
+  const std::uint16_t ranked = CommonRanks(items);
   for (std::uint32_t i = 0; i < items.size(); ++i) {
-    entries[i] = {SortPrefix(items[i], first), i};
+    entries[i] = {SortPrefix(items[i], first, ranked), i};
   }
   std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
-    if (a.prefix != b.prefix) return first_reverse ? a.prefix > b.prefix : a.prefix < b.prefix;
+    if (!(a.prefix == b.prefix)) return first_reverse ? b.prefix < a.prefix : a.prefix < b.prefix;
+    const SortItem& x = items[a.index];
+    const SortItem& y = items[b.index];
     for (const SortCriterion& c : criteria) {
-      int r = CompareBy(items[a.index], items[b.index], c.key);
+      int r = (ranked & RankBit(c.key)) != 0 ? Compare(RankOf(x, c.key), RankOf(y, c.key))
+                                             : CompareBy(x, y, c.key);
       if (r != 0) return c.reverse ? r > 0 : r < 0;
     }
-    return items[a.index].seq < items[b.index].seq;
+    return x.seq < y.seq;
   });
   std::vector<std::uint32_t> order(items.size());
   for (std::size_t i = 0; i < entries.size(); ++i) order[i] = entries[i].index;

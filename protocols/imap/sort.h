@@ -15,7 +15,9 @@
 //   seen again gets treated as if the message had none. Dummies at the top
 //   with one child are replaced by it, deeper ones by their children.
 //
-// Cost: sorting is O(n log n) comparisons of keys kept in memory. THREAD
+// Cost: sorting is O(n log n) comparisons of keys kept in memory, most of
+// them on two numbers per message (the first criterion's value, or its
+// first 16 bytes, or its rank when SortKeyCache gave ranks). THREAD
 // builds its tree without recursion (a 100k-long reply chain is fine) and
 // spends at most kMaxThreadLoopChecks steps checking for loops beyond the
 // cheap cases; past that, links that would need a long check are not made.
@@ -26,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +67,17 @@ struct SortCriterion {
 // with a message for the BAD response.
 Result<std::vector<SortCriterion>> ParseSortCriteria(const Value& list);
 
+// Numbers that order like a message's folded strings among all messages
+// ranked together (equal strings, equal ranks), so that a sort compares
+// integers instead of strings. SortKeyCache computes them once per mailbox.
+struct SortRanks {
+  std::uint32_t subject = 0, from = 0, to = 0, cc = 0, display_from = 0, display_to = 0;
+};
+// Bits of SortItem::ranked: which of `ranks` are set.
+inline constexpr std::uint16_t RankBit(SortKey key) {
+  return static_cast<std::uint16_t>(1u << static_cast<unsigned>(key));
+}
+
 // One message to sort or thread. `keys` points into storage the caller
 // keeps alive.
 struct SortItem {
@@ -72,6 +86,10 @@ struct SortItem {
   std::int64_t internal_date = 0;
   std::uint64_t size = 0;
   mime::SortKeysView keys;
+  // Ranks of the string keys whose RankBit is in `ranked`; a key's ranks
+  // are used only when every item compared has them (the same ranking).
+  std::uint16_t ranked = 0;
+  SortRanks ranks;
   // The sent date with the INTERNALDATE fallback.
   std::int64_t SentDate() const { return keys.has_date ? keys.date : internal_date; }
 };
@@ -84,6 +102,32 @@ struct SortInput {
   std::uint64_t size = 0;
   storage::BlobId blob;
 };
+
+// Bytes [from, from + 8) of `s` as a number that orders like them (missing
+// bytes count as 0, which sorts first as the end of a string does).
+inline std::uint64_t StringPrefix(std::string_view s, std::size_t from) {
+  std::uint64_t v = 0;
+  for (std::size_t i = from; i < from + 8; ++i) {
+    v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  }
+  return v;
+}
+
+// The encoded keys of each blob (index for index), read from `view` in
+// blob order (neighbouring lookups share the store's pages); each decodes
+// with mime::DecodeSortKeys. Keys of a blob stored without them, or in a
+// form this build does not read, are computed from the message and kept in
+// `*arena`; "" for a message that cannot be read at all. Valid while
+// `view` and `*arena` live. `decoded` (may be null) gets them decoded.
+// `each` (may be empty) is called for each blob in the order they are read,
+// with its index and keys (encoded, decoded), while the store's page that
+// holds them is at hand.
+using SortKeysFn =
+    std::function<void(std::size_t index, std::string_view encoded, const mime::SortKeysView&)>;
+std::vector<std::string_view> ReadEncodedSortKeys(
+    storage::ReadView& view, const std::vector<const storage::BlobId*>& blobs,
+    std::deque<std::string>* arena, std::vector<mime::SortKeysView>* decoded = nullptr,
+    const SortKeysFn& each = {});
 
 // The items of `inputs` with their keys from `view` (valid while the view
 // lives). Keys of a blob stored without them (a store from before they

@@ -66,6 +66,8 @@ class LmdbReadView final : public ReadView {
     ++tl_open_views;
   }
   ~LmdbReadView() override {
+    // A read-only transaction does not free its cursors.
+    if (sort_keys_cursor_ != nullptr) mdb_cursor_close(sort_keys_cursor_);
     if (ops_.txn() != nullptr) mdb_txn_abort(ops_.txn());
     --tl_open_views;
   }
@@ -166,9 +168,22 @@ class LmdbReadView final : public ReadView {
   }
   Result<std::string_view> SortKeys(const BlobId& blob) override {
     if (!ok()) return Broken();
-    auto v = ops_.Get(ops_.db().sort_keys, BlobKey(blob));
-    if (!v.ok() && v.status().code() == Code::kNotFound) return Status::NotFound("no sort keys");
-    return v;
+    // One cursor for the view: SORT looks keys up in blob order, and a
+    // positioned cursor searches its current leaf page before descending
+    // from the root again.
+    if (sort_keys_cursor_ == nullptr) {
+      int rc = mdb_cursor_open(ops_.txn(), ops_.db().sort_keys, &sort_keys_cursor_);
+      if (rc != MDB_SUCCESS) {
+        sort_keys_cursor_ = nullptr;
+        return MdbStatus(rc, "cursor open");
+      }
+    }
+    std::string_view key = BlobKey(blob);
+    MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
+    int rc = mdb_cursor_get(sort_keys_cursor_, &k, &v, MDB_SET_KEY);
+    if (rc == MDB_NOTFOUND) return Status::NotFound("no sort keys");
+    if (rc != MDB_SUCCESS) return MdbStatus(rc, "get");
+    return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
   }
   std::vector<Change> ChangesSince(MailboxId mailbox, ModSeq after) override {
     std::vector<Change> out;
@@ -234,6 +249,7 @@ class LmdbReadView final : public ReadView {
   static Status Broken() { return Status::IOError("read transaction unavailable"); }
   std::shared_lock<std::shared_timed_mutex> lock_;
   TxnOps ops_;
+  MDB_cursor* sort_keys_cursor_ = nullptr;  // opened by the first SortKeys()
 };
 
 }  // namespace

@@ -162,6 +162,40 @@ TEST(SortOrderTest, CriteriaReverseAndTies) {
             (std::vector<std::uint32_t>{3, 2, 4, 1}));
 }
 
+// Ranks stand in for the strings only when every item has them; the order
+// is the same either way.
+TEST(SortOrderTest, RanksOrderLikeTheStrings) {
+  Items items({{"b", "", "", 0, 3},
+               {"a", "", "", 0, 2},
+               {"Re: b", "", "", 0, 1},
+               {"c", "", "", 0, 2},
+               {"subjects longer than sixteen bytes 2", "", "", 0, 1},
+               {"subjects longer than sixteen bytes 1", "", "", 0, 1}});
+  std::vector<SortItem> ranked = items.get();
+  const std::uint32_t subject_ranks[] = {1, 0, 1, 2, 4, 3};
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    ranked[i].ranks.subject = subject_ranks[i];
+    ranked[i].ranked = RankBit(SortKey::kSubject);
+  }
+  for (const char* reverse : {"", "REVERSE"}) {
+    std::vector<Value> list;
+    if (*reverse) list.push_back(Value::Atom(reverse));
+    list.push_back(Value::Atom("SUBJECT"));
+    list.push_back(Value::Atom("ARRIVAL"));
+    auto crit = ParseSortCriteria(Value::List(std::move(list)));
+    ASSERT_TRUE(crit.ok());
+    EXPECT_EQ(SortOrder(ranked, *crit), SortOrder(items.get(), *crit)) << reverse;
+  }
+  auto crit = ParseSortCriteria(Value::List({Value::Atom("SUBJECT")}));
+  EXPECT_EQ(Seqs(ranked, SortOrder(ranked, *crit)), (std::vector<std::uint32_t>{2, 1, 3, 4, 6, 5}));
+  // One item without ranks: the strings decide (a wrong rank is ignored).
+  ranked[1].ranked = 0;
+  ranked[0].ranks.subject = 9;
+  EXPECT_EQ(Seqs(ranked, SortOrder(ranked, *crit)), (std::vector<std::uint32_t>{2, 1, 3, 4, 6, 5}));
+  EXPECT_EQ(Thread(ranked, ThreadAlgorithm::kOrderedSubject, false),
+            Thread(items.get(), ThreadAlgorithm::kOrderedSubject, false));
+}
+
 TEST(SortOrderTest, BadCriteria) {
   EXPECT_FALSE(ParseSortCriteria(Value::List({})).ok());
   EXPECT_FALSE(ParseSortCriteria(Value::Atom("DATE")).ok());

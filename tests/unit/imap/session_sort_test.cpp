@@ -7,6 +7,7 @@
 
 #include "protocols/analyzer.h"
 #include "protocols/imap/imap_session.h"
+#include "protocols/imap/sort_cache.h"
 #include "tests/support/test_support.h"
 
 namespace pillarbox::imap {
@@ -34,6 +35,7 @@ class SortSessionTest : public ::testing::Test {
     ctx_.registry = &registry_;
     ctx_.throttle = &throttle_;
     ctx_.timer = timers_.Fn();
+    ctx_.sort_cache = &cache_;
     // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
     auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
       fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
@@ -97,6 +99,7 @@ class SortSessionTest : public ::testing::Test {
   protocols::SessionRegistry registry_;
   protocols::AuthThrottle throttle_;
   FakeTimers timers_;
+  SortKeyCache cache_;
   protocols::SessionContext ctx_;
   storage::UserRecord user_;
   protocols::ConnectionInfo info_;
@@ -160,6 +163,50 @@ TEST_F(SortSessionTest, ThreadTranscripts) {
             "* THREAD (2)(3)\r\nc OK Thread completed.\r\n");
   EXPECT_EQ(Session("d THREAD REFERENCES UTF-8 SUBJECT zzz\r\n"),
             "* THREAD\r\nd OK Thread completed.\r\n");
+}
+
+TEST_F(SortSessionTest, SameAnswersWithoutTheCache) {
+  ctx_.sort_cache = nullptr;
+  DeliverSample();
+  EXPECT_EQ(Session("a SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n"),
+            "* SORT 2 1 3\r\na OK Sort completed.\r\n");
+  EXPECT_EQ(Session("b THREAD REFERENCES UTF-8 ALL\r\n"),
+            "* THREAD (2 1)(3)\r\nb OK Thread completed.\r\n");
+  EXPECT_EQ(cache_.mailboxes(), 0u);
+}
+
+// The cache needs no telling: a new UID is read when asked for, an expunged
+// one is never asked for again.
+TEST_F(SortSessionTest, RepeatedSortSeesAppendsAndExpunges) {
+  DeliverSample();
+  EXPECT_EQ(Session("a SORT (SUBJECT) UTF-8 ALL\r\n"), "* SORT 2 1 3\r\na OK Sort completed.\r\n");
+  EXPECT_EQ(cache_.mailboxes(), 1u);
+  EXPECT_GT(cache_.bytes(), 0u);
+  Deliver("Subject: Re: 0 first\nMessage-ID: <d@x>\nReferences: <c@x>\n\n4444\n", 4000);
+  EXPECT_EQ(Session("b NOOP\r\n"), "* 4 EXISTS\r\n* 4 RECENT\r\nb OK NOOP completed.\r\n");
+  EXPECT_EQ(Session("c SORT (SUBJECT) UTF-8 ALL\r\n"),
+            "* SORT 4 2 1 3\r\nc OK Sort completed.\r\n");
+  EXPECT_EQ(Session("d THREAD REFERENCES UTF-8 ALL\r\n"),
+            "* THREAD (2 1)(3 4)\r\nd OK Thread completed.\r\n");
+  EXPECT_EQ(Session("e STORE 2 +FLAGS.SILENT (\\Deleted)\r\n"), "e OK Store completed.\r\n");
+  EXPECT_EQ(Session("f EXPUNGE\r\n"), "* 2 EXPUNGE\r\nf OK Expunge completed.\r\n");
+  EXPECT_EQ(Session("g UID SORT (REVERSE SUBJECT) UTF-8 ALL\r\n"),
+            "* SORT 1 3 4\r\ng OK Sort completed.\r\n");
+  EXPECT_EQ(Session("h THREAD ORDEREDSUBJECT UTF-8 ALL\r\n"),
+            "* THREAD (3)(2 1)\r\nh OK Thread completed.\r\n");
+  EXPECT_EQ(cache_.mailboxes(), 1u);
+}
+
+TEST_F(SortSessionTest, CacheOverItsBoundKeepsNothingButAnswers) {
+  SortKeyCache tiny(1);
+  ctx_.sort_cache = &tiny;
+  DeliverSample();
+  EXPECT_EQ(Session("a SORT (DISPLAYFROM) UTF-8 ALL\r\n"),
+            "* SORT 3 1 2\r\na OK Sort completed.\r\n");
+  EXPECT_EQ(Session("b SORT (DISPLAYFROM) UTF-8 ALL\r\n"),
+            "* SORT 3 1 2\r\nb OK Sort completed.\r\n");
+  EXPECT_EQ(tiny.mailboxes(), 0u);
+  EXPECT_EQ(tiny.bytes(), 0u);
 }
 
 // A store made before sort keys were kept: the keys come from the message.

@@ -251,6 +251,36 @@ TEST_F(WireTest, Rev2HasNoRecentAndAnnouncesClosed) {
   EXPECT_EQ(r.find("[CLOSED]"), std::string::npos);
 }
 
+// RFC 9051 has no \Recent: no RECENT, NEW, OLD search keys and no STATUS
+// RECENT (refused like unknown ones). LSUB is only deprecated there (and
+// the server still announces IMAP4rev1), so it keeps working.
+TEST_F(WireTest, Rev2RefusesRecentKeysAndKeepsLsub) {
+  Deliver(kMsg);
+  auto c = LoggedIn();
+  Run(*c, "a ENABLE IMAP4rev2\r\n", "a");
+  Run(*c, "b SELECT INBOX\r\n", "b");
+  EXPECT_EQ(Run(*c, "c SEARCH RECENT\r\n", "c"),
+            "c BAD Error in IMAP command SEARCH: Unknown argument RECENT\r\n");
+  EXPECT_EQ(Run(*c, "d UID SEARCH NOT new\r\n", "d"),
+            "d BAD Error in IMAP command UID SEARCH: Unknown argument new\r\n");
+  EXPECT_EQ(Run(*c, "e SORT (ARRIVAL) UTF-8 OR SEEN OLD\r\n", "e"),
+            "e BAD Error in IMAP command SORT: Unknown argument OLD\r\n");
+  EXPECT_EQ(Run(*c, "f THREAD ORDEREDSUBJECT UTF-8 (ALL RECENT)\r\n", "f"),
+            "f BAD Error in IMAP command THREAD: Unknown argument RECENT\r\n");
+  EXPECT_EQ(Run(*c, "g STATUS INBOX (MESSAGES RECENT)\r\n", "g"),
+            "g BAD Error in IMAP command STATUS: Invalid status item\r\n");
+  EXPECT_EQ(Run(*c, "h STATUS INBOX (MESSAGES)\r\n", "h"),
+            "* STATUS INBOX (MESSAGES 1)\r\nh OK Status completed.\r\n");
+  EXPECT_EQ(Run(*c, "j LSUB \"\" INBOX\r\n", "j"), "* LSUB () \"/\" INBOX\r\nj OK Lsub completed.\r\n");
+  // An IMAP4rev1 session keeps them all.
+  auto old = LoggedIn();
+  Run(*old, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*old, "b SEARCH OR RECENT OLD\r\n", "b"),
+            "* SEARCH 1\r\nb OK Search completed.\r\n");
+  EXPECT_EQ(Run(*old, "c STATUS INBOX (RECENT)\r\n", "c"),
+            "* STATUS INBOX (RECENT 1)\r\nc OK Status completed.\r\n");
+}
+
 TEST_F(WireTest, Rev2StatusDeletedAndClientsWithoutIt) {
   Deliver(kMsg);
   auto c = LoggedIn();
@@ -336,6 +366,44 @@ TEST_F(WireTest, ObjectIdOffInTheProfile) {
             "d BAD Error in IMAP command FETCH: Invalid fetch item\r\n");
   EXPECT_EQ(Run(*c, "e STATUS INBOX (MAILBOXID)\r\n", "e"),
             "e BAD Error in IMAP command STATUS: Invalid status item\r\n");
+  EXPECT_EQ(Run(*c, "f FETCH 1 (FLAGS THREADID)\r\n", "f"),
+            "f BAD Error in IMAP command FETCH: Invalid fetch item\r\n");
+}
+
+// The search keys of a turned-off SAVEDATE or OBJECTID are unknown ones, in
+// SEARCH, SORT and THREAD alike, wherever they stand; other keys still work.
+TEST_F(WireTest, SaveDateAndObjectIdSearchKeysOffInTheProfile) {
+  Deliver(kMsg);
+  config_.imap.capabilities = "-OBJECTID -SAVEDATE";
+  auto c = LoggedIn();
+  Run(*c, "a SELECT INBOX\r\n", "a");
+  const std::pair<std::string, std::string> kRefused[] = {
+      {"SEARCH SAVEDBEFORE 1-Jan-2000", "SAVEDBEFORE"},
+      {"SEARCH savedon 1-Jan-2000", "savedon"},
+      {"SEARCH ALL (SAVEDSINCE 1-Jan-2000)", "SAVEDSINCE"},
+      {"SEARCH NOT SAVEDATESUPPORTED", "SAVEDATESUPPORTED"},
+      {"SEARCH OR ALL EMAILID M0123456789abcdef", "EMAILID"},
+      {"UID SEARCH RETURN (COUNT) THREADID T1", "THREADID"},
+      {"SORT (DATE) UTF-8 SAVEDSINCE 1-Jan-2000", "SAVEDSINCE"},
+      {"THREAD REFERENCES UTF-8 EMAILID M0123456789abcdef", "EMAILID"},
+  };
+  for (const auto& [command, key] : kRefused) {
+    std::string verb = command.substr(0, command.find(' '));
+    if (verb == "UID") verb = "UID " + command.substr(4, command.find(' ', 4) - 4);
+    EXPECT_EQ(Run(*c, "b " + command + "\r\n", "b"),
+              "b BAD Error in IMAP command " + verb + ": Unknown argument " + key + "\r\n")
+        << command;
+  }
+  EXPECT_EQ(Run(*c, "c SEARCH SINCE 1-Jan-2000\r\n", "c"),
+            "* SEARCH 1\r\nc OK Search completed.\r\n");
+  // With the extensions on, the same keys are fine.
+  config_.imap.capabilities = "";
+  auto d = LoggedIn();
+  Run(*d, "a SELECT INBOX\r\n", "a");
+  EXPECT_EQ(Run(*d, "b SORT (DATE) UTF-8 SAVEDSINCE 1-Jan-2000\r\n", "b"),
+            "* SORT 1\r\nb OK Sort completed.\r\n");
+  EXPECT_EQ(Run(*d, "c SEARCH NOT THREADID T1\r\n", "c"),
+            "* SEARCH 1\r\nc OK Search completed.\r\n");
 }
 
 }  // namespace
