@@ -8,6 +8,7 @@
 
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -78,20 +79,9 @@ std::string Lit(const std::string& bytes) {
   return "{" + std::to_string(bytes.size()) + "+}\r\n" + bytes;
 }
 
-class AppendSessionTest : public ::testing::Test {
+class AppendSessionTest : public session_test::SessionFixture {
  protected:
-  AppendSessionTest() : throttle_(config_.auth) {
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
-  }
+  AppendSessionTest() {}
 
   void Connect() {
     info_.peer_ip = "127.0.0.1";
@@ -142,13 +132,6 @@ class AppendSessionTest : public ::testing::Test {
     return r.uid;
   }
 
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
   protocols::ConnectionInfo info_;
   FakeOutput out_;
   std::unique_ptr<protocols::Session> session_;

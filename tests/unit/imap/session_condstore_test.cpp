@@ -10,6 +10,7 @@
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -24,58 +25,10 @@ const char kMsg[] =
     "\r\n"
     "Hi.\r\n";
 
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  FakeOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using session_test::Client;
 
-class CondstoreTest : public ::testing::Test {
+class CondstoreTest : public session_test::SessionFixture {
  protected:
-  CondstoreTest() : throttle_(config_.auth) {
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
-  }
-
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
-  }
-  std::string Send(Client& c, const std::string& input) {
-    c.session->OnInput(input);
-    fx_.RunPending();
-    return c.out.Take();
-  }
-
-  std::unique_ptr<Client> LoggedIn() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    auto c = std::make_unique<Client>(ctx_, std::move(info));
-    c->session->Start();
-    c->out.Take();
-    std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
-    EXPECT_TRUE(r.starts_with("L OK")) << r;
-    return c;
-  }
   // Logged in, INBOX selected, the SELECT transcript dropped.
   std::unique_ptr<Client> Selected(const std::string& enable = "") {
     auto c = LoggedIn();
@@ -85,11 +38,7 @@ class CondstoreTest : public ::testing::Test {
     return c;
   }
 
-  storage::MailboxRecord Inbox() {
-    auto mb = fx_.store().Read()->FindMailbox(user_.id, "INBOX");
-    EXPECT_TRUE(mb.ok());
-    return mb.ok() ? *mb : storage::MailboxRecord{};
-  }
+  storage::MailboxRecord Inbox() { return Mailbox("INBOX"); }
   storage::ModSeq Highest() { return Inbox().highest_modseq; }
   storage::ModSeq ModSeqOf(storage::Uid uid) {
     auto m = fx_.store().Read()->GetMessage(Inbox().id, uid);
@@ -120,14 +69,6 @@ class CondstoreTest : public ::testing::Test {
     r += "* OK [MAILBOXID (F" + std::to_string(mb.id) + ")] Ok\r\n";  // OBJECTID
     return r;
   }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 TEST_F(CondstoreTest, AdvertisedAndEnabled) {

@@ -13,6 +13,7 @@
 #include "protocols/imap/search_context.h"
 #include "protocols/imap/sort.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -25,58 +26,15 @@ std::string Message(const std::string& subject) {
   return "From: Person <p@example.com>\r\nSubject: " + subject + "\r\n\r\nBody text\r\n";
 }
 
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  FakeOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using session_test::Client;
 
-class ContextSessionTest : public ::testing::Test {
+class ContextSessionTest : public session_test::SessionFixture {
  protected:
-  ContextSessionTest() : throttle_(config_.auth) {
+  ContextSessionTest() {
     config_.auth.failure_delay = std::chrono::milliseconds(0);
     config_.auth.max_failure_delay = std::chrono::milliseconds(0);
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
   }
 
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
-  }
-  std::string Send(Client& c, const std::string& input) {
-    c.session->OnInput(input);
-    fx_.RunPending();
-    return c.out.Take();
-  }
-  std::unique_ptr<Client> Selected() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    auto c = std::make_unique<Client>(ctx_, std::move(info));
-    c->session->Start();
-    c->out.Take();
-    EXPECT_TRUE(Run(*c, "L LOGIN joe secret\r\n", "L").starts_with("L OK "));
-    EXPECT_NE(Run(*c, "S SELECT INBOX\r\n", "S").find("S OK [READ-WRITE]"), std::string::npos);
-    return c;
-  }
   storage::Uid Deliver(const std::string& subject, storage::Flags flags = {}) {
     auto r = fx_.Deliver(user_.id, Message(subject), "INBOX", std::move(flags));
     fx_.RunPending();
@@ -88,14 +46,6 @@ class ContextSessionTest : public ::testing::Test {
     f.keywords = std::move(keywords);
     return f;
   }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 TEST_F(ContextSessionTest, CapabilityListsContextSearchAndSort) {

@@ -10,6 +10,7 @@
 #include "protocols/imap/imap_session.h"
 #include "protocols/imap/search.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -25,65 +26,13 @@ std::string Message(int i) {
          std::to_string(i) + "\r\n\r\nBody " + std::to_string(i) + "\r\n";
 }
 
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  FakeOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using session_test::Client;
 
-class EsearchSessionTest : public ::testing::Test {
+class EsearchSessionTest : public session_test::SessionFixture {
  protected:
-  EsearchSessionTest() : throttle_(config_.auth) {
+  EsearchSessionTest() {
     config_.auth.failure_delay = std::chrono::milliseconds(0);
     config_.auth.max_failure_delay = std::chrono::milliseconds(0);
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
-  }
-
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
-  }
-  std::string Send(Client& c, const std::string& input) {
-    c.session->OnInput(input);
-    fx_.RunPending();
-    return c.out.Take();
-  }
-
-  std::unique_ptr<Client> LoggedIn() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    auto c = std::make_unique<Client>(ctx_, std::move(info));
-    c->session->Start();
-    c->out.Take();
-    std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
-    EXPECT_TRUE(r.starts_with("L OK ")) << r;
-    return c;
-  }
-  std::unique_ptr<Client> Selected() {
-    auto c = LoggedIn();
-    std::string r = Run(*c, "S SELECT INBOX\r\n", "S");
-    EXPECT_NE(r.find("S OK [READ-WRITE]"), std::string::npos) << r;
-    return c;
   }
 
   storage::Uid Deliver(int i, storage::Flags flags = {}, const std::string& mailbox = "INBOX") {
@@ -102,14 +51,6 @@ class EsearchSessionTest : public ::testing::Test {
       Deliver(i, f);
     }
   }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 // ---- ESEARCH (RFC 4731) ------------------------------------------------------

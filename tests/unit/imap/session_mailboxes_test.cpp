@@ -9,6 +9,7 @@
 
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -23,21 +24,10 @@ const char kMsg[] =
     "\r\n"
     "Hi Joe.\r\n";  // 60 octets
 
-class MailboxesTest : public ::testing::Test {
+class MailboxesTest : public session_test::SessionFixture {
  protected:
-  MailboxesTest() : throttle_(config_.auth) {
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
+  MailboxesTest() {
     config_.limits.max_bad_commands = 100;  // the syntax tests send many
-    // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
   }
 
   // Logs in; `capabilities`: the user's imap.capabilities removals.
@@ -98,16 +88,9 @@ class MailboxesTest : public ::testing::Test {
     }
   }
 
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
   protocols::ConnectionInfo info_;
   FakeOutput out_;
   std::unique_ptr<protocols::Session> session_;
-  storage::UserRecord user_;
 };
 
 // ---- LIST-EXTENDED (RFC 5258 section 5) ------------------------------------

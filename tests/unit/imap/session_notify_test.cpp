@@ -11,6 +11,7 @@
 #include "protocols/imap/imap_session.h"
 #include "protocols/imap/notify.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -35,53 +36,20 @@ struct TestOutput : FakeOutput {
   }
 };
 
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  TestOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using Client = session_test::BasicClient<TestOutput>;
 
-class NotifyTest : public ::testing::Test {
+class NotifyTest : public session_test::SessionFixture {
  protected:
-  NotifyTest() : throttle_(config_.auth) {
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
+  NotifyTest() {
     config_.limits.max_bad_commands = 100;  // the syntax tests send many
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
   }
 
   std::unique_ptr<Client> LoggedIn() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    auto c = std::make_unique<Client>(ctx_, std::move(info));
-    c->session->Start();
-    c->out.Take();
+    auto c = Connect<Client>();
     std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
     EXPECT_NE(r.find("L OK [CAPABILITY"), std::string::npos) << r;
     EXPECT_NE(r.find(" NOTIFY"), std::string::npos) << r;
     return c;
-  }
-
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
   }
 
   // Runs a command that must succeed; returns its untagged output.
@@ -98,22 +66,9 @@ class NotifyTest : public ::testing::Test {
     return r.uid;
   }
 
-  storage::MailboxRecord Mailbox(const std::string& name) {
-    auto mb = fx_.store().Read()->FindMailbox(user_.id, name);
-    EXPECT_TRUE(mb.ok()) << name;
-    return mb.ok() ? *mb : storage::MailboxRecord{};
-  }
   std::string Validity(const std::string& name) {
     return std::to_string(Mailbox(name).uidvalidity);
   }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 const char kBadEvent[] =

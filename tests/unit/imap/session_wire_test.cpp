@@ -12,6 +12,7 @@
 #include "protocols/imap/imap_session.h"
 #include "protocols/imap/object_id.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -39,64 +40,13 @@ struct WireOutput : FakeOutput {
   }
 };
 
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    out.info = &info;
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  WireOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using Client = session_test::BasicClient<WireOutput>;
 
-class WireTest : public ::testing::Test {
+class WireTest : public session_test::SessionFixture {
  protected:
-  WireTest() : throttle_(config_.auth) {
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
-  }
+  std::unique_ptr<Client> Connect() { return SessionFixture::Connect<Client>(); }
+  std::unique_ptr<Client> LoggedIn() { return SessionFixture::LoggedIn<Client>(); }
 
-  std::unique_ptr<Client> Connect() {
-    protocols::ConnectionInfo info;
-    info.peer_ip = "127.0.0.1";
-    info.loopback = true;
-    auto c = std::make_unique<Client>(ctx_, std::move(info));
-    c->session->Start();
-    c->out.Take();
-    return c;
-  }
-
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
-  }
-
-  std::unique_ptr<Client> LoggedIn() {
-    auto c = Connect();
-    std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
-    EXPECT_TRUE(r.starts_with("L OK")) << r;
-    return c;
-  }
-
-  storage::MailboxRecord Mailbox(const std::string& name) {
-    auto mb = fx_.store().Read()->FindMailbox(user_.id, name);
-    EXPECT_TRUE(mb.ok()) << name;
-    return mb.ok() ? *mb : storage::MailboxRecord{};
-  }
   storage::MessageRecord Message(const std::string& mailbox, storage::Uid uid) {
     auto m = fx_.store().Read()->GetMessage(Mailbox(mailbox).id, uid);
     EXPECT_TRUE(m.ok());
@@ -108,14 +58,6 @@ class WireTest : public ::testing::Test {
     return r.uid;
   }
   std::string Id(const storage::MailboxRecord& mb) { return MailboxObjectId(mb.id); }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 // ---- COMPRESS ---------------------------------------------------------------
@@ -271,7 +213,8 @@ TEST_F(WireTest, Rev2RefusesRecentKeysAndKeepsLsub) {
             "g BAD Error in IMAP command STATUS: Invalid status item\r\n");
   EXPECT_EQ(Run(*c, "h STATUS INBOX (MESSAGES)\r\n", "h"),
             "* STATUS INBOX (MESSAGES 1)\r\nh OK Status completed.\r\n");
-  EXPECT_EQ(Run(*c, "j LSUB \"\" INBOX\r\n", "j"), "* LSUB () \"/\" INBOX\r\nj OK Lsub completed.\r\n");
+  EXPECT_EQ(Run(*c, "j LSUB \"\" INBOX\r\n", "j"),
+            "* LSUB () \"/\" INBOX\r\nj OK Lsub completed.\r\n");
   // An IMAP4rev1 session keeps them all.
   auto old = LoggedIn();
   Run(*old, "a SELECT INBOX\r\n", "a");
