@@ -10,6 +10,7 @@
 #include "protocols/mime/imap_render.h"
 #include "protocols/mime/message.h"
 #include "protocols/mime/section.h"
+#include "protocols/mime/sort_keys.h"
 #include "protocols/mime/structure_codec.h"
 
 namespace pillarbox::imap {
@@ -329,6 +330,20 @@ class Renderer {
     return Status::Ok();
   }
 
+  // From the sort keys the store keeps; computed from the header for a
+  // message stored before them.
+  Result<std::string> ThreadIdOfMessage() {
+    if (view_ == nullptr) return Status::Internal("FETCH needs a read view");
+    if (auto stored = view_->SortKeys(record_.blob); stored.ok()) {
+      if (auto keys = mime::DecodeSortKeys(*stored)) {
+        return ThreadId(keys->message_id, keys->references, record_);
+      }
+    }
+    PB_RETURN_IF_ERROR(LoadRaw());
+    mime::SortKeys keys = mime::ComputeSortKeys(raw_);
+    return ThreadId(keys.message_id, keys.references, record_);
+  }
+
   Result<const mime::Part*> Structure() {
     if (root_) return &*root_;
     if (view_ == nullptr) return Status::Internal("FETCH needs a read view");
@@ -518,9 +533,12 @@ class Renderer {
       case ItemKind::kEmailId:
         cur_ += "EMAILID (" + EmailId(record_) + ")";
         return Status::Ok();
-      case ItemKind::kThreadId:
-        cur_ += "THREADID NIL";
+      case ItemKind::kThreadId: {
+        auto id = ThreadIdOfMessage();
+        if (!id.ok()) return id.status();
+        cur_ += "THREADID (" + *id + ")";
         return Status::Ok();
+      }
       case ItemKind::kRfc822Size:
         cur_ += "RFC822.SIZE ";
         cur_ += std::to_string(record_.size);

@@ -16,6 +16,7 @@
 #include "protocols/mime/decode.h"
 #include "protocols/mime/header.h"
 #include "protocols/mime/message.h"
+#include "protocols/mime/sort_keys.h"
 #include "protocols/mime/structure_codec.h"
 
 namespace pillarbox::imap {
@@ -328,6 +329,7 @@ class Parser {
         return Status::InvalidArgument("Invalid argument for " + up);
       }
       key.text = c->text;
+      if (key.kind == Kind::kThreadId) needs_header = true;  // the ids are in the header
       return Status::Ok();
     }
     struct DateKey {
@@ -635,8 +637,12 @@ Tri Eval(const SearchKey& key, Message& m, const BodyResults* body) {
       return Of(SavedDays(r) >= key.days);
     case Kind::kEmailId:
       return Of(EmailId(r) == key.text);
-    case Kind::kThreadId:
-      return Tri::kFalse;
+    case Kind::kThreadId: {
+      std::optional<std::string_view> raw = m.Raw();
+      if (!raw) return Tri::kFalse;
+      mime::SortKeys keys = mime::ComputeSortKeys(*raw);
+      return Of(ThreadId(keys.message_id, keys.references, r) == key.text);
+    }
     case Kind::kHeader: {
       const std::vector<std::string>* values = m.HeaderValues(key.text);
       if (values == nullptr) return Tri::kFalse;

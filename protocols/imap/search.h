@@ -107,7 +107,7 @@ struct SearchKey {
     kSavedOn,
     kSavedSince,
     kEmailId,   // text: RFC 8474 EMAILID equals
-    kThreadId,  // text: RFC 8474 THREADID equals (no threads: never)
+    kThreadId,  // text: RFC 8474 THREADID equals
   };
   Kind kind = Kind::kAll;
   std::uint32_t flag = 0;

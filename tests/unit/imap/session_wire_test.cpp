@@ -283,8 +283,11 @@ TEST_F(WireTest, ObjectIds) {
   Run(*c, "e SELECT INBOX\r\n", "e");
   std::string email = EmailId(Message("INBOX", uid));
   EXPECT_TRUE(IsObjectId(email));
-  EXPECT_EQ(Run(*c, "f FETCH 1 (EMAILID THREADID)\r\n", "f"),
-            "* 1 FETCH (EMAILID (" + email + ") THREADID NIL)\r\nf OK Fetch completed.\r\n");
+  // No Message-ID, no References: a thread of its own, named by its content.
+  const std::string thread = "T" + Message("INBOX", uid).blob.Hex().substr(0, 16);
+  EXPECT_EQ(
+      Run(*c, "f FETCH 1 (EMAILID THREADID)\r\n", "f"),
+      "* 1 FETCH (EMAILID (" + email + ") THREADID (" + thread + "))\r\nf OK Fetch completed.\r\n");
   // A copy is the same immutable content: the same EMAILID (RFC 8474 5.1).
   Run(*c, "g COPY 1 Old\r\n", "g");
   Run(*c, "h SELECT Old\r\n", "h");
@@ -294,6 +297,42 @@ TEST_F(WireTest, ObjectIds) {
             "* SEARCH 1\r\nj OK Search completed.\r\n");
   EXPECT_EQ(Run(*c, "k SEARCH THREADID T1\r\n", "k"), "* SEARCH\r\nk OK Search completed.\r\n");
   EXPECT_EQ(Run(*c, "l SEARCH EMAILID bad!id\r\n", "l").substr(0, 5), "l BAD");
+}
+
+// THREADID (RFC 8474 5.2): a message and its replies share one, named by
+// the thread's first Message-ID; another thread has another.
+TEST_F(WireTest, ThreadIdsFollowReferences) {
+  auto msg = [](const std::string& headers) { return headers + "Subject: t\r\n\r\nx\r\n"; };
+  Deliver(msg("Message-ID: <root@x>\r\n"));
+  Deliver(msg("Message-ID: <r1@x>\r\nIn-Reply-To: <root@x>\r\n"));
+  Deliver(msg("Message-ID: <r2@x>\r\nReferences: <root@x> <r1@x>\r\n"));
+  Deliver(msg("Message-ID: <other@x>\r\n"));
+  Deliver(msg("Message-ID: <r3@x>\r\nReferences: <other@x>\r\nIn-Reply-To: <other@x>\r\n"));
+  auto c = LoggedIn();
+  Run(*c, "s SELECT INBOX\r\n", "s");
+  std::string r = Run(*c, "f FETCH 1:5 THREADID\r\n", "f");
+  std::vector<std::string> ids;
+  for (std::size_t at = r.find("THREADID ("); at != std::string::npos;
+       at = r.find("THREADID (", at + 1)) {
+    std::size_t start = at + 10;
+    ids.push_back(r.substr(start, r.find(')', start) - start));
+  }
+  ASSERT_EQ(ids.size(), 5u) << r;
+  for (const auto& id : ids) EXPECT_TRUE(IsObjectId(id)) << id;
+  EXPECT_EQ(ids[0], ids[1]);
+  EXPECT_EQ(ids[0], ids[2]);
+  EXPECT_NE(ids[0], ids[3]);
+  EXPECT_EQ(ids[3], ids[4]);
+  EXPECT_EQ(Run(*c, "k SEARCH THREADID " + ids[0] + "\r\n", "k"),
+            "* SEARCH 1 2 3\r\nk OK Search completed.\r\n");
+  EXPECT_EQ(Run(*c, "l UID SEARCH NOT THREADID " + ids[0] + "\r\n", "l"),
+            "* SEARCH 4 5\r\nl OK Search completed.\r\n");
+  // The same in another mailbox: a copy keeps its thread.
+  Run(*c, "m CREATE Keep\r\n", "m");
+  Run(*c, "n COPY 3 Keep\r\n", "n");
+  Run(*c, "o SELECT Keep\r\n", "o");
+  EXPECT_EQ(Run(*c, "p FETCH 1 THREADID\r\n", "p"),
+            "* 1 FETCH (THREADID (" + ids[0] + "))\r\np OK Fetch completed.\r\n");
 }
 
 TEST_F(WireTest, ObjectIdOffInTheProfile) {
