@@ -144,6 +144,42 @@ HTTP = {
     "static": session(0x80, 2, "GET / HTTP/1.1\n\nGET /app.js HTTP/1.1\n\nGET /nope HTTP/1.1\n\n"),
 }
 
+# IMAP session configuration byte: bits 0-1 profile (0 full, 1 rfc3501,
+# 2 "-NOTIFY -CONTEXT=SEARCH -CONDSTORE -QRESYNC -LITERAL+", 3 minimal-sync),
+# 4 not loopback, 8 STARTTLS available, 0x10 slow client, bits 6-7 ending
+# (1 idle timeout, 2 shutdown).
+LOGIN = "a LOGIN alice secret\n"
+IMAP_SESSION = {
+    "capability_logout": session(0, 0, "c CAPABILITY\nl LOGOUT\n"),
+    "select_fetch": session(0, 7, LOGIN + "s SELECT INBOX\nf FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE BODYSTRUCTURE)\n"
+                            "g UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[2]<0.10> BINARY[2] BINARY.SIZE[2])\n"
+                            "h FETCH 3 (RFC822.TEXT EMAILID THREADID SAVEDATE)\nl LOGOUT\n"),
+    "store_expunge": session(0x10, 3, LOGIN + "s SELECT INBOX\nt STORE 1:2 +FLAGS (\\Deleted $Label)\n"
+                             "u UID STORE 3 FLAGS.SILENT (\\Seen)\ne EXPUNGE\nc CLOSE\n"),
+    "condstore_qresync": session(0, 5, LOGIN + "e ENABLE QRESYNC CONDSTORE\ns SELECT INBOX (QRESYNC (1 1 1:5))\n"
+                                 "f FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)\n"
+                                 "t STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Flagged)\nx SEARCH MODSEQ 1\n"),
+    "esearch_context": session(0, 9, LOGIN + "s SELECT INBOX\na SEARCH RETURN (MIN MAX COUNT SAVE) ALL\n"
+                               "b SEARCH RETURN (UPDATE PARTIAL 1:2) UNSEEN\nc UID SORT RETURN (UPDATE ALL) (REVERSE DATE) UTF-8 ALL\n"
+                               "d FETCH $ FLAGS\ne CANCELUPDATE \"b\" \"c\"\nf NOOP\n"),
+    "sort_thread": session(0, 2, LOGIN + "s EXAMINE INBOX\na SORT (SUBJECT DISPLAYFROM SIZE) UTF-8 ALL\n"
+                           "b THREAD REFERENCES UTF-8 ALL\nc THREAD ORDEREDSUBJECT US-ASCII SUBJECT hi\n"),
+    "notify_idle": session(0x40, 4, LOGIN + "n NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) "
+                           "(PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))\n"
+                           "c CREATE Work\ns SELECT INBOX\ni IDLE\nDONE\nm NOTIFY NONE\n"),
+    "mailboxes": session(0, 6, LOGIN + "c CREATE Archive/2026 (USE (\\Archive))\nl LIST (SUBSCRIBED) \"\" * RETURN (CHILDREN STATUS (MESSAGES SIZE))\n"
+                         "r RENAME Archive Old\nu SUBSCRIBE Old\nq GETQUOTAROOT INBOX\nn NAMESPACE\nd DELETE Old/2026\n"),
+    "append_multi": session(0, 8, LOGIN + "a APPEND INBOX (\\Seen) {11+}\nSubject: a\n\n {11+}\nSubject: b\n\n\n"
+                            "b APPEND INBOX CATENATE (TEXT {9+}\nSubject: \n URL \"/INBOX;UIDVALIDITY=1/;UID=1\")\n"
+                            "c APPEND INBOX ~{4+}\nab\n\n"),
+    "copy_move": session(0, 1, LOGIN + "s SELECT INBOX\nc COPY 1:2 Trash\nm UID MOVE 3 Trash\nu UID EXPUNGE 1\n"),
+    "rev2_utf8": session(0, 3, LOGIN + "e ENABLE IMAP4rev2 UTF8=ACCEPT\ns SELECT INBOX\nx SEARCH RECENT\ny SEARCH ALL\n"
+                         "z STATUS INBOX (MESSAGES DELETED SIZE MAILBOXID)\n"),
+    "compress": session(0, 0, LOGIN + "z COMPRESS DEFLATE\n"),
+    "starttls_authenticate": session(0x0c, 2, "s STARTTLS\na AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\n"),
+    "bad_input": session(2, 1, "a LOGIN alice secret\nb SELECT\nc FETCH 1:* (FLAGS\nd {99999999}\ne NOTIFY SET (BOGUS)\n"),
+}
+
 
 def write(target, seeds):
     out = CORPUS / target
@@ -160,6 +196,7 @@ def main():
     write("config_fuzz", CONFIG)
     write("imap_parser_fuzz", IMAP)
     write("http_session_fuzz", HTTP)
+    write("imap_session_fuzz", IMAP_SESSION)
     # mime_fuzz: the messages in tests/fixtures/mime are its seeds.
 
 
