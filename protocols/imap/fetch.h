@@ -82,7 +82,7 @@ struct FetchItem {
     kBinarySize,   // BINARY.SIZE[...]
     kSaveDate,     // RFC 8514: when the message entered its mailbox
     kEmailId,      // RFC 8474: "EMAILID (id)"
-    kThreadId,     // RFC 8474: "THREADID NIL" (no threads kept)
+    kThreadId,     // RFC 8474: THREADID, the thread's first Message-ID hashed (object_id.h)
   };
   Kind kind = Kind::kFlags;
   bool peek = false;     // BODY.PEEK / BINARY.PEEK
