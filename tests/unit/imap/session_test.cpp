@@ -8,6 +8,7 @@
 #include "protocols/imap/imap_format.h"
 #include "protocols/imap/imap_session.h"
 #include "tests/support/test_support.h"
+#include "tests/unit/imap/session_fixture.h"
 
 namespace pillarbox::imap {
 namespace {
@@ -48,31 +49,13 @@ struct TestOutput : FakeOutput {
 };
 
 // One client connection.
-struct Client {
-  Client(protocols::SessionContext& ctx, protocols::ConnectionInfo i) : info(std::move(i)) {
-    session = MakeSession(ctx, info, out);
-  }
-  protocols::ConnectionInfo info;
-  TestOutput out;
-  std::unique_ptr<protocols::Session> session;
-};
+using Client = session_test::BasicClient<TestOutput>;
 
-class ImapSessionTest : public ::testing::Test {
+class ImapSessionTest : public session_test::SessionFixture {
  protected:
-  ImapSessionTest() : throttle_(config_.auth) {
+  ImapSessionTest() {
     config_.auth.failure_delay = std::chrono::milliseconds(0);
     config_.auth.max_failure_delay = std::chrono::milliseconds(0);
-    ctx_.store = &fx_.store();
-    ctx_.config = &config_;
-    ctx_.registry = &registry_;
-    ctx_.throttle = &throttle_;
-    ctx_.timer = timers_.Fn();
-    // A {PLAIN} hash keeps the tests fast (yescrypt is slow by design).
-    auto user = fx_.Wait<storage::UserRecord>([&](storage::Callback<storage::UserRecord> cb) {
-      fx_.store().CreateUser("joe", "{PLAIN}secret", cb);
-    });
-    EXPECT_TRUE(user.ok());
-    if (user.ok()) user_ = *user;
   }
 
   protocols::ConnectionInfo Loopback() {
@@ -89,25 +72,6 @@ class ImapSessionTest : public ::testing::Test {
   }
   std::unique_ptr<Client> Connect() { return Connect(Loopback()); }
 
-  // Sends `input` and runs store completions until a line tagged `tag`
-  // arrives; returns everything written.
-  std::string Run(Client& c, const std::string& input, const std::string& tag) {
-    c.session->OnInput(input);
-    fx_.RunUntil([&] {
-      timers_.Advance(std::chrono::milliseconds(0));  // zero-delay continuations
-      const std::string& w = c.out.written();
-      return w.starts_with(tag + " ") || w.find("\r\n" + tag + " ") != std::string::npos;
-    });
-    fx_.RunPending();
-    return c.out.Take();
-  }
-  // Sends without waiting for a tagged answer.
-  std::string Send(Client& c, const std::string& input) {
-    c.session->OnInput(input);
-    fx_.RunPending();
-    return c.out.Take();
-  }
-
   // The capabilities after login: kPostCaps and the configured APPENDLIMIT.
   std::string PostCaps() const {
     return std::string(kPostCaps) +
@@ -120,13 +84,6 @@ class ImapSessionTest : public ::testing::Test {
     std::string r = Run(*c, "L LOGIN joe secret\r\n", "L");
     EXPECT_EQ(r, "L OK [CAPABILITY " + PostCaps() + "] Logged in\r\n");
     return c;
-  }
-
-  storage::MailboxRecord Mailbox(const std::string& name) {
-    auto view = fx_.store().Read();
-    auto mb = view->FindMailbox(user_.id, name);
-    EXPECT_TRUE(mb.ok()) << name;
-    return mb.ok() ? *mb : storage::MailboxRecord{};
   }
 
   std::string SelectReply(const std::string& tag, const std::string& name, std::size_t exists,
@@ -165,14 +122,6 @@ class ImapSessionTest : public ::testing::Test {
     fx_.RunPending();
     return r.uid;
   }
-
-  StoreFixture fx_;
-  config::Config config_;
-  protocols::SessionRegistry registry_;
-  protocols::AuthThrottle throttle_;
-  FakeTimers timers_;
-  protocols::SessionContext ctx_;
-  storage::UserRecord user_;
 };
 
 // ---- greeting, capability, login -------------------------------------------
